@@ -1,0 +1,51 @@
+# VIE Coach: `make demo` to chat with the bot, `make test` to run every check.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test run check lint typecheck bench lock clean help
+
+help:
+	@echo "make demo   - chat with the bot in this terminal (no token needed)"
+	@echo "make test   - lint, type-check and run the whole test suite"
+	@echo "make run    - run on Telegram (TELEGRAM_BOT_TOKEN=... make run)"
+	@echo "make check  - check the dialog files"
+	@echo "make bench  - run the benchmarks (figures go to docs/benchmarks.md by hand)"
+	@echo "make lock   - re-pin constraints.txt to the newest allowed versions"
+
+# The virtual environment is (re)built whenever the dependencies or their pins change.
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "VIE Coach needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/vie-coach chat --db vie-coach.db --dialogs dialogs
+
+test: $(STAMP)
+	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/mypy
+	$(BIN)/vie-coach check dialogs
+	$(BIN)/pytest
+
+run: $(STAMP)
+	$(BIN)/vie-coach run
+
+check: $(STAMP)
+	$(BIN)/vie-coach check dialogs
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]' setuptools wheel
+	( echo '# Pinned versions VIE Coach is tested with. Update deliberately: make lock'; \
+	  .lock-venv/bin/python -m pip freeze --all --exclude-editable | grep -v '^pip==' ) > constraints.txt
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

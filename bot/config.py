@@ -1,0 +1,199 @@
+"""Configuration: a TOML file, then environment overrides, checked into frozen records.
+
+The bot token comes only from `TELEGRAM_BOT_TOKEN`. Any other setting can be overridden
+by `VIE_<SECTION>_<KEY>` (for example `VIE_STORE_PATH=/data/vie.db`). A bad value is
+rejected with its key and value named.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from bot.errors import ConfigError
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "bot": {
+        "languages": ["fr", "en"],
+        "default_language": "fr",
+        "dialogs": "dialogs",
+        "entry_flow": "welcome",
+    },
+    "store": {"path": "vie-coach.db"},
+    "telegram": {
+        "base_url": "https://api.telegram.org/bot",
+        "base_file_url": "https://api.telegram.org/file/bot",
+        "admins": [],
+    },
+    "logging": {"level": "INFO"},
+}
+
+_LANG = {"type": "string", "pattern": "^[a-z]{2}$"}
+_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "bot": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "languages": {"type": "array", "items": _LANG, "minItems": 1, "uniqueItems": True},
+                "default_language": _LANG,
+                "dialogs": {"type": "string", "minLength": 1},
+                "entry_flow": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+            },
+        },
+        "store": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"path": {"type": "string", "minLength": 1}},
+        },
+        "telegram": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "base_url": {"type": "string", "pattern": "^https?://"},
+                "base_file_url": {"type": "string", "pattern": "^https?://"},
+                "admins": {"type": "array", "items": {"type": "integer"}},
+            },
+        },
+        "logging": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"level": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]}},
+        },
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BotConfig:
+    languages: tuple[str, ...]
+    default_language: str
+    dialogs: Path
+    entry_flow: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    token: str | None
+    base_url: str
+    base_file_url: str
+    admins: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    bot: BotConfig
+    store: StoreConfig
+    telegram: TelegramConfig
+    log_level: str
+    source: str  # where it came from, for messages
+
+
+def _from_env(key: str, raw: str, default: Any) -> Any:
+    """Turn an environment string into the type of the default it overrides."""
+    if isinstance(default, bool):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key}: expected true or false, got {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{key}: expected a whole number, got {raw!r}") from None
+    if isinstance(default, list):
+        items = [part.strip() for part in raw.split(",") if part.strip()]
+        if key.lower().endswith("admins"):
+            try:
+                return [int(i) for i in items]
+            except ValueError:
+                raise ConfigError(
+                    f"{key}: expected numbers separated by commas, got {raw!r}"
+                ) from None
+        return items
+    return raw
+
+
+def load_config(
+    mapping: Mapping[str, Any],
+    environ: Mapping[str, str],
+    *,
+    base_dir: Path | None = None,
+    source: str = "built-in defaults",
+) -> Config:
+    """Merge defaults, the TOML mapping and environment overrides; validate; build records."""
+    merged = copy.deepcopy(DEFAULTS)
+    for section, values in mapping.items():
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{source}: [{section}] must be a table, got {values!r}")
+        merged.setdefault(section, {}).update(values)
+    for section, values in DEFAULTS.items():
+        for key, default in values.items():
+            env_key = f"VIE_{section}_{key}".upper()
+            if env_key in environ:
+                merged[section][key] = _from_env(env_key, environ[env_key], default)
+    errors = sorted(Draft202012Validator(_SCHEMA).iter_errors(merged), key=lambda e: list(e.path))
+    if errors:
+        lines = []
+        for e in errors:
+            key = ".".join(str(p) for p in e.absolute_path) or "(top)"
+            if e.validator == "additionalProperties":
+                lines.append(f"{key or '(top)'}: unknown setting(s) in {source}: {e.message}")
+            else:
+                lines.append(f"{key} = {e.instance!r}: {e.message} (in {source})")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    bot, store, tg = merged["bot"], merged["store"], merged["telegram"]
+    if bot["default_language"] not in bot["languages"]:
+        raise ConfigError(
+            f"bot.default_language = {bot['default_language']!r} is not in bot.languages {bot['languages']!r}"
+        )
+    base = base_dir or Path.cwd()
+    token = environ.get("TELEGRAM_BOT_TOKEN") or None
+    return Config(
+        bot=BotConfig(
+            tuple(bot["languages"]),
+            bot["default_language"],
+            base / bot["dialogs"],
+            bot["entry_flow"],
+        ),
+        store=StoreConfig(
+            Path(store["path"]) if store["path"] == ":memory:" else base / store["path"]
+        ),
+        telegram=TelegramConfig(token, tg["base_url"], tg["base_file_url"], tuple(tg["admins"])),
+        log_level=merged["logging"]["level"],
+        source=source,
+    )
+
+
+def find_config(explicit: str | None, environ: Mapping[str, str]) -> Config:
+    """`--config`, else `$VIE_CONFIG`, else `./config.toml`, else built-in defaults."""
+    path_text = explicit or environ.get("VIE_CONFIG")
+    path = Path(path_text) if path_text else Path("config.toml")
+    if not path.exists():
+        if path_text:
+            raise ConfigError(f"config file {path} does not exist")
+        return load_config({}, environ)
+    try:
+        mapping = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    return load_config(mapping, environ, base_dir=path.resolve().parent, source=str(path))
+
+
+def environ() -> Mapping[str, str]:
+    return os.environ

@@ -1,0 +1,149 @@
+"""The typed, immutable model of a loaded dialog set."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.render import Renderer
+
+Scalar = str | int | float | bool
+Texts = Mapping[str, str]  # language -> template source
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a button, a text rule or a `goto` leads."""
+
+    flow: str
+    node: str
+
+    def __str__(self) -> str:
+        return f"{self.flow}.{self.node}"
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """One arm of a `goto`: taken when `condition` is true (or always, if None)."""
+
+    condition: str | None
+    target: Target
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    id: str
+    label: Texts
+    target: Target
+    set: Mapping[str, Scalar]
+    when: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class TextRule:
+    """Free-text keywords (already normalised) per language, and where they lead."""
+
+    keywords: Mapping[str, tuple[str, ...]]
+    target: Target
+    set: Mapping[str, Scalar]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    flow: str
+    id: str
+    say: Texts
+    fact: str | None
+    buttons: tuple[Button, ...]
+    on_text: tuple[TextRule, ...]
+    goto: tuple[Branch, ...]
+    set: Mapping[str, Scalar]
+    milestone: str | None
+    completes: bool
+    end: bool
+    line: int
+    version: str  # short hash of the definition: buttons shown by an older one expire
+
+    @property
+    def key(self) -> str:
+        return f"{self.flow}.{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    id: str
+    stage: str | None
+    start: str
+    nodes: Mapping[str, Node]
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    id: str
+    text: Texts
+    source: str
+    year: int
+    url: str | None
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class DialogSet:
+    """Everything the engine needs to talk: flows, facts, the bot's own messages."""
+
+    flows: Mapping[str, Flow]
+    facts: Mapping[str, Fact]
+    messages: Mapping[str, Texts]
+    languages: tuple[str, ...]
+    entry: Target
+    version: str
+    renderer: Renderer = field(repr=False, compare=False)
+    variables: frozenset[str] = frozenset()
+    # milestone id -> stage, and stage -> number of milestones, for progress views
+    milestone_stage: Mapping[str, str] = field(default_factory=dict)
+    stage_totals: Mapping[str, int] = field(default_factory=dict)
+
+    def node(self, target: Target) -> Node | None:
+        flow = self.flows.get(target.flow)
+        return None if flow is None else flow.nodes.get(target.node)
+
+    def start_of(self, flow_id: str) -> Target:
+        return Target(flow_id, self.flows[flow_id].start)
+
+
+# The bot's own messages (dialogs/messages.yaml) and the extra names each may use.
+MESSAGE_PARAMS: Mapping[str, frozenset[str]] = {
+    "help": frozenset(),
+    "fallback": frozenset(),
+    "expired_button": frozenset(),
+    "too_long": frozenset({"limit"}),
+    "unsupported": frozenset({"kind"}),
+    "unknown_command": frozenset({"command"}),
+    "welcome_back": frozenset(),
+    "dialog_updated": frozenset(),
+    "progress": frozenset({"stages"}),
+    "stage_V": frozenset(),
+    "stage_I": frozenset(),
+    "stage_E": frozenset(),
+    "language_prompt": frozenset(),
+    "language_set": frozenset(),
+    "restart_done": frozenset(),
+    "stop_done": frozenset(),
+    "mydata_intro": frozenset(),
+    "forget_confirm": frozenset(),
+    "forget_yes": frozenset(),
+    "forget_no": frozenset(),
+    "forget_done": frozenset(),
+    "forget_cancelled": frozenset(),
+    "fact_line": frozenset({"fact"}),
+}
+
+# Variables the engine itself sets (from an invite link's start payload).
+ENGINE_VARIABLES: Mapping[str, int] = {"invited": 5, "invite_code": 64}

@@ -1,0 +1,154 @@
+"""JSON Schemas for the three kinds of dialog file (flows, facts, messages).
+
+The schemas are built for the configured languages, so that a missing or an unknown
+translation is reported by the same validator as an unknown key or a wrong type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+ID = r"^[a-z][a-z0-9_]*$"
+TARGET = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$"
+STAGES = ("V", "I", "E")
+
+Schema = dict[str, Any]
+
+
+def texts(languages: Sequence[str]) -> Schema:
+    """A user-visible string: one non-empty entry per language."""
+    return {
+        "type": "object",
+        "properties": {lang: {"type": "string", "minLength": 1} for lang in languages},
+        "required": list(languages),
+        "additionalProperties": False,
+    }
+
+
+def _keywords(languages: Sequence[str]) -> Schema:
+    words = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
+    return {
+        "type": "object",
+        "properties": {lang: words for lang in languages},
+        "required": list(languages),
+        "additionalProperties": False,
+    }
+
+
+_SCALAR: Schema = {"type": ["string", "integer", "number", "boolean"]}
+_SET: Schema = {
+    "type": "object",
+    "propertyNames": {"pattern": ID},
+    "additionalProperties": _SCALAR,
+}
+_TARGET: Schema = {"type": "string", "pattern": TARGET}
+_CONDITION: Schema = {"type": "string", "minLength": 1}
+
+
+def flow_schema(languages: Sequence[str]) -> Schema:
+    """Schema of a flow file (`flow:` at the top)."""
+    button = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "pattern": ID, "maxLength": 32},
+            "label": texts(languages),
+            "goto": _TARGET,
+            "set": _SET,
+            "when": _CONDITION,
+        },
+        "required": ["id", "label", "goto"],
+        "additionalProperties": False,
+    }
+    text_rule = {
+        "type": "object",
+        "properties": {"match": _keywords(languages), "goto": _TARGET, "set": _SET},
+        "required": ["match", "goto"],
+        "additionalProperties": False,
+    }
+    branch = {
+        "type": "object",
+        "properties": {"if": _CONDITION, "goto": _TARGET},
+        "required": ["goto"],
+        "additionalProperties": False,
+    }
+    goto = {
+        "if": {"type": "string"},
+        "then": _TARGET,
+        "else": {"type": "array", "items": branch, "minItems": 1},
+    }
+    node = {
+        "type": "object",
+        "properties": {
+            "say": texts(languages),
+            "fact": {"type": "string", "pattern": ID},
+            "buttons": {"type": "array", "items": button},
+            "on_text": {"type": "array", "items": text_rule},
+            "goto": goto,
+            "set": _SET,
+            "milestone": {"type": "string", "pattern": ID},
+            "completes": {"type": "boolean"},
+            "end": {"type": "boolean"},
+        },
+        "required": ["say"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "flow": {"type": "string", "pattern": ID, "maxLength": 24},
+            "stage": {"enum": list(STAGES)},
+            "start": {"type": "string", "pattern": ID},
+            "nodes": {
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": {"pattern": ID, "maxLength": 32},
+                "additionalProperties": node,
+            },
+        },
+        "required": ["flow", "start", "nodes"],
+        "additionalProperties": False,
+    }
+
+
+def facts_schema(languages: Sequence[str]) -> Schema:
+    """Schema of the facts file (`facts:` at the top)."""
+    fact = {
+        "type": "object",
+        "properties": {
+            "text": texts(languages),
+            "source": {"type": "string", "minLength": 1},
+            "year": {"type": "integer", "minimum": 1990, "maximum": 2100},
+            "url": {"type": "string", "pattern": r"^https?://\S+$"},
+        },
+        "required": ["text", "source", "year"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "facts": {
+                "type": "object",
+                "propertyNames": {"pattern": ID},
+                "additionalProperties": fact,
+            }
+        },
+        "required": ["facts"],
+        "additionalProperties": False,
+    }
+
+
+def messages_schema(languages: Sequence[str]) -> Schema:
+    """Schema of the bot's own messages file (`messages:` at the top)."""
+    return {
+        "type": "object",
+        "properties": {
+            "messages": {
+                "type": "object",
+                "propertyNames": {"pattern": r"^[A-Za-z][A-Za-z0-9_]*$"},
+                "additionalProperties": texts(languages),
+            }
+        },
+        "required": ["messages"],
+        "additionalProperties": False,
+    }

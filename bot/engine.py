@@ -1,0 +1,286 @@
+"""The dialogue engine: `step(dialogs, state, event, now) -> (state, effects)`.
+
+Pure: no I/O, no clock, no globals. It reads the loaded dialogs and the person's state,
+and returns the new state with the effects for an adapter to carry out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from bot import callback
+from bot.dialogs.model import DialogSet, Node, Scalar, Target
+from bot.dialogs.schema import STAGES
+from bot.events import (
+    ButtonView,
+    Command,
+    Effect,
+    Event,
+    Press,
+    Record,
+    Send,
+    Start,
+    Text,
+    Unsupported,
+)
+from bot.render import TELEGRAM_TEXT_LIMIT, RenderError, truncate_visible
+from bot.state import UserState
+from bot.textmatch import matches, normalize
+
+MAX_CHAIN = 20  # automatic `goto` hops in one turn; the checker forbids loops anyway
+UNSUPPORTED_KINDS = frozenset({"sticker", "photo", "voice", "video", "document", "other"})
+_BROKEN = {
+    "fr": "Désolé, un de mes messages est mal écrit. L'équipe est prévenue ; tapez /help.",
+    "en": "Sorry, one of my messages is broken. The team has been told; type /help.",
+}
+
+
+@dataclass
+class Turn:
+    """What one call of `step` accumulates; lives only inside that call."""
+
+    dialogs: DialogSet
+    state: UserState
+    now: datetime
+    effects: list[Effect] = field(default_factory=list)
+
+    # -- rendering ------------------------------------------------------------------
+    def context(self, **extra: Any) -> dict[str, Any]:
+        s = self.state
+        variables: dict[str, Scalar | None] = dict.fromkeys(self.dialogs.variables)
+        variables.update(s.vars)
+        return {
+            "user": {"first_name": s.first_name, "lang": s.lang},
+            "vars": variables,
+            "progress": progress(self.dialogs, s),
+            **extra,
+        }
+
+    def render(self, source: str, where: str, **extra: Any) -> str | None:
+        try:
+            return truncate_visible(self.dialogs.renderer.render(source, self.context(**extra)))
+        except RenderError as exc:
+            self.record("render_error", where=where, error=str(exc)[:200])
+            return None
+
+    def message(self, key: str, **extra: Any) -> str:
+        text = self.render(self.dialogs.messages[key][self.state.lang], f"message:{key}", **extra)
+        return text if text is not None else _BROKEN.get(self.state.lang, _BROKEN["en"])
+
+    def say(self, key: str, buttons: tuple[ButtonView, ...] = (), **extra: Any) -> None:
+        self.effects.append(Send(self.message(key, **extra), buttons))
+
+    def record(self, event_name: str, /, **data: Any) -> None:
+        self.effects.append(Record(event_name, data))
+
+    def test(self, condition: str | None) -> bool:
+        return condition is None or self.dialogs.renderer.test(condition, self.context())
+
+    # -- nodes ------------------------------------------------------------------------
+    def current(self) -> Node | None:
+        s = self.state
+        if s.flow is None or s.node is None:
+            return None
+        return self.dialogs.node(Target(s.flow, s.node))
+
+    def buttons(self, node: Node | None) -> tuple[ButtonView, ...]:
+        if node is None:
+            return ()
+        lang = self.state.lang
+        return tuple(
+            ButtonView(
+                b.label[lang], callback.encode_dialog(node.version, node.flow, node.id, b.id)
+            )
+            for b in node.buttons
+            if self.test(b.when)
+        )
+
+    def node_text(self, node: Node) -> str:
+        text = self.render(node.say[self.state.lang], node.key)
+        if text is None:
+            return _BROKEN.get(self.state.lang, _BROKEN["en"])
+        fact = self.dialogs.facts.get(node.fact) if node.fact else None
+        if fact is not None:
+            shown = {
+                "text": fact.text[self.state.lang],
+                "source": fact.source,
+                "year": fact.year,
+                "url": fact.url or "",
+            }
+            text = truncate_visible(f"{text}\n\n{self.message('fact_line', fact=shown)}")
+        return text
+
+    def set_vars(self, values: Mapping[str, Scalar]) -> None:
+        if values:
+            self.state = replace(self.state, vars={**self.state.vars, **values})
+
+    def enter(self, target: Target) -> None:
+        """Show `target`, applying its `set`, milestone and stage, following `goto` arms."""
+        for _ in range(MAX_CHAIN):
+            node = self.dialogs.node(target)
+            if node is None:  # only after a dialog change; the checker prevents it otherwise
+                target = self.dialogs.entry
+                continue
+            self.reach(node)
+            text = self.node_text(node)
+            arm = next((b for b in node.goto if self.test(b.condition)), None)
+            if arm is None:
+                self.state = replace(
+                    self.state,
+                    flow=node.flow,
+                    node=node.id,
+                    node_version=node.version,
+                    dialog_version=self.dialogs.version,
+                )
+                self.effects.append(Send(text, self.buttons(node)))
+                return
+            self.effects.append(Send(text))
+            target = arm.target
+        self.record("goto_chain_too_long", node=str(target))
+
+    def reach(self, node: Node) -> None:
+        self.set_vars(node.set)
+        s = self.state
+        stage = self.dialogs.flows[node.flow].stage
+        if node.milestone and node.milestone not in s.milestones:
+            self.state = s = replace(s, milestones=s.milestones | {node.milestone})
+            self.record("milestone", milestone=node.milestone, stage=stage)
+        if node.completes and stage and stage not in s.completed:
+            self.state = replace(s, completed=s.completed | {stage})
+            self.record("stage_completed", stage=stage)
+
+    def show(self) -> None:
+        """Show the current node again, without re-applying what entering it did."""
+        node = self.current()
+        if node is None:
+            self.enter(self.dialogs.entry)
+            return
+        self.effects.append(Send(self.node_text(node), self.buttons(node)))
+        self.state = replace(self.state, node_version=node.version)
+
+
+def progress(dialogs: DialogSet, state: UserState) -> dict[str, dict[str, Any]]:
+    """Per stage: milestones reached, how many there are, and whether it is completed."""
+    reached = dict.fromkeys(STAGES, 0)
+    for milestone in state.milestones:
+        stage = dialogs.milestone_stage.get(milestone)
+        if stage:
+            reached[stage] += 1
+    return {
+        s: {
+            "reached": reached[s],
+            "total": dialogs.stage_totals.get(s, 0),
+            "done": s in state.completed,
+        }
+        for s in STAGES
+    }
+
+
+def render_message(dialogs: DialogSet, state: UserState, key: str, **extra: Any) -> str:
+    """One of the bot's own messages for this person (for adapters that need one)."""
+    return Turn(dialogs, state, state.updated_at or state.created_at).message(key, **extra)
+
+
+def step(
+    dialogs: DialogSet, state: UserState, event: Event, now: datetime
+) -> tuple[UserState, tuple[Effect, ...]]:
+    """Process one event for one person: the new state and the effects to carry out."""
+    from bot.commands import on_command, on_system_press
+
+    turn = Turn(dialogs, state, now)
+    if not isinstance(event, Press) or not event.data.startswith("!"):
+        turn.state = replace(turn.state, pending=None)
+    if turn.state.started and turn.current() is None:
+        # The dialogs changed under this person: their node is gone.
+        flow = turn.state.flow
+        turn.say("dialog_updated")
+        turn.record("dialog_updated", flow=flow, node=turn.state.node)
+        turn.enter(dialogs.start_of(flow) if flow and flow in dialogs.flows else dialogs.entry)
+        if isinstance(event, Start | Press):
+            return _done(turn)
+
+    if isinstance(event, Start):
+        _on_start(turn, event)
+    elif isinstance(event, Press):
+        decoded = callback.decode(event.data)
+        if isinstance(decoded, callback.SystemPress):
+            on_system_press(turn, decoded)
+        else:
+            _on_press(turn, decoded)
+    elif isinstance(event, Text):
+        _on_text(turn, event.text)
+    elif isinstance(event, Command):
+        on_command(turn, event)
+    elif isinstance(event, Unsupported):
+        kind = event.kind if event.kind in UNSUPPORTED_KINDS else "other"
+        turn.record("unsupported", kind=kind)
+        turn.say("unsupported", turn.buttons(turn.current()), kind=kind)
+    return _done(turn)
+
+
+def _done(turn: Turn) -> tuple[UserState, tuple[Effect, ...]]:
+    return replace(turn.state, updated_at=turn.now), tuple(turn.effects)
+
+
+def _on_start(turn: Turn, event: Start) -> None:
+    if not turn.state.started:
+        if event.payload:
+            turn.set_vars({"invited": True, "invite_code": event.payload})
+        turn.record("start", invited=bool(event.payload))
+        turn.enter(turn.dialogs.entry)
+        return
+    turn.record("resume")
+    turn.say("welcome_back")
+    turn.show()
+
+
+def expired(turn: Turn, reason: str) -> None:
+    """A press that does not belong here: say so, show where we are, change nothing."""
+    turn.record("stale_press", reason=reason)
+    turn.say("expired_button")
+    turn.show()
+
+
+def _on_press(turn: Turn, press: callback.DialogPress | None) -> None:
+    node = turn.current()
+    if press is None:
+        expired(turn, "malformed")
+        return
+    if node is None or (press.flow, press.node) != (node.flow, node.id):
+        expired(turn, "not_current_node")
+        return
+    if press.version != node.version:
+        expired(turn, "old_version")
+        return
+    button = next((b for b in node.buttons if b.id == press.button), None)
+    if button is None or not turn.test(button.when):
+        expired(turn, "unknown_button")
+        return
+    turn.record("press", node=node.key, button=button.id)
+    turn.set_vars(button.set)
+    turn.enter(button.target)
+
+
+def _on_text(turn: Turn, text: str) -> None:
+    if len(text) > TELEGRAM_TEXT_LIMIT:
+        turn.record("too_long", length=len(text))
+        turn.say("too_long", turn.buttons(turn.current()), limit=TELEGRAM_TEXT_LIMIT)
+        return
+    if not turn.state.started:
+        _on_start(turn, Start())
+        return
+    node = turn.current()
+    said = normalize(text)
+    langs = (turn.state.lang, *(lang for lang in turn.dialogs.languages if lang != turn.state.lang))
+    for lang in langs:
+        for rule in node.on_text if node else ():
+            if matches(said, rule.keywords.get(lang, ())):
+                turn.record("text_match", node=node.key if node else "", line=rule.line)
+                turn.set_vars(rule.set)
+                turn.enter(rule.target)
+                return
+    turn.record("fallback", node=node.key if node else "")
+    turn.say("fallback", turn.buttons(node))

@@ -1,0 +1,101 @@
+"""What can happen to the bot: events in (from adapters) and effects out (to adapters)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.S)
+
+
+# -- events ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Start:
+    """`/start`, with a deep-link payload when it is well formed (else None)."""
+
+    payload: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A button press; `data` is raw callback data and is never trusted."""
+
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    args: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    """A sticker, photo, voice note…: `kind` names it."""
+
+    kind: str
+
+
+Event = Start | Press | Text | Command | Unsupported
+
+
+def valid_payload(payload: str | None) -> str | None:
+    """The payload if it is a well-formed deep-link payload, else None."""
+    if payload and START_PAYLOAD.match(payload):
+        return payload
+    return None
+
+
+def parse_text(text: str) -> Event:
+    """Typed text to an event: `/start x` -> Start, `/cmd args` -> Command, else Text."""
+    match = _COMMAND.match(text.strip())
+    if match is None:
+        return Text(text)
+    name, args = match.group(1).lower(), (match.group(2) or "").strip()
+    if name == "start":
+        return Start(valid_payload(args))
+    return Command(name, args)
+
+
+# -- effects --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ButtonView:
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send an HTML message, with buttons (one per row)."""
+
+    text: str
+    buttons: tuple[ButtonView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Append to the event log (analytics); never holds what the person wrote."""
+
+    name: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetUser:
+    """Erase every row about the person."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportUserData:
+    """Send the person everything stored about them."""
+
+
+Effect = Send | Record | ForgetUser | ExportUserData

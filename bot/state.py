@@ -1,0 +1,40 @@
+"""A person's conversation state: an immutable record the engine replaces, never edits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.dialogs.model import Scalar
+
+
+@dataclass(frozen=True, slots=True)
+class UserState:
+    """Everything the engine knows about one person."""
+
+    user_id: int
+    lang: str
+    created_at: datetime
+    first_name: str = ""
+    flow: str | None = None  # None until the first message was shown
+    node: str | None = None
+    node_version: str = ""
+    vars: Mapping[str, Scalar] = field(default_factory=dict)
+    milestones: frozenset[str] = frozenset()
+    completed: frozenset[str] = frozenset()  # stages (V, I, E) completed
+    reminders: bool = True  # False after /stop
+    pending: str | None = None  # a question awaiting a button, e.g. "forget"
+    dialog_version: str = ""
+    updated_at: datetime | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.flow is not None
+
+
+def new_state(user_id: int, lang: str, now: datetime, first_name: str = "") -> UserState:
+    """The state of someone the bot has never met."""
+    return UserState(
+        user_id=user_id, lang=lang, created_at=now, first_name=first_name, updated_at=now
+    )

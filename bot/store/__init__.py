@@ -1,0 +1,5 @@
+"""Durable storage behind the `bot.interfaces.Store` protocol."""
+
+from bot.store.sqlite import SqliteStore, open_store
+
+__all__ = ["SqliteStore", "open_store"]

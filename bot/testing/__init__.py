@@ -1,0 +1,5 @@
+"""Test doubles shared by the tests, the benchmarks and the terminal chat."""
+
+from bot.testing.harness import ChatHarness, FakeClock, HarnessError
+
+__all__ = ["ChatHarness", "FakeClock", "HarnessError"]

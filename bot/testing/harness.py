@@ -1,0 +1,130 @@
+"""ChatHarness: talk to the bot as a person would, through the same path as adapters.
+
+`send()` parses typed text exactly like the Telegram and terminal adapters, `press()`
+sends the callback data of a button the bot really showed, and every message is kept in
+a transcript for assertions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.conversation import Conversations, Person
+from bot.errors import VieError
+from bot.events import ButtonView, Event, Press, Send, Unsupported, parse_text
+from bot.render import to_plain
+
+
+class HarnessError(VieError, AssertionError):
+    """A scripted step could not be played (no such button, text not found)."""
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    who: str  # "bot" or "user"
+    text: str
+    buttons: tuple[ButtonView, ...] = ()
+
+
+@dataclass
+class ChatHarness:
+    """One person chatting with the bot."""
+
+    conversations: Conversations
+    person: Person
+    clock: FakeClock | None = None
+    transcript: list[Line] = field(default_factory=list)
+    keyboard: tuple[ButtonView, ...] = ()  # the most recent buttons shown
+
+    def now(self) -> datetime:
+        return self.clock.now() if self.clock else datetime.now(UTC)
+
+    async def event(self, event: Event, shown: str) -> list[Send]:
+        """Play one event (the adapters' path) and record both sides."""
+        self.transcript.append(Line("user", shown))
+        replies = await self.conversations.handle(self.person, event, self.now())
+        for reply in replies:
+            self.transcript.append(Line("bot", reply.text, reply.buttons))
+            if reply.buttons:
+                self.keyboard = reply.buttons
+        return replies
+
+    async def send(self, text: str) -> list[Send]:
+        """Type a message (commands included)."""
+        return await self.event(parse_text(text), text)
+
+    async def press(self, choice: str | int) -> list[Send]:
+        """Press a button of the latest keyboard: by 1-based number or by (part of) its label."""
+        button = self.find(choice)
+        return await self.event(Press(button.data), f"[{button.label}]")
+
+    async def press_data(self, data: str) -> list[Send]:
+        """Send raw callback data, as a stale message or a modified client could."""
+        return await self.event(Press(data), f"[data:{data}]")
+
+    async def send_unsupported(self, kind: str) -> list[Send]:
+        return await self.event(Unsupported(kind), f"<{kind}>")
+
+    def find(self, choice: str | int) -> ButtonView:
+        if isinstance(choice, int):
+            if 1 <= choice <= len(self.keyboard):
+                return self.keyboard[choice - 1]
+            raise HarnessError(f"no button [{choice}]; there are {len(self.keyboard)}")
+        for exact in (True, False):
+            for b in self.keyboard:
+                if (b.label == choice) if exact else (choice.casefold() in b.label.casefold()):
+                    return b
+        raise HarnessError(f"no button {choice!r} among {[b.label for b in self.keyboard]}")
+
+    # -- reading -------------------------------------------------------------------------
+    @property
+    def bot_lines(self) -> list[Line]:
+        return [line for line in self.transcript if line.who == "bot"]
+
+    @property
+    def last(self) -> Line:
+        lines = self.bot_lines
+        if not lines:
+            raise HarnessError("the bot has said nothing yet")
+        return lines[-1]
+
+    @property
+    def labels(self) -> list[str]:
+        return [b.label for b in self.keyboard]
+
+    def plain(self, lines: Sequence[Line] | None = None) -> str:
+        """The transcript as plain text, in the terminal chat's format."""
+        return "\n".join(
+            format_line(line) for line in (lines if lines is not None else self.transcript)
+        )
+
+    def expect(self, fragment: str, *, last: int = 3) -> None:
+        """Assert that one of the last `last` bot messages contains `fragment` (plain text)."""
+        recent = self.bot_lines[-last:]
+        if not any(fragment.casefold() in to_plain(line.text).casefold() for line in recent):
+            shown = "\n---\n".join(to_plain(line.text) for line in recent)
+            raise HarnessError(f"{fragment!r} not in the last {last} bot messages:\n{shown}")
+
+
+def format_line(line: Line) -> str:
+    """How a transcript line looks in the terminal chat."""
+    if line.who == "user":
+        return f"> {line.text}"
+    out = [to_plain(line.text)]
+    out += [f"  [{i}] {b.label}" for i, b in enumerate(line.buttons, start=1)]
+    return "\n".join(out)

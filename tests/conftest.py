@@ -1,0 +1,53 @@
+"""Shared fixtures: real dialog sets, a real SQLite file in a temp dir, a chat harness."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.conversation import Conversations, Person
+from bot.dialogs.loader import load_dialogs
+from bot.dialogs.model import DialogSet
+from bot.store import SqliteStore, open_store
+from bot.testing import ChatHarness, FakeClock
+
+ROOT = Path(__file__).resolve().parent.parent
+MINI = ROOT / "tests" / "fixtures" / "mini"
+BUNDLED = ROOT / "dialogs"
+LANGS = ("fr", "en")
+
+
+@pytest.fixture(scope="session")
+def mini() -> DialogSet:
+    return load_dialogs(MINI, LANGS, "welcome")
+
+
+@pytest.fixture(scope="session")
+def bundled() -> DialogSet:
+    return load_dialogs(BUNDLED, LANGS, "welcome")
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    s = await open_store(tmp_path / "vie.db")
+    yield s
+    await s.close()
+
+
+HarnessFactory = Callable[..., Awaitable[ChatHarness]]
+
+
+@pytest.fixture
+def make_harness(store: SqliteStore, mini: DialogSet) -> HarnessFactory:
+    """Build a harness: `await make_harness(dialogs=..., user_id=..., lang=...)`."""
+    clock = FakeClock()
+
+    async def make(
+        dialogs: DialogSet | None = None, user_id: int = 1, lang: str = "fr", name: str = "Zoé"
+    ) -> ChatHarness:
+        conversations = Conversations(dialogs or mini, store, "fr")
+        return ChatHarness(conversations, Person(user_id, name, lang), clock)
+
+    return make

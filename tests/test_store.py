@@ -1,0 +1,128 @@
+"""The SQLite store on a real file in a temp dir."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.errors import StoreError
+from bot.events import Record
+from bot.state import new_state
+from bot.store import SqliteStore, open_store
+from bot.store.sqlite import migrations
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+async def test_save_and_load_round_trip(store: SqliteStore) -> None:
+    assert await store.load(42) is None
+    state = replace(
+        new_state(42, "en", NOW, "Zoé"),
+        flow="informer",
+        node="intro",
+        node_version="abc123",
+        vars={"device": "android", "n": 3, "ok": True},
+        milestones=frozenset({"i_hidden", "i_time"}),
+        completed=frozenset({"I"}),
+        reminders=False,
+        pending="forget",
+        dialog_version="v1",
+    )
+    await store.save(None, state, [Record("start", {"invited": False})], {"i_hidden": "I"})
+    assert await store.load(42) == state
+
+
+async def test_progress_rows_carry_their_stage(store: SqliteStore) -> None:
+    before = new_state(1, "fr", NOW)
+    after = replace(before, milestones=frozenset({"e_installed"}), completed=frozenset({"E"}))
+    await store.save(None, before, [], {})
+    await store.save(before, after, [], {"e_installed": "E"})
+    async with store.connection.execute("SELECT milestone, stage FROM milestones") as cur:
+        assert await cur.fetchall() == [("e_installed", "E")]
+
+
+async def test_forget_leaves_no_row_about_the_user(store: SqliteStore) -> None:
+    for uid in (1, 2):
+        s = replace(
+            new_state(uid, "fr", NOW),
+            flow="welcome",
+            node="menu",
+            milestones=frozenset({"m"}),
+            completed=frozenset({"V"}),
+        )
+        await store.save(None, s, [Record("start"), Record("press", {"node": "x"})], {"m": "V"})
+    await store.forget(1)
+    db = store.connection
+    async with db.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
+        tables = [r[0] for r in await cur.fetchall()]
+    for table in tables:
+        async with db.execute(f"PRAGMA table_info({table})") as cur:
+            columns = [r[1] for r in await cur.fetchall()]
+        if "user_id" in columns:
+            async with db.execute(f"SELECT count(*) FROM {table} WHERE user_id = 1") as cur:
+                assert (await cur.fetchone()) == (0,), table
+            async with db.execute(f"SELECT count(*) FROM {table} WHERE user_id = 2") as cur:
+                assert (await cur.fetchone())[0] > 0, table  # type: ignore[index]
+    assert await store.load(1) is None
+
+
+async def test_export_holds_everything(store: SqliteStore) -> None:
+    s = replace(new_state(5, "fr", NOW, "Zoé"), flow="welcome", node="menu", vars={"a": 1})
+    await store.save(None, s, [Record("start", {"invited": True})], {})
+    data = await store.export(5)
+    assert data["users"][0]["first_name"] == "Zoé"
+    assert data["conversations"][0]["vars"] == {"a": 1}
+    assert data["events"][0]["name"] == "start" and data["events"][0]["data"] == {"invited": True}
+
+
+async def test_wal_and_schema_version(store: SqliteStore) -> None:
+    async with store.connection.execute("PRAGMA journal_mode") as cur:
+        assert (await cur.fetchone()) == ("wal",)
+    async with store.connection.execute("PRAGMA user_version") as cur:
+        assert (await cur.fetchone()) == (migrations()[-1][0],)
+
+
+async def test_reopening_keeps_data_and_does_not_migrate_twice(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    s = await open_store(path)
+    await s.save(None, new_state(9, "fr", NOW), [], {})
+    await s.close()
+    s = await open_store(path)
+    assert (await s.load(9)) is not None
+    await s.close()
+
+
+async def test_missing_folder_is_created(tmp_path: Path) -> None:
+    s = await open_store(tmp_path / "a" / "b" / "vie.db")
+    await s.close()
+    assert (tmp_path / "a" / "b" / "vie.db").exists()
+
+
+async def test_corrupt_file_is_a_clear_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "broken.db"
+    path.write_bytes(b"this is not a database at all" * 200)
+    with pytest.raises(StoreError, match=r"broken\.db"):
+        await open_store(path)
+
+
+async def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 999")
+    with pytest.raises(StoreError, match="newer"):
+        await open_store(path)
+
+
+async def test_failed_transaction_stores_nothing(store: SqliteStore) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as db:
+            await db.execute(
+                "INSERT INTO users VALUES (77, '', 'fr', 1, ?, ?)",
+                (NOW.isoformat(), NOW.isoformat()),
+            )
+            raise RuntimeError("crash in the middle")
+    assert await store.load(77) is None

@@ -1,0 +1,183 @@
+"""The real python-telegram-bot stack against the in-process Bot API emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+from telegram.ext import Application
+
+from bot.config import load_config
+from bot.dialogs.model import DialogSet
+from bot.telegram.app import build_application
+from bot.testing.botapi import BotApiEmulator, EmulatorRequest, FakeUser
+
+ZOE = FakeUser(101, "Zoé", "fr")
+SAM = FakeUser(202, "Sam <b>&", "en-GB")
+
+
+@pytest.fixture
+async def running(
+    tmp_path: Path, mini: DialogSet
+) -> AsyncIterator[tuple[Application, BotApiEmulator]]:  # type: ignore[type-arg]
+    emulator = BotApiEmulator()
+    config = load_config(
+        {"store": {"path": str(tmp_path / "tg.db")}}, {"TELEGRAM_BOT_TOKEN": "1:test"}
+    )
+    app = build_application(config, mini, request=EmulatorRequest(emulator))
+    await app.initialize()
+    assert app.post_init is not None
+    await app.post_init(app)
+    yield app, emulator
+    assert app.post_shutdown is not None
+    await app.post_shutdown(app)
+    await app.shutdown()
+
+
+async def deliver(app: Application, update: dict[str, Any]) -> None:  # type: ignore[type-arg]
+    await app.process_update(Update.de_json(update, app.bot))
+
+
+async def test_commands_menu_per_language(running: Any) -> None:
+    _, emulator = running
+    menus = [p for m, p in emulator.calls if m == "setMyCommands"]
+    assert {p["language_code"] for p in menus} == {"fr", "en"}
+
+
+async def test_start_then_buttons_then_text(running: Any) -> None:
+    app, emulator = running
+    await deliver(app, emulator.user_message(ZOE, "/start"))
+    texts = [m["text"] for m in emulator.sent_to(ZOE.id)]
+    assert texts == ["Bonjour Zoé !", "Par où commencer ?"]
+    menu = emulator.last_with_buttons(ZOE.id)
+    label, data = emulator.buttons(menu)[0]
+    assert label == "M'informer"
+    await deliver(app, emulator.user_press(ZOE, menu, data))
+    assert emulator.sent_to(ZOE.id)[-1]["text"] == "Qu'est-ce qui vous retient ?"
+    assert "reply_markup" not in menu, "the pressed message lost its buttons"
+    assert any(m == "answerCallbackQuery" for m, _ in emulator.calls)
+    await deliver(app, emulator.user_message(ZOE, "euh"))
+    assert "pas compris" in emulator.sent_to(ZOE.id)[-1]["text"]
+
+
+async def test_deep_link_payload_and_escaped_name(running: Any) -> None:
+    app, emulator = running
+    await deliver(app, emulator.user_message(SAM, "/start friend_42"))
+    texts = [m["text"] for m in emulator.sent_to(SAM.id)]
+    assert texts[0] == "Hello Sam &lt;b&gt;&amp;!"
+    assert texts[1] == "A friend invited you."
+
+
+async def test_stale_and_forged_buttons(running: Any) -> None:
+    app, emulator = running
+    await deliver(app, emulator.user_message(ZOE, "/start"))
+    menu = emulator.last_with_buttons(ZOE.id)
+    old = dict(menu)
+    await deliver(app, emulator.user_press(ZOE, menu, emulator.buttons(menu)[0][1]))
+    await deliver(app, emulator.user_press(ZOE, old, emulator.buttons(old)[1][1]))  # an old message
+    assert "expiré" in emulator.sent_to(ZOE.id)[-2]["text"]
+    await deliver(app, emulator.user_press(ZOE, old, "x" * 64))
+    assert "expiré" in emulator.sent_to(ZOE.id)[-2]["text"]
+
+
+async def test_sticker_and_photo_get_a_friendly_answer(running: Any) -> None:
+    app, emulator = running
+    await deliver(app, emulator.user_message(ZOE, "/start"))
+    sticker = {
+        "file_id": "s",
+        "file_unique_id": "s",
+        "type": "regular",
+        "width": 1,
+        "height": 1,
+        "is_animated": False,
+        "is_video": False,
+    }
+    await deliver(app, emulator.user_message(ZOE, sticker=sticker))
+    assert "(sticker)" in emulator.sent_to(ZOE.id)[-1]["text"]
+    photo = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+    await deliver(app, emulator.user_message(ZOE, photo=photo))
+    assert "(photo)" in emulator.sent_to(ZOE.id)[-1]["text"]
+
+
+async def test_blocked_user_does_not_crash_the_bot(running: Any) -> None:
+    app, emulator = running
+    emulator.blocked_chats.add(ZOE.id)
+    await deliver(app, emulator.user_message(ZOE, "/start"))
+    assert emulator.sent_to(ZOE.id) == []
+    emulator.blocked_chats.clear()
+    await deliver(app, emulator.user_message(ZOE, "/start"))
+    assert "Content de vous revoir." in [m["text"] for m in emulator.sent_to(ZOE.id)]
+
+
+async def test_html_rejected_is_resent_as_plain_text(running: Any, mini: DialogSet) -> None:
+    app, emulator = running
+    from bot.telegram import app as tg
+
+    bot = tg.TelegramBot.__new__(tg.TelegramBot)
+
+    class Ctx:
+        def __init__(self, b: Any) -> None:
+            self.bot = b
+
+    from bot.events import Send
+
+    await bot.send(Ctx(app.bot), ZOE.id, Send("<b>broken"))  # type: ignore[arg-type]
+    assert emulator.sent_to(ZOE.id)[-1]["text"] == "broken"
+
+
+async def test_group_chats_are_ignored(running: Any) -> None:
+    app, emulator = running
+    update = emulator.user_message(ZOE, "/start")
+    update["message"]["chat"] = {"id": -100, "type": "group", "title": "Family"}
+    await deliver(app, update)
+    assert emulator.sent_to(-100) == [] and emulator.sent_to(ZOE.id) == []
+
+
+async def test_resume_after_restarting_the_bot(tmp_path: Path, mini: DialogSet) -> None:
+    emulator = BotApiEmulator()
+    config = load_config(
+        {"store": {"path": str(tmp_path / "r.db")}}, {"TELEGRAM_BOT_TOKEN": "1:test"}
+    )
+    for round_ in range(2):
+        app = build_application(config, mini, request=EmulatorRequest(emulator))
+        await app.initialize()
+        await app.post_init(app)  # type: ignore[misc]
+        if round_ == 0:
+            await deliver(app, emulator.user_message(ZOE, "/start"))
+            menu = emulator.last_with_buttons(ZOE.id)
+            await deliver(app, emulator.user_press(ZOE, menu, emulator.buttons(menu)[0][1]))
+        else:
+            await deliver(app, emulator.user_message(ZOE, "/start"))
+            assert [m["text"] for m in emulator.sent_to(ZOE.id)[-2:]] == [
+                "Content de vous revoir.",
+                "Qu'est-ce qui vous retient ?",
+            ]
+        await app.post_shutdown(app)  # type: ignore[misc]
+        await app.shutdown()
+    assert replace(ZOE) == ZOE
+
+
+async def test_long_polling_path(running: Any) -> None:
+    import asyncio
+
+    app, emulator = running
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=1)
+    try:
+        emulator.user_message(ZOE, "/start")
+        for _ in range(500):
+            if len(emulator.sent_to(ZOE.id)) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert [m["text"] for m in emulator.sent_to(ZOE.id)] == [
+            "Bonjour Zoé !",
+            "Par où commencer ?",
+        ]
+    finally:
+        await app.updater.stop()
+        await app.stop()
