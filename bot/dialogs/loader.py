@@ -7,20 +7,19 @@ a schema cannot say (targets, reachability, templates, Telegram limits) is in ch
 from __future__ import annotations
 
 import difflib
+import gc
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from bot.dialogs import schema
+from bot.dialogs import schema, yamlfile
 from bot.dialogs.model import (
     Branch,
     Button,
@@ -49,17 +48,7 @@ class SourceFile:
 
     def line(self, *path: Any) -> int:
         """1-based line of the key (or list item) at `path`; the deepest found."""
-        cur, line = self.doc, 0
-        for step in path:
-            if isinstance(cur, CommentedMap) and step in cur:
-                line = cur.lc.key(step)[0]
-                cur = cur[step]
-            elif isinstance(cur, CommentedSeq) and isinstance(step, int) and step < len(cur):
-                line = cur.lc.item(step)[0]
-                cur = cur[step]
-            else:
-                break
-        return line + 1
+        return yamlfile.line_of(self.doc, path)
 
 
 @dataclass
@@ -84,12 +73,11 @@ def parse_directory(directory: Path) -> Parsed:
     paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
     if not paths:
         parsed.problems.append(Problem(_display(directory), 0, None, "no .yaml file here"))
-    yaml = YAML(typ="rt")
     for path in paths:
         shown = _display(path)
         try:
-            doc = yaml.load(path.read_text(encoding="utf-8"))
-        except MarkedYAMLError as exc:
+            doc = yamlfile.load(path.read_text(encoding="utf-8"))
+        except yamlfile.MarkedError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 0
             reason = exc.problem or "invalid YAML"
@@ -97,11 +85,11 @@ def parse_directory(directory: Path) -> Parsed:
                 reason = f"{exc.context}: {reason}"
             parsed.problems.append(Problem(shown, line, None, f"YAML syntax: {reason}"))
             continue
-        except (YAMLError, UnicodeDecodeError, OSError) as exc:
+        except (yamlfile.YamlError, UnicodeDecodeError, OSError) as exc:
             parsed.problems.append(Problem(shown, 0, None, f"cannot read: {exc}"))
             continue
         source = SourceFile(shown, doc)
-        if not isinstance(doc, CommentedMap):
+        if not isinstance(doc, yamlfile.LineDict):
             parsed.problems.append(
                 Problem(shown, 1, None, "expected a mapping with 'flow', 'facts' or 'messages'")
             )
@@ -218,7 +206,7 @@ def validate_files(parsed: Parsed, languages: Sequence[str]) -> None:
 
 
 def _plain(value: Any) -> Any:
-    """ruamel containers to plain dicts and lists (for hashing)."""
+    """Line-tracking containers to plain dicts and lists (for hashing)."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -379,7 +367,27 @@ def check_directory(
     """Load and check a dialog folder: the set (None if it has errors) and all problems."""
     from bot.dialogs.checks import run_checks
 
-    parsed = parse_directory(Path(directory))
+    with _no_gc_pauses():
+        return _check(Path(directory), languages, entry_flow, run_checks)
+
+
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Loading builds many long-lived objects and no cycles worth collecting; with the
+    collector on, its full passes make loading grow faster than the number of nodes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check(
+    directory: Path, languages: Sequence[str], entry_flow: str, run_checks: Any
+) -> tuple[DialogSet | None, list[Problem]]:
+    parsed = parse_directory(directory)
     validate_files(parsed, languages)
     built = build(parsed, languages)
     renderer = Renderer()

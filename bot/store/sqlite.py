@@ -34,6 +34,10 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -118,67 +122,36 @@ class SqliteStore:
         milestone_stage: Mapping[str, str],
     ) -> None:
         now = _iso(after.updated_at) or _iso(after.created_at)
-        uid = after.user_id
         old_milestones = before.milestones if before else frozenset()
         old_stages = before.completed if before else frozenset()
-        async with self.transaction() as db:
-            await db.execute(
-                """INSERT INTO users (user_id, first_name, lang, reminders, created_at, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?)
-                   ON CONFLICT(user_id) DO UPDATE SET first_name = excluded.first_name,
-                     lang = excluded.lang, reminders = excluded.reminders,
-                     updated_at = excluded.updated_at""",
-                (
-                    uid,
-                    after.first_name,
-                    after.lang,
-                    int(after.reminders),
-                    _iso(after.created_at),
-                    now,
-                ),
-            )
-            await db.execute(
-                """INSERT OR REPLACE INTO conversations
-                   (user_id, flow, node, node_version, vars, pending, dialog_version)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    uid,
-                    after.flow,
-                    after.node,
-                    after.node_version,
-                    json.dumps(dict(after.vars), ensure_ascii=False),
-                    after.pending,
-                    after.dialog_version,
-                ),
-            )
-            if new := after.milestones - old_milestones:
-                await db.executemany(
-                    "INSERT OR IGNORE INTO milestones VALUES (?, ?, ?, ?)",
-                    [(uid, m, milestone_stage.get(m), now) for m in sorted(new)],
-                )
-            if done := after.completed - old_stages:
-                await db.executemany(
-                    "INSERT OR IGNORE INTO stages_completed VALUES (?, ?, ?)",
-                    [(uid, s, now) for s in sorted(done)],
-                )
-            if records:
-                await db.executemany(
-                    "INSERT INTO events (user_id, at, name, data) VALUES (?, ?, ?, ?)",
-                    [
-                        (
-                            uid,
-                            now,
-                            r.name,
-                            json.dumps(dict(r.data), ensure_ascii=False, default=str),
-                        )
-                        for r in records
-                    ],
-                )
+        new_milestones = [
+            [m, milestone_stage.get(m)] for m in sorted(after.milestones - old_milestones)
+        ]
+        events = [[r.name, dict(r.data)] for r in records]
+        row = (
+            after.user_id,
+            after.first_name,
+            after.lang,
+            int(after.reminders),
+            _iso(after.created_at),
+            now,
+            after.flow,
+            after.node,
+            after.node_version,
+            _json(dict(after.vars)),
+            after.pending,
+            after.dialog_version,
+            _json(new_milestones),
+            _json(sorted(after.completed - old_stages)),
+            _json(events),
+        )
+        async with self._lock:
+            await self._db.execute(f"INSERT INTO turns VALUES ({', '.join('?' * len(row))})", row)
 
     async def forget(self, user_id: int) -> None:
-        async with self.transaction() as db:
-            for table in _USER_TABLES:
-                await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+        # Every table refers to users ON DELETE CASCADE: one statement erases it all.
+        async with self._lock:
+            await self._db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
 
     async def export(self, user_id: int) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -1,0 +1,19 @@
+"""Run every benchmark: `make bench` (or `python -m bench`)."""
+
+from __future__ import annotations
+
+import datetime
+
+from bench import checker, coldstart, throughput
+from bench.common import machine
+
+
+def main() -> None:
+    print(f"VIE Coach benchmarks, {datetime.date.today()}, {machine()}")
+    throughput.run()
+    checker.run()
+    coldstart.run()
+
+
+if __name__ == "__main__":
+    main()
