@@ -275,12 +275,14 @@ def _on_text(turn: Turn, text: str) -> None:
     node = turn.current()
     said = normalize(text)
     langs = (turn.state.lang, *(lang for lang in turn.dialogs.languages if lang != turn.state.lang))
-    for lang in langs:
-        for rule in node.on_text if node else ():
-            if matches(said, rule.keywords.get(lang, ())):
-                turn.record("text_match", node=node.key if node else "", line=rule.line)
-                turn.set_vars(rule.set)
-                turn.enter(rule.target)
-                return
+    # The node's own rules first (in every language), then the rules that apply anywhere.
+    for rules in ((node.on_text if node else ()), turn.dialogs.anywhere):
+        for lang in langs:
+            for rule in rules:
+                if matches(said, rule.keywords.get(lang, ())):
+                    turn.record("text_match", node=node.key if node else "", line=rule.line)
+                    turn.set_vars(rule.set)
+                    turn.enter(rule.target)
+                    return
     turn.record("fallback", node=node.key if node else "")
     turn.say("fallback", turn.buttons(node))

@@ -286,3 +286,12 @@ def test_check_command_exit_codes(tmp_path: Path) -> None:
     bad = subprocess.run([*exe, str(folder)], capture_output=True, text=True, check=False)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert "informer.yaml:" in bad.stderr and "node 'hidden'" in bad.stderr
+
+
+def test_flow_level_rule_with_a_dangling_target(tmp_path: Path) -> None:
+    rule = "on_text:\n  - {match: {fr: [aide], en: [help]}, goto: nowhere}\nnodes:"
+    folder = broken(tmp_path, "informer.yaml", "nodes:", rule)
+    p = one(folder, "flow-level on_text rule leads to unknown node 'informer.nowhere'")
+    assert p.file.endswith("informer.yaml") and p.line == line_of(
+        folder, "informer.yaml", "nowhere"
+    )

@@ -254,3 +254,13 @@ def test_step_does_not_mutate_its_input(mini: DialogSet) -> None:
     copy = replace(before)
     step(mini, before, Press(data(mini, "informer", "intro", "hidden")), NOW)
     assert before == copy
+
+
+def test_flow_level_rules_apply_anywhere_after_the_nodes_own(bundled: DialogSet) -> None:
+    welcome = bundled.flows["welcome"].nodes[bundled.flows["welcome"].start]
+    state, _ = step(bundled, fresh(), Start(), NOW)
+    assert state.node != "privacy" and welcome is not None
+    after, _ = step(bundled, state, Text("Et ma VIE PRIVÉE alors ?"), NOW)
+    assert (after.flow, after.node) == ("informer", "privacy")
+    after, effects = step(bundled, state, Text("j'ai un compte"), NOW)
+    assert after.node == state.node and "fallback" in records(effects)

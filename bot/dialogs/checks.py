@@ -21,6 +21,7 @@ from bot.dialogs.model import (
     DialogSet,
     Node,
     Target,
+    TextRule,
 )
 from bot.dialogs.schema import STAGES
 from bot.errors import Problem
@@ -37,7 +38,8 @@ class _Checker:
         self.problems = parsed.problems
         self.variables: dict[str, int] = dict(ENGINE_VARIABLES)  # name -> longest value
         for node in self.nodes():
-            for sets in [node.set, *(b.set for b in node.buttons), *(r.set for r in node.on_text)]:
+            rules = [*node.on_text, *self.built.flows[node.flow].on_text]
+            for sets in [node.set, *(b.set for b in node.buttons), *(r.set for r in rules)]:
                 for name, value in sets.items():
                     self.variables[name] = max(self.variables.get(name, 0), len(str(value)))
 
@@ -50,17 +52,22 @@ class _Checker:
         self.problems.append(Problem(where, line, node.id if node else None, message))
 
     # -- structure ---------------------------------------------------------------
-    def resolves(self, node: Node, target: Target, line: int, what: str) -> bool:
+    def resolves(
+        self, node: Node | None, target: Target, line: int, what: str, file: str | None = None
+    ) -> bool:
         if target.flow in self.built.broken_flows:
             return False  # already reported by the schema; do not pile up
         flow = self.built.flows.get(target.flow)
         if flow is None:
-            self.add(node, line, f"{what} leads to unknown flow '{target.flow}' ({target})")
+            self.add(node, line, f"{what} leads to unknown flow '{target.flow}' ({target})", file)
             return False
         if target.node not in flow.nodes:
-            self.add(node, line, f"{what} leads to unknown node '{target}'")
+            self.add(node, line, f"{what} leads to unknown node '{target}'", file)
             return False
         return True
+
+    def anywhere(self) -> list[TextRule]:
+        return [rule for flow in self.built.flows.values() for rule in flow.on_text]
 
     def edges(self, node: Node) -> Iterator[tuple[Target, int, str]]:
         for b in node.buttons:
@@ -80,6 +87,9 @@ class _Checker:
                     f"start node '{flow.start}' of flow '{flow.id}' does not exist",
                     flow.file,
                 )
+        for flow in self.built.flows.values():
+            for rule in flow.on_text:
+                self.resolves(None, rule.target, rule.line, "flow-level on_text rule", flow.file)
         for node in self.nodes():
             src = self.built.sources[node.flow]
             seen: set[str] = set()
@@ -136,7 +146,7 @@ class _Checker:
             return
         start = Target(entry_flow, flows[entry_flow].start)
         seen: set[Target] = set()
-        todo = [start]
+        todo = [start, *(rule.target for rule in self.anywhere())]
         while todo:
             here = todo.pop()
             node = self._get(here)
@@ -375,6 +385,7 @@ def run_checks(
         version=version,
         renderer=renderer,
         variables=frozenset(checker.variables),
+        anywhere=tuple(checker.anywhere()),
         milestone_stage=milestone_stage,
         stage_totals=totals,
     )

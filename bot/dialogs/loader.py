@@ -227,6 +227,20 @@ def _sets(raw: Any) -> dict[str, Scalar]:
     return dict(raw or {})
 
 
+def _rules(
+    flow: str, raw: Any, source: SourceFile, languages: Iterable[str], path: tuple[str, ...]
+) -> tuple[TextRule, ...]:
+    return tuple(
+        TextRule(
+            keywords={lang: tuple(normalize(w) for w in r["match"][lang]) for lang in languages},
+            target=_target(flow, r["goto"]),
+            set=_sets(r.get("set")),
+            line=source.line(*path, i),
+        )
+        for i, r in enumerate(raw or ())
+    )
+
+
 def _node(flow: str, node_id: str, raw: Any, source: SourceFile, languages: Iterable[str]) -> Node:
     version = hashlib.blake2b(
         json.dumps(_plain(raw), sort_keys=True, ensure_ascii=False).encode(), digest_size=3
@@ -242,15 +256,7 @@ def _node(flow: str, node_id: str, raw: Any, source: SourceFile, languages: Iter
         )
         for i, b in enumerate(raw.get("buttons") or ())
     )
-    rules = tuple(
-        TextRule(
-            keywords={lang: tuple(normalize(w) for w in r["match"][lang]) for lang in languages},
-            target=_target(flow, r["goto"]),
-            set=_sets(r.get("set")),
-            line=source.line("nodes", node_id, "on_text", i),
-        )
-        for i, r in enumerate(raw.get("on_text") or ())
-    )
+    rules = _rules(flow, raw.get("on_text"), source, languages, ("nodes", node_id, "on_text"))
     goto_raw = raw.get("goto")
     if isinstance(goto_raw, str):
         goto: tuple[Branch, ...] = (Branch(None, _target(flow, goto_raw)),)
@@ -315,8 +321,15 @@ def build(parsed: Parsed, languages: Sequence[str]) -> Built:
                 nid: _node(flow_id, nid, raw, source, languages)
                 for nid, raw in doc["nodes"].items()
             }
+            anywhere = _rules(flow_id, doc.get("on_text"), source, languages, ("on_text",))
             built.flows[flow_id] = Flow(
-                flow_id, doc.get("stage"), doc["start"], nodes, source.path, source.line("flow")
+                flow_id,
+                doc.get("stage"),
+                doc["start"],
+                nodes,
+                source.path,
+                source.line("flow"),
+                anywhere,
             )
             built.sources[flow_id] = source
         elif source.kind == "facts":

@@ -81,6 +81,7 @@ class Flow:
     nodes: Mapping[str, Node]
     file: str
     line: int
+    on_text: tuple[TextRule, ...] = ()  # free-text rules that apply at every node
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,8 @@ class DialogSet:
     version: str
     renderer: Renderer = field(repr=False, compare=False)
     variables: frozenset[str] = frozenset()
+    # every flow's `on_text`, tried after the current node's own rules
+    anywhere: tuple[TextRule, ...] = ()
     # milestone id -> stage, and stage -> number of milestones, for progress views
     milestone_stage: Mapping[str, str] = field(default_factory=dict)
     stage_totals: Mapping[str, int] = field(default_factory=dict)

@@ -99,6 +99,7 @@ def flow_schema(languages: Sequence[str]) -> Schema:
             "flow": {"type": "string", "pattern": ID, "maxLength": 24},
             "stage": {"enum": list(STAGES)},
             "start": {"type": "string", "pattern": ID},
+            "on_text": {"type": "array", "items": text_rule},
             "nodes": {
                 "type": "object",
                 "minProperties": 1,
