@@ -188,7 +188,7 @@ def step(
     dialogs: DialogSet, state: UserState, event: Event, now: datetime
 ) -> tuple[UserState, tuple[Effect, ...]]:
     """Process one event for one person: the new state and the effects to carry out."""
-    from bot.commands import on_command, on_system_press
+    from bot.commands import on_command, on_system_press  # commands build on Turn, defined here
 
     turn = Turn(dialogs, state, now)
     if not isinstance(event, Press) or not event.data.startswith("!"):

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.events import Record, Send
+from bot.events import Record
 from bot.state import UserState
 
 
@@ -41,9 +41,3 @@ class Clock(Protocol):
     """Where adapters get `now` from; the engine never reads a clock itself."""
 
     def now(self) -> datetime: ...
-
-
-class Outbox(Protocol):
-    """Carries messages to one person (Telegram, the terminal, a test recorder)."""
-
-    async def deliver(self, user_id: int, messages: Sequence[Send]) -> None: ...

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from bot.conversation import Conversations, Person
 from bot.errors import VieError
 from bot.events import ButtonView, Event, Press, Send, Unsupported, parse_text
+from bot.interfaces import Clock
 from bot.render import to_plain
 
 
@@ -47,7 +48,7 @@ class ChatHarness:
 
     conversations: Conversations
     person: Person
-    clock: FakeClock | None = None
+    clock: Clock | None = None  # None: the real time (the terminal chat)
     transcript: list[Line] = field(default_factory=list)
     keyboard: tuple[ButtonView, ...] = ()  # the most recent buttons shown
 
