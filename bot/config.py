@@ -31,6 +31,16 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "base_url": "https://api.telegram.org/bot",
         "base_file_url": "https://api.telegram.org/file/bot",
         "admins": [],
+        "mode": "polling",
+        "webhook_listen": "127.0.0.1",
+        "webhook_port": 8443,
+        "webhook_url": "",
+        "webhook_secret": "",
+        "concurrent_updates": 256,
+        "overall_per_second": 30,
+        "per_chat_per_second": 1,
+        "per_chat_burst": 3,
+        "max_retries": 5,
     },
     "logging": {"level": "INFO"},
 }
@@ -62,6 +72,16 @@ _SCHEMA = {
                 "base_url": {"type": "string", "pattern": "^https?://"},
                 "base_file_url": {"type": "string", "pattern": "^https?://"},
                 "admins": {"type": "array", "items": {"type": "integer"}},
+                "mode": {"enum": ["polling", "webhook"]},
+                "webhook_listen": {"type": "string", "minLength": 1},
+                "webhook_port": {"type": "integer", "minimum": 0, "maximum": 65535},
+                "webhook_url": {"type": "string", "pattern": "^(https://\\S+)?$"},
+                "webhook_secret": {"type": "string", "pattern": "^[A-Za-z0-9_-]{0,256}$"},
+                "concurrent_updates": {"type": "integer", "minimum": 1, "maximum": 10000},
+                "overall_per_second": {"type": "number", "exclusiveMinimum": 0},
+                "per_chat_per_second": {"type": "number", "exclusiveMinimum": 0},
+                "per_chat_burst": {"type": "integer", "minimum": 1, "maximum": 100},
+                "max_retries": {"type": "integer", "minimum": 0, "maximum": 100},
             },
         },
         "logging": {
@@ -92,6 +112,16 @@ class TelegramConfig:
     base_url: str
     base_file_url: str
     admins: tuple[int, ...]
+    mode: str = "polling"
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    concurrent_updates: int = 256
+    overall_per_second: float = 30
+    per_chat_per_second: float = 1
+    per_chat_burst: int = 3
+    max_retries: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +141,11 @@ def _from_env(key: str, raw: str, default: Any) -> Any:
         if raw.lower() in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"{key}: expected true or false, got {raw!r}")
-    if isinstance(default, int):
+    if isinstance(default, int | float):
         try:
-            return int(raw)
+            return type(default)(raw)
         except ValueError:
-            raise ConfigError(f"{key}: expected a whole number, got {raw!r}") from None
+            raise ConfigError(f"{key}: expected a number, got {raw!r}") from None
     if isinstance(default, list):
         items = [part.strip() for part in raw.split(",") if part.strip()]
         if key.lower().endswith("admins"):
@@ -158,6 +188,11 @@ def load_config(
                 lines.append(f"{key} = {e.instance!r}: {e.message} (in {source})")
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
     bot, store, tg = merged["bot"], merged["store"], merged["telegram"]
+    if tg["mode"] == "webhook" and not (tg["webhook_url"] and tg["webhook_secret"]):
+        raise ConfigError(
+            "telegram.mode = 'webhook' needs telegram.webhook_url (https://…) and "
+            "telegram.webhook_secret (or VIE_TELEGRAM_WEBHOOK_SECRET)"
+        )
     if bot["default_language"] not in bot["languages"]:
         raise ConfigError(
             f"bot.default_language = {bot['default_language']!r} is not in bot.languages {bot['languages']!r}"
@@ -174,7 +209,11 @@ def load_config(
         store=StoreConfig(
             Path(store["path"]) if store["path"] == ":memory:" else base / store["path"]
         ),
-        telegram=TelegramConfig(token, tg["base_url"], tg["base_file_url"], tuple(tg["admins"])),
+        telegram=TelegramConfig(
+            token=token,
+            admins=tuple(tg.pop("admins")),
+            **{k: v for k, v in tg.items()},
+        ),
         log_level=merged["logging"]["level"],
         source=source,
     )

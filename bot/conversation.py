@@ -21,11 +21,28 @@ from bot.engine import render_message, step
 from bot.errors import StoreError
 from bot.events import Event, ExportUserData, ForgetUser, Record, Send
 from bot.interfaces import Store
-from bot.render import TELEGRAM_TEXT_LIMIT
+from bot.render import TELEGRAM_TEXT_LIMIT, visible_length
 from bot.state import UserState, new_state
 
 log = logging.getLogger(__name__)
 _EXPORT_CHUNK = TELEGRAM_TEXT_LIMIT - 200
+
+
+def coalesce(messages: list[Send]) -> list[Send]:
+    """Join consecutive messages into one while it fits: one notification, not three.
+
+    A message with buttons ends a group (its buttons must stay under its own text).
+    """
+    out: list[Send] = []
+    for message in messages:
+        last = out[-1] if out else None
+        if last is not None and not last.buttons:
+            joined = f"{last.text}\n\n{message.text}"
+            if visible_length(joined) <= TELEGRAM_TEXT_LIMIT:
+                out[-1] = Send(joined, message.buttons)
+                continue
+        out.append(message)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,19 +75,32 @@ class Conversations:
             self._locks[user_id] = lock
         return lock
 
-    async def handle(self, person: Person, event: Event, now: datetime) -> list[Send]:
-        """Process one event; return the messages to send, in order."""
+    async def handle(
+        self, person: Person, event: Event, now: datetime, update_key: str | None = None
+    ) -> list[Send]:
+        """Process one event; return the messages to send, in order.
+
+        `update_key` identifies a delivery (a Telegram update id): an event delivered twice
+        is processed once, the second delivery returns no message.
+        """
         async with self._lock(person.user_id):
             try:
-                return await self._turn(person, event, now)
+                if update_key is not None and await self.store.seen(update_key):
+                    log.info("update %s already processed: ignored", update_key)
+                    return []
+                return coalesce(await self._turn(person, event, now, update_key))
             except sqlite3.Error as exc:
                 raise StoreError(f"{getattr(self.store, 'path', 'store')}: {exc}") from exc
 
-    async def _turn(self, person: Person, event: Event, now: datetime) -> list[Send]:
+    async def _turn(
+        self, person: Person, event: Event, now: datetime, update_key: str | None
+    ) -> list[Send]:
         before = await self.store.load(person.user_id)
         state = before or new_state(person.user_id, self.language_for(person.language_code), now)
         if person.first_name and person.first_name != state.first_name:
             state = replace(state, first_name=person.first_name[:64])
+        if state.blocked:  # they are writing to us: they have unblocked the bot
+            state = replace(state, blocked=False)
         after, effects = step(self.dialogs, state, event, now)
         sends = [e for e in effects if isinstance(e, Send)]
         if any(isinstance(e, ForgetUser) for e in effects):
@@ -78,7 +108,7 @@ class Conversations:
             log.info("user %s erased their data", person.user_id)
             return sends
         records = [e for e in effects if isinstance(e, Record)]
-        await self.store.save(before, after, records, self.dialogs.milestone_stage)
+        await self.store.save(before, after, records, self.dialogs.milestone_stage, update_key)
         if any(isinstance(e, ExportUserData) for e in effects):
             sends.extend(await self._export(after))
         return sends

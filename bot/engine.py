@@ -31,7 +31,7 @@ from bot.state import UserState
 from bot.textmatch import matches, normalize
 
 MAX_CHAIN = 20  # automatic `goto` hops in one turn; the checker forbids loops anyway
-UNSUPPORTED_KINDS = frozenset({"sticker", "photo", "voice", "video", "document", "other"})
+UNSUPPORTED_KINDS = frozenset({"sticker", "photo", "voice", "video", "document", "edited", "other"})
 _BROKEN = {
     "fr": "Désolé, un de mes messages est mal écrit. L'équipe est prévenue ; tapez /help.",
     "en": "Sorry, one of my messages is broken. The team has been told; type /help.",

@@ -25,8 +25,19 @@ class Store(Protocol):
         after: UserState,
         records: Sequence[Record],
         milestone_stage: Mapping[str, str],
+        update_key: str | None = None,
     ) -> None:
-        """Store the new state, the milestones reached and the event-log lines at once."""
+        """Store the new state, the milestones reached, the event-log lines and the
+        processed update's key, all at once."""
+
+    async def seen(self, update_key: str) -> bool:
+        """Whether the update with this key was already processed."""
+
+    async def set_blocked(self, user_id: int, blocked: bool) -> None:
+        """Record that the person blocked or unblocked the bot."""
+
+    async def tell_group_once(self, chat_id: int, now: datetime) -> bool:
+        """True the first time it is asked for this group chat, False ever after."""
 
     async def forget(self, user_id: int) -> None:
         """Erase every row about the person."""

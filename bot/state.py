@@ -24,6 +24,7 @@ class UserState:
     milestones: frozenset[str] = frozenset()
     completed: frozenset[str] = frozenset()  # stages (V, I, E) completed
     reminders: bool = True  # False after /stop
+    blocked: bool = False  # the person blocked the bot on Telegram
     pending: str | None = None  # a question awaiting a button, e.g. "forget"
     dialog_version: str = ""
     updated_at: datetime | None = None

@@ -69,3 +69,9 @@ def test_find_config_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     (tmp_path / "bad.toml").write_text("[bot\n")
     with pytest.raises(ConfigError, match="invalid TOML"):
         find_config(str(tmp_path / "bad.toml"), {})
+
+
+def test_readme_gives_the_two_commands_first() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make demo" in readme and "make test" in readme
+    assert readme.index("make demo") < readme.index("## Configuration")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -54,7 +54,8 @@ async def test_forget_leaves_no_row_about_the_user(store: SqliteStore) -> None:
             milestones=frozenset({"m"}),
             completed=frozenset({"V"}),
         )
-        await store.save(None, s, [Record("start"), Record("press", {"node": "x"})], {"m": "V"})
+        records = [Record("start"), Record("press", {"node": "x"})]
+        await store.save(None, s, records, {"m": "V"}, update_key=f"update-{uid}")
     await store.forget(1)
     db = store.connection
     async with db.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
@@ -121,8 +122,39 @@ async def test_failed_transaction_stores_nothing(store: SqliteStore) -> None:
     with pytest.raises(RuntimeError):
         async with store.transaction() as db:
             await db.execute(
-                "INSERT INTO users VALUES (77, '', 'fr', 1, ?, ?)",
+                "INSERT INTO users VALUES (77, '', 'fr', 1, ?, ?, 0)",
                 (NOW.isoformat(), NOW.isoformat()),
             )
             raise RuntimeError("crash in the middle")
     assert await store.load(77) is None
+
+
+async def test_concurrent_saves_are_committed_together_and_all_survive(tmp_path: Path) -> None:
+    import asyncio
+
+    path = tmp_path / "group.db"
+    s = await open_store(path)
+    states = [new_state(uid, "fr", NOW, f"P{uid}") for uid in range(200)]
+    await asyncio.gather(*(s.save(None, st, [Record("start")], {}) for st in states))
+    await s.close()
+    s = await open_store(path)  # a fresh process view: nothing served from the cache
+    assert [await s.load(st.user_id) for st in states] == states
+    await s.close()
+
+
+async def test_update_keys_are_remembered(store: SqliteStore) -> None:
+    assert not await store.seen("u1")
+    await store.save(None, new_state(1, "fr", NOW), [], {}, update_key="u1")
+    assert await store.seen("u1")
+    store._seen.clear()  # as after a restart
+    assert await store.seen("u1")
+    assert await store.prune(NOW + timedelta(days=3)) == 1
+    assert not await store.seen("u1") or "u1" in store._seen
+
+
+async def test_blocked_flag_and_group_notice(store: SqliteStore) -> None:
+    await store.save(None, new_state(1, "fr", NOW), [], {})
+    await store.set_blocked(1, True)
+    assert (await store.load(1)).blocked  # type: ignore[union-attr]
+    assert await store.tell_group_once(-100, NOW)
+    assert not await store.tell_group_once(-100, NOW)

@@ -52,7 +52,9 @@ async def test_start_then_buttons_then_text(running: Any) -> None:
     app, emulator = running
     await deliver(app, emulator.user_message(ZOE, "/start"))
     texts = [m["text"] for m in emulator.sent_to(ZOE.id)]
-    assert texts == ["Bonjour Zoé !", "Par où commencer ?"]
+    assert texts == ["Bonjour Zoé !\n\nPar où commencer ?"], (
+        "consecutive texts arrive as one message"
+    )
     menu = emulator.last_with_buttons(ZOE.id)
     label, data = emulator.buttons(menu)[0]
     assert label == "M'informer"
@@ -67,21 +69,31 @@ async def test_start_then_buttons_then_text(running: Any) -> None:
 async def test_deep_link_payload_and_escaped_name(running: Any) -> None:
     app, emulator = running
     await deliver(app, emulator.user_message(SAM, "/start friend_42"))
-    texts = [m["text"] for m in emulator.sent_to(SAM.id)]
-    assert texts[0] == "Hello Sam &lt;b&gt;&amp;!"
-    assert texts[1] == "A friend invited you."
+    (text,) = [m["text"] for m in emulator.sent_to(SAM.id)]
+    assert text.startswith("Hello Sam &lt;b&gt;&amp;!\n\nA friend invited you.")
 
 
-async def test_stale_and_forged_buttons(running: Any) -> None:
+async def test_double_tap_moves_once_and_stale_buttons_expire(running: Any) -> None:
     app, emulator = running
     await deliver(app, emulator.user_message(ZOE, "/start"))
     menu = emulator.last_with_buttons(ZOE.id)
     old = dict(menu)
-    await deliver(app, emulator.user_press(ZOE, menu, emulator.buttons(menu)[0][1]))
-    await deliver(app, emulator.user_press(ZOE, old, emulator.buttons(old)[1][1]))  # an old message
-    assert "expiré" in emulator.sent_to(ZOE.id)[-2]["text"]
-    await deliver(app, emulator.user_press(ZOE, old, "x" * 64))
-    assert "expiré" in emulator.sent_to(ZOE.id)[-2]["text"]
+    first = emulator.buttons(menu)[0][1]
+    await deliver(app, emulator.user_press(ZOE, menu, first))
+    count = len(emulator.sent_to(ZOE.id))
+    await deliver(app, emulator.user_press(ZOE, old, first))  # the same message, tapped twice
+    assert len(emulator.sent_to(ZOE.id)) == count, "a double tap is ignored"
+    await deliver(app, emulator.user_message(ZOE, "bof"))  # the fallback shows the choices again
+    choices = emulator.last_with_buttons(ZOE.id)
+    inform = emulator.buttons(choices)[0][1]
+    await deliver(app, emulator.user_press(ZOE, choices, inform))
+    await deliver(app, emulator.user_message(ZOE, "/start"))
+    again = emulator.last_with_buttons(ZOE.id)
+    stale = dict(again, message_id=again["message_id"] - 100)  # an older message
+    await deliver(app, emulator.user_press(ZOE, stale, inform))
+    assert "expiré" in emulator.sent_to(ZOE.id)[-1]["text"]
+    await deliver(app, emulator.user_press(ZOE, dict(again, message_id=1), "x" * 64))  # forged
+    assert "expiré" in emulator.sent_to(ZOE.id)[-1]["text"]
 
 
 async def test_sticker_and_photo_get_a_friendly_answer(running: Any) -> None:
@@ -110,7 +122,7 @@ async def test_blocked_user_does_not_crash_the_bot(running: Any) -> None:
     assert emulator.sent_to(ZOE.id) == []
     emulator.blocked_chats.clear()
     await deliver(app, emulator.user_message(ZOE, "/start"))
-    assert "Content de vous revoir." in [m["text"] for m in emulator.sent_to(ZOE.id)]
+    assert emulator.sent_to(ZOE.id)[-1]["text"].startswith("Content de vous revoir.")
 
 
 async def test_html_rejected_is_resent_as_plain_text(running: Any, mini: DialogSet) -> None:
@@ -129,12 +141,14 @@ async def test_html_rejected_is_resent_as_plain_text(running: Any, mini: DialogS
     assert emulator.sent_to(ZOE.id)[-1]["text"] == "broken"
 
 
-async def test_group_chats_are_ignored(running: Any) -> None:
+async def test_group_chats_get_one_notice_then_silence(running: Any) -> None:
     app, emulator = running
-    update = emulator.user_message(ZOE, "/start")
-    update["message"]["chat"] = {"id": -100, "type": "group", "title": "Family"}
-    await deliver(app, update)
-    assert emulator.sent_to(-100) == [] and emulator.sent_to(ZOE.id) == []
+    for _ in range(3):
+        update = emulator.user_message(ZOE, "/start")
+        update["message"]["chat"] = {"id": -100, "type": "group", "title": "Family"}
+        await deliver(app, update)
+    (notice,) = emulator.sent_to(-100)
+    assert "privé" in notice["text"] and emulator.sent_to(ZOE.id) == []
 
 
 async def test_resume_after_restarting_the_bot(tmp_path: Path, mini: DialogSet) -> None:
@@ -152,10 +166,8 @@ async def test_resume_after_restarting_the_bot(tmp_path: Path, mini: DialogSet) 
             await deliver(app, emulator.user_press(ZOE, menu, emulator.buttons(menu)[0][1]))
         else:
             await deliver(app, emulator.user_message(ZOE, "/start"))
-            assert [m["text"] for m in emulator.sent_to(ZOE.id)[-2:]] == [
-                "Content de vous revoir.",
-                "Qu'est-ce qui vous retient ?",
-            ]
+            last = emulator.sent_to(ZOE.id)[-1]["text"]
+            assert last == "Content de vous revoir.\n\nQu'est-ce qui vous retient ?"
         await app.post_shutdown(app)  # type: ignore[misc]
         await app.shutdown()
     assert replace(ZOE) == ZOE
@@ -171,12 +183,11 @@ async def test_long_polling_path(running: Any) -> None:
     try:
         emulator.user_message(ZOE, "/start")
         for _ in range(500):
-            if len(emulator.sent_to(ZOE.id)) >= 2:
+            if emulator.sent_to(ZOE.id):
                 break
             await asyncio.sleep(0.01)
         assert [m["text"] for m in emulator.sent_to(ZOE.id)] == [
-            "Bonjour Zoé !",
-            "Par où commencer ?",
+            "Bonjour Zoé !\n\nPar où commencer ?"
         ]
     finally:
         await app.updater.stop()

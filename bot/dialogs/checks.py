@@ -211,7 +211,7 @@ class _Checker:
         out.update({("fact", k): v for k, v in longest.items()})
         out[("fact", "year")] = 4
         out[("#items", "stages")] = len(STAGES)
-        out[("limit",)], out[("kind",)], out[("command",)] = 5, 10, 32
+        out[("limit",)], out[("kind",)], out[("command",)] = 5, 10, 33
         return out
 
     def names_ok(self, usage: templates.Usage, extra: frozenset[str]) -> list[str]:

@@ -129,6 +129,7 @@ MESSAGE_PARAMS: Mapping[str, frozenset[str]] = {
     "too_long": frozenset({"limit"}),
     "unsupported": frozenset({"kind"}),
     "unknown_command": frozenset({"command"}),
+    "group_only": frozenset(),
     "welcome_back": frozenset(),
     "dialog_updated": frozenset(),
     "progress": frozenset({"stages"}),

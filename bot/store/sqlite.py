@@ -1,7 +1,11 @@
 """The embedded SQLite store (aiosqlite, WAL, versioned migrations).
 
-One connection, one writer at a time: every public method runs as one transaction under
-an asyncio lock, so that coroutines sharing the connection never interleave statements.
+One connection, used by one process. Three things keep it fast without giving up safety:
+- a processed event is saved by ONE statement (`INSERT INTO turns`, see the migrations);
+- saves that arrive together are committed together (group commit), and each caller
+  returns only once its own row is committed;
+- states are cached write-through, because this process is the only writer. (A store for
+  many workers, e.g. PostgreSQL, would not cache.)
 """
 
 from __future__ import annotations
@@ -9,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,7 +28,24 @@ from bot.errors import StoreError
 from bot.events import Record
 from bot.state import UserState
 
-_USER_TABLES = ("events", "stages_completed", "milestones", "conversations", "users")
+# Tables holding rows about one person, exported by /mydata (all cascade from users).
+_USER_TABLES = (
+    "users",
+    "conversations",
+    "milestones",
+    "stages_completed",
+    "events",
+    "processed_updates",
+)
+_TURN_COLUMNS = 17
+_INSERT_TURN = f"INSERT INTO turns VALUES ({', '.join('?' * _TURN_COLUMNS)})"
+_LOAD = """
+    SELECT u.lang, u.created_at, u.first_name, c.flow, c.node, c.node_version, c.vars,
+           u.reminders, u.blocked, c.pending, c.dialog_version, u.updated_at,
+           (SELECT group_concat(milestone, ' ') FROM milestones m WHERE m.user_id = u.user_id),
+           (SELECT group_concat(stage, ' ') FROM stages_completed s WHERE s.user_id = u.user_id)
+    FROM users u LEFT JOIN conversations c ON c.user_id = u.user_id
+    WHERE u.user_id = ?"""
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -42,13 +65,38 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def _state(user_id: int, row: Sequence[Any]) -> UserState:
+    return UserState(
+        user_id=user_id,
+        lang=row[0],
+        created_at=datetime.fromisoformat(row[1]),
+        first_name=row[2],
+        flow=row[3],
+        node=row[4],
+        node_version=row[5] or "",
+        vars=json.loads(row[6] or "{}"),
+        reminders=bool(row[7]),
+        blocked=bool(row[8]),
+        pending=row[9],
+        dialog_version=row[10] or "",
+        updated_at=datetime.fromisoformat(row[11]),
+        milestones=frozenset((row[12] or "").split()),
+        completed=frozenset((row[13] or "").split()),
+    )
+
+
 class SqliteStore:
     """`Store` on a SQLite file."""
 
-    def __init__(self, db: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: str, cache_size: int = 10_000) -> None:
         self._db = db
         self.path = path
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # statements of one transaction never interleave
+        self._cache: OrderedDict[int, UserState | None] = OrderedDict()
+        self._cache_size = cache_size
+        self._pending: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._seen: OrderedDict[str, None] = OrderedDict()  # recent update keys
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -78,41 +126,29 @@ class SqliteStore:
                 f"knows ({latest}); upgrade VIE Coach"
             )
         for version, sql in steps:
-            if version <= current:
-                continue
-            # executescript commits on its own; the version bump is inside the same script.
-            await self._db.executescript(
-                f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
-            )
+            if version > current:
+                # executescript commits on its own; the version bump is inside the same script.
+                await self._db.executescript(
+                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+                )
 
+    # -- cache ---------------------------------------------------------------------------
+    def _remember(self, user_id: int, state: UserState | None) -> None:
+        self._cache[user_id] = state
+        self._cache.move_to_end(user_id)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    # -- the Store protocol ---------------------------------------------------------------
     async def load(self, user_id: int) -> UserState | None:
-        query = """
-            SELECT u.lang, u.created_at, u.first_name, c.flow, c.node, c.node_version, c.vars,
-                   u.reminders, c.pending, c.dialog_version, u.updated_at,
-                   (SELECT group_concat(milestone, ' ') FROM milestones m WHERE m.user_id = u.user_id),
-                   (SELECT group_concat(stage, ' ') FROM stages_completed s WHERE s.user_id = u.user_id)
-            FROM users u LEFT JOIN conversations c ON c.user_id = u.user_id
-            WHERE u.user_id = ?"""
-        async with self._lock, self._db.execute(query, (user_id,)) as cur:
+        if user_id in self._cache:
+            self._cache.move_to_end(user_id)
+            return self._cache[user_id]
+        async with self._lock, self._db.execute(_LOAD, (user_id,)) as cur:
             row = await cur.fetchone()
-        if row is None:
-            return None
-        return UserState(
-            user_id=user_id,
-            lang=row[0],
-            created_at=datetime.fromisoformat(row[1]),
-            first_name=row[2],
-            flow=row[3],
-            node=row[4],
-            node_version=row[5] or "",
-            vars=json.loads(row[6] or "{}"),
-            reminders=bool(row[7]),
-            pending=row[8],
-            dialog_version=row[9] or "",
-            updated_at=datetime.fromisoformat(row[10]),
-            milestones=frozenset((row[11] or "").split()),
-            completed=frozenset((row[12] or "").split()),
-        )
+        state = None if row is None else _state(user_id, row)
+        self._remember(user_id, state)
+        return state
 
     async def save(
         self,
@@ -120,6 +156,7 @@ class SqliteStore:
         after: UserState,
         records: Sequence[Record],
         milestone_stage: Mapping[str, str],
+        update_key: str | None = None,
     ) -> None:
         now = _iso(after.updated_at) or _iso(after.created_at)
         old_milestones = before.milestones if before else frozenset()
@@ -127,36 +164,104 @@ class SqliteStore:
         new_milestones = [
             [m, milestone_stage.get(m)] for m in sorted(after.milestones - old_milestones)
         ]
-        events = [[r.name, dict(r.data)] for r in records]
         row = (
-            after.user_id,
-            after.first_name,
-            after.lang,
-            int(after.reminders),
-            _iso(after.created_at),
-            now,
-            after.flow,
-            after.node,
-            after.node_version,
-            _json(dict(after.vars)),
-            after.pending,
-            after.dialog_version,
-            _json(new_milestones),
-            _json(sorted(after.completed - old_stages)),
-            _json(events),
-        )
+            after.user_id, after.first_name, after.lang, int(after.reminders), int(after.blocked),
+            _iso(after.created_at), now, after.flow, after.node, after.node_version,
+            _json(dict(after.vars)), after.pending, after.dialog_version,
+            _json(new_milestones), _json(sorted(after.completed - old_stages)),
+            _json([[r.name, dict(r.data)] for r in records]), update_key,
+        )  # fmt: skip
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((row, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        try:
+            await done
+        except BaseException:
+            self._cache.pop(after.user_id, None)  # the cache must not hold what was not stored
+            raise
+        self._remember(after.user_id, after)
+        if update_key:
+            self._note_seen(update_key)
+
+    async def _flush(self) -> None:
+        """Commit every waiting save; those that arrive meanwhile form the next batch."""
+        while self._pending:
+            batch, self._pending = self._pending, []
+            rows = [row for row, _ in batch]
+            try:
+                if len(rows) == 1:  # one statement is its own transaction
+                    async with self._lock:
+                        await self._db.execute(_INSERT_TURN, rows[0])
+                else:
+                    async with self.transaction() as db:
+                        await db.executemany(_INSERT_TURN, rows)
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    def _note_seen(self, key: str) -> None:
+        self._seen[key] = None
+        if len(self._seen) > 10_000:
+            self._seen.popitem(last=False)
+
+    async def seen(self, update_key: str) -> bool:
+        """Whether an update with this key was already processed (webhook redelivery)."""
+        if update_key in self._seen:
+            return True
+        async with (
+            self._lock,
+            self._db.execute(
+                "SELECT 1 FROM processed_updates WHERE update_key = ?", (update_key,)
+            ) as cur,
+        ):
+            return await cur.fetchone() is not None
+
+    async def set_blocked(self, user_id: int, blocked: bool) -> None:
+        """Record that the person blocked (or unblocked) the bot."""
         async with self._lock:
-            await self._db.execute(f"INSERT INTO turns VALUES ({', '.join('?' * len(row))})", row)
+            await self._db.execute(
+                "UPDATE users SET blocked = ? WHERE user_id = ?", (int(blocked), user_id)
+            )
+        cached = self._cache.get(user_id)
+        if cached is not None:
+            self._cache[user_id] = replace(cached, blocked=blocked)
+
+    async def tell_group_once(self, chat_id: int, now: datetime) -> bool:
+        """True the first time for a group chat, False ever after."""
+        async with (
+            self._lock,
+            self._db.execute(
+                "INSERT OR IGNORE INTO group_chats VALUES (?, ?)", (chat_id, now.isoformat())
+            ) as cur,
+        ):
+            return cur.rowcount == 1
+
+    async def prune(self, now: datetime, keep: timedelta = timedelta(days=2)) -> int:
+        """Drop processed-update keys older than `keep` (Telegram redelivers for a day)."""
+        async with (
+            self._lock,
+            self._db.execute(
+                "DELETE FROM processed_updates WHERE at < ?", ((now - keep).isoformat(),)
+            ) as cur,
+        ):
+            return cur.rowcount
 
     async def forget(self, user_id: int) -> None:
         # Every table refers to users ON DELETE CASCADE: one statement erases it all.
         async with self._lock:
             await self._db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+        self._remember(user_id, None)
 
     async def export(self, user_id: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         async with self._lock:
-            for table in reversed(_USER_TABLES):
+            for table in _USER_TABLES:
                 async with self._db.execute(
                     f"SELECT * FROM {table} WHERE user_id = ?", (user_id,)
                 ) as cur:
@@ -164,17 +269,19 @@ class SqliteStore:
                     rows = [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
                 for row in rows:
                     row.pop("user_id", None)
-                    if "data" in row or "vars" in row:
-                        key = "data" if "data" in row else "vars"
-                        row[key] = json.loads(row[key])
+                    for key in ("data", "vars"):
+                        if key in row:
+                            row[key] = json.loads(row[key])
                 out[table] = rows
         return out
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
         await self._db.close()
 
 
-async def open_store(path: str | Path) -> SqliteStore:
+async def open_store(path: str | Path, cache_size: int = 10_000) -> SqliteStore:
     """Open (creating folder and file if needed) and migrate a SQLite store."""
     shown = str(path)
     if shown != ":memory:":
@@ -186,7 +293,7 @@ async def open_store(path: str | Path) -> SqliteStore:
         db = await aiosqlite.connect(shown, isolation_level=None)
     except sqlite3.Error as exc:
         raise StoreError(f"{shown}: cannot open the database ({exc})") from exc
-    store = SqliteStore(db, shown)
+    store = SqliteStore(db, shown, cache_size)
     try:
         async with db.execute("PRAGMA journal_mode = WAL") as cur:
             await cur.fetchone()

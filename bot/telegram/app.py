@@ -1,32 +1,31 @@
-"""The PTB Application: wires handlers to `Conversations` and delivers what it returns."""
+"""The PTB Application: long polling by default, webhook mode from the configuration."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import UTC, datetime
+import signal
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlparse
 
+from aiohttp import web
 from telegram import BotCommand, Update
-from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import (
-    AIORateLimiter,
-    Application,
-    ApplicationBuilder,
-    CallbackQueryHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
+from telegram.request import BaseRequest
 
 from bot.config import Config
-from bot.conversation import Conversations, Person
+from bot.conversation import Conversations
 from bot.dialogs.model import DialogSet
-from bot.events import Event, Press, Send
-from bot.render import to_plain
-from bot.store import SqliteStore, open_store
-from bot.telegram.convert import keyboard, message_event
+from bot.store import open_store
+from bot.telegram.handlers import TelegramBot, utc_now
+from bot.telegram.ordering import PerUserUpdateProcessor
+from bot.telegram.ratelimit import SendLimiter
+from bot.telegram.webhook import webhook_app
 
 log = logging.getLogger(__name__)
+App = Application[Any, Any, Any, Any, Any, Any]
 
 COMMAND_HELP = {
     "fr": {
@@ -52,120 +51,98 @@ COMMAND_HELP = {
 }
 
 
-class TelegramBot:
-    """Carries events from Telegram to the engine and its messages back."""
-
-    def __init__(self, conversations: Conversations) -> None:
-        self.conversations = conversations
-
-    def register(self, app: Application) -> None:  # type: ignore[type-arg]
-        private = filters.ChatType.PRIVATE
-        app.add_handler(CallbackQueryHandler(self.on_press))
-        app.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, self.on_message))
-        app.add_error_handler(self.on_error)
-
-    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message, user = update.message, update.effective_user
-        if message is None or user is None:
-            return
-        await self.handle(
-            context,
-            user.id,
-            message.chat_id,
-            Person(user.id, user.first_name, user.language_code),
-            message_event(message),
-        )
-
-    async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query, user = update.callback_query, update.effective_user
-        if query is None or user is None:
-            return
-        await query.answer()  # at once, so the client stops its spinner
-        message = query.message
-        if message is None or message.chat.type != ChatType.PRIVATE:
-            return
-        try:  # the pressed message keeps its text but loses its buttons: no second press
-            await context.bot.edit_message_reply_markup(
-                message.chat.id, message.message_id, reply_markup=None
-            )
-        except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
-                log.warning(
-                    "could not remove the keyboard of message %s: %s", message.message_id, exc
-                )
-        person = Person(user.id, user.first_name, user.language_code)
-        await self.handle(context, user.id, message.chat.id, person, Press(query.data or ""))
-
-    async def handle(
-        self,
-        context: ContextTypes.DEFAULT_TYPE,
-        user_id: int,
-        chat_id: int,
-        person: Person,
-        event: Event,
-    ) -> None:
-        replies = await self.conversations.handle(person, event, datetime.now(UTC))
-        log.info("user %s: %s -> %d message(s)", user_id, type(event).__name__, len(replies))
-        for reply in replies:
-            await self.send(context, chat_id, reply)
-
-    async def send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Send) -> None:
-        markup = keyboard(reply.buttons)
-        try:
-            await context.bot.send_message(
-                chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
-        except BadRequest as exc:
-            if "can't parse entities" not in str(exc).lower():
-                raise
-            log.error("HTML rejected for chat %s (%s): sent as plain text", chat_id, exc)
-            await context.bot.send_message(chat_id, to_plain(reply.text), reply_markup=markup)
-        except Forbidden:
-            log.info("chat %s blocked the bot", chat_id)
-
-    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        error = context.error
-        if isinstance(error, TelegramError):
-            log.warning("Telegram error: %s", error)
-        else:
-            log.error("error while handling an update", exc_info=error)
+def limiter_for(config: Config) -> SendLimiter:
+    tg = config.telegram
+    return SendLimiter(
+        tg.overall_per_second, tg.per_chat_per_second, tg.per_chat_burst, tg.max_retries
+    )
 
 
 def build_application(
-    config: Config, dialogs: DialogSet, *, request: object | None = None
-) -> Application:  # type: ignore[type-arg]
-    """The Application, its store opened at start-up and closed at shutdown."""
-    state: dict[str, SqliteStore] = {}
+    config: Config,
+    dialogs: DialogSet,
+    *,
+    request: BaseRequest | None = None,
+    limiter: BaseRateLimiter[Any] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> App:
+    """The Application; its store opens in `post_init` and closes in `post_shutdown`.
 
-    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+    The TelegramBot (handlers, conversations, store) is in `app.bot_data["vie"]` once
+    started.
+    """
+
+    async def post_init(app: App) -> None:
         store = await open_store(config.store.path)
-        state["store"] = store
-        TelegramBot(Conversations(dialogs, store, config.bot.default_language)).register(app)
+        await store.prune(clock())
+        bot = TelegramBot(Conversations(dialogs, store, config.bot.default_language), clock)
+        bot.register(app)
+        app.bot_data["vie"] = bot
         for lang in dialogs.languages:
             commands = COMMAND_HELP.get(lang, COMMAND_HELP["en"])
             await app.bot.set_my_commands(
                 [BotCommand(k, v) for k, v in commands.items()], language_code=lang
             )
 
-    async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
-        if "store" in state:
-            await state.pop("store").close()
+    async def post_shutdown(app: App) -> None:
+        bot = app.bot_data.pop("vie", None)
+        if bot is not None:
+            await bot.store.close()
 
     builder = (
         ApplicationBuilder()
         .token(config.telegram.token or "0:offline")
         .base_url(config.telegram.base_url)
         .base_file_url(config.telegram.base_file_url)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(limiter or limiter_for(config))
+        .concurrent_updates(PerUserUpdateProcessor(config.telegram.concurrent_updates))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)  # type: ignore[arg-type]
+        builder = builder.request(request).get_updates_request(request)
     return builder.build()
 
 
+async def serve_webhook(app: App, config: Config, stop: asyncio.Event) -> None:
+    """Run in webhook mode until `stop` is set: our HTTP endpoint plus setWebhook."""
+    tg = config.telegram
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    await app.start()
+    runner = web.AppRunner(
+        webhook_app(app, tg.webhook_secret, urlparse(tg.webhook_url).path or "/")
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, tg.webhook_listen, tg.webhook_port)
+    await site.start()
+    try:
+        await app.bot.set_webhook(
+            tg.webhook_url, secret_token=tg.webhook_secret, allowed_updates=Update.ALL_TYPES
+        )
+        log.info("webhook mode: listening on %s:%s", tg.webhook_listen, tg.webhook_port)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await app.stop()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+        await app.shutdown()
+
+
 def run_bot(config: Config, dialogs: DialogSet) -> None:
-    """Long polling until interrupted."""
+    """Long polling (default) or webhook, until interrupted."""
     app = build_application(config, dialogs)
-    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    if config.telegram.mode == "polling":
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        return
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_webhook(app, config, stop)
+
+    asyncio.run(main())

@@ -1,16 +1,18 @@
 """A Bot API emulator: enough of Telegram's HTTP API to run the real PTB stack offline.
 
-`BotApiEmulator` is the core (state, call log, client helpers); `EmulatorRequest` plugs it
-into python-telegram-bot in-process as its `BaseRequest`, so that everything above the
-HTTP layer (parsing, handlers, rate limiter, errors) is the real thing. Responses have
-Bot API shapes: `is_bot`, dates in seconds, edits return the `Message`, errors carry a
-real status code, `description` and, for 429, `parameters.retry_after`.
+`BotApiEmulator` is the core (state, call log, faults, rate limits, client helpers). Two
+transports share its `call`: `EmulatorRequest` plugs it into python-telegram-bot in-process
+as its `BaseRequest`, and `serve()` puts it behind a real HTTP server on 127.0.0.1, so that
+PTB's own `HTTPXRequest` (or any HTTP client) can talk to it. Responses have Bot API shapes:
+`is_bot`, dates in seconds, edits return the `Message`, errors carry a real status code,
+`description` and, for 429, `parameters.retry_after`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import itertools
 import json
 import time
@@ -19,33 +21,30 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
+from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
-ALLOWED_TAGS = {
-    "b",
-    "strong",
-    "i",
-    "em",
-    "u",
-    "ins",
-    "s",
-    "strike",
-    "del",
-    "a",
-    "code",
-    "pre",
-    "tg-spoiler",
-    "span",
-    "blockquote",
-    "tg-emoji",
-}
+from bot.testing.botapi_server import ApiError, ConnectionDropped, Faults, serve
+
+__all__ = [
+    "ApiError",
+    "BotApiEmulator",
+    "ConnectionDropped",
+    "EmulatorRequest",
+    "FakeUser",
+    "check_html",
+    "serve",
+]
+
 JSON = dict[str, Any]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.status, self.description, self.retry_after = status, description, retry_after
+ALLOWED_TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre"}
+    | {"tg-spoiler", "span", "blockquote", "tg-emoji"}
+)
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +77,7 @@ class _HtmlCheck(HTMLParser):
 
 
 def check_html(text: str) -> str | None:
+    """Why Telegram would refuse `text` with parse_mode HTML, or None."""
     parser = _HtmlCheck()
     parser.feed(text)
     parser.close()
@@ -87,42 +87,63 @@ def check_html(text: str) -> str | None:
 
 
 @dataclass
-class BotApiEmulator:
-    """The server side: chats, messages, pending updates, a log of every call."""
+class BotApiEmulator(Faults):
+    """The server side: chats, messages, pending updates, a log of every call.
 
+    Faults and flood limits (`fail_chat`, `fail_next`, `drop_next`, `fail_ratio`, `limit`,
+    `clock`, `throttled`) come from `Faults`.
+    """
+
+    token: str | None = None  # None: any token is accepted
     bot_id: int = 7000001
     bot_username: str = "vie_coach_test_bot"
     calls: list[tuple[str, JSON]] = field(default_factory=list)
     messages: dict[int, list[JSON]] = field(default_factory=dict)  # chat id -> bot messages
-    blocked_chats: set[int] = field(default_factory=set)
+    commands: dict[tuple[str, str], list[JSON]] = field(default_factory=dict)
+    webhook_url: str = ""
+    webhook_secret: str | None = None
     _updates: list[JSON] = field(default_factory=list)
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _query_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    # -- the API ---------------------------------------------------------------------------
-    async def call(self, method: str, params: Mapping[str, Any]) -> tuple[int, JSON]:
-        """Answer one Bot API call as Telegram would: (HTTP status, JSON body)."""
+    # -- the core ----------------------------------------------------------------------------
+    async def call(
+        self, method: str, params: Mapping[str, Any], token: str | None = None
+    ) -> tuple[int, JSON]:
+        """Answer one Bot API call as Telegram would: (HTTP status, JSON body).
+
+        Raises `ConnectionDropped` when a `drop_next` applies: the transport must then fail
+        the way a network does rather than answer.
+        """
         self.calls.append((method, dict(params)))
-        handler = getattr(self, f"api_{method}", None)
         try:
+            if self.token is not None and token != self.token:
+                raise ApiError(401, "Unauthorized")
+            self._on_arrival(method)
+            handler = getattr(self, f"api_{method}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
-            result = (
-                handler(**params)
-                if not asyncio.iscoroutinefunction(handler)
-                else await handler(**params)
-            )
+            try:  # bind first so that a bug inside a handler is not reported as a bad call
+                inspect.signature(handler).bind(**params)
+            except TypeError as exc:
+                raise ApiError(400, f"Bad Request: {exc}") from None
+            if "chat_id" in params:
+                self._on_chat(method, params["chat_id"])
+            result = handler(**params)
+            if inspect.isawaitable(result):
+                result = await result
         except ApiError as exc:
-            body: JSON = {"ok": False, "error_code": exc.status, "description": exc.description}
-            if exc.retry_after is not None:
-                body["parameters"] = {"retry_after": exc.retry_after}
-            return exc.status, body
-        except TypeError as exc:
-            return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"}
+            self.throttled += exc.status == 429
+            return exc.status, exc.body()
         return 200, {"ok": True, "result": result}
 
+    def calls_to(self, method: str) -> list[JSON]:
+        """The parameters of every call to `method`, oldest first."""
+        return [params for name, params in self.calls if name == method]
+
+    # -- the API -----------------------------------------------------------------------------
     def _bot(self) -> JSON:
         return {
             "id": self.bot_id,
@@ -131,7 +152,7 @@ class BotApiEmulator:
             "username": self.bot_username,
         }
 
-    def api_getMe(self) -> JSON:
+    def api_getMe(self, **_: Any) -> JSON:
         return {
             **self._bot(),
             "can_join_groups": False,
@@ -139,13 +160,51 @@ class BotApiEmulator:
             "supports_inline_queries": False,
         }
 
-    def api_setMyCommands(self, commands: Any, **_: Any) -> bool:
+    def api_setMyCommands(
+        self, commands: list[JSON], scope: JSON | None = None, language_code: str = "", **_: Any
+    ) -> bool:
+        if not isinstance(commands, list):
+            raise ApiError(400, "Bad Request: can't parse commands JSON object")
+        self.commands[_scope_key(scope), language_code] = [
+            {"command": c["command"], "description": c["description"]} for c in commands
+        ]
         return True
 
-    def api_deleteWebhook(self, **_: Any) -> bool:
+    def api_getMyCommands(
+        self, scope: JSON | None = None, language_code: str = "", **_: Any
+    ) -> list[JSON]:
+        return self.commands.get((_scope_key(scope), language_code), [])
+
+    def api_deleteMyCommands(
+        self, scope: JSON | None = None, language_code: str = "", **_: Any
+    ) -> bool:
+        self.commands.pop((_scope_key(scope), language_code), None)
         return True
+
+    def api_setWebhook(self, url: str, secret_token: str | None = None, **_: Any) -> bool:
+        self.webhook_url, self.webhook_secret = url, secret_token or None
+        return True
+
+    def api_deleteWebhook(self, drop_pending_updates: bool = False, **_: Any) -> bool:
+        self.webhook_url, self.webhook_secret = "", None
+        if drop_pending_updates:
+            self._updates.clear()
+        return True
+
+    def api_getWebhookInfo(self, **_: Any) -> JSON:
+        return {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
 
     def api_answerCallbackQuery(self, callback_query_id: str, **_: Any) -> bool:
+        return True
+
+    def api_sendChatAction(self, chat_id: int | str, action: str, **_: Any) -> bool:
+        return True
+
+    def api_leaveChat(self, chat_id: int | str, **_: Any) -> bool:
         return True
 
     def api_sendMessage(
@@ -157,48 +216,55 @@ class BotApiEmulator:
         **_: Any,
     ) -> JSON:
         chat = int(chat_id)
-        if chat in self.blocked_chats:
-            raise ApiError(403, "Forbidden: bot was blocked by the user")
-        if not text.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if len(text) > 4096:
-            raise ApiError(400, "Bad Request: message is too long")
-        if parse_mode == "HTML" and (problem := check_html(text)):
-            raise ApiError(400, f"Bad Request: can't parse entities: {problem}")
-        markup = _markup(reply_markup)
+        _check_text(text, parse_mode)
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "chat": {"id": chat, "type": "private"},
+            "chat": {"id": chat, "type": "private" if chat > 0 else "group"},
             "from": self._bot(),
             "text": text,
         }
-        if markup:
+        if markup := _markup(reply_markup):
             message["reply_markup"] = markup
         self.messages.setdefault(chat, []).append(message)
         return message
+
+    def api_editMessageText(
+        self,
+        chat_id: int | str,
+        message_id: int,
+        text: str,
+        parse_mode: str | None = None,
+        reply_markup: Any = None,
+        **_: Any,
+    ) -> JSON:
+        message = self._find(int(chat_id), int(message_id))
+        _check_text(text, parse_mode)
+        # Telegram drops the keyboard of a text edit that does not restate it.
+        markup = _markup(reply_markup)
+        if message.get("text") == text and message.get("reply_markup") == markup:
+            raise ApiError(400, NOT_MODIFIED)
+        message["text"] = text
+        return self._edited(message, markup)
 
     def api_editMessageReplyMarkup(
         self, chat_id: int | str, message_id: int, reply_markup: Any = None, **_: Any
     ) -> JSON:
         message = self._find(int(chat_id), int(message_id))
         markup = _markup(reply_markup)
-        if message.get("reply_markup") == markup or (not markup and "reply_markup" not in message):
-            raise ApiError(
-                400,
-                "Bad Request: message is not modified: specified new message content and "
-                "reply markup are exactly the same as a current content and reply markup of the message",
-            )
-        if markup:
-            message["reply_markup"] = markup
-        else:
-            message.pop("reply_markup", None)
-        message["edit_date"] = int(time.time())
-        return message
+        if message.get("reply_markup") == markup:
+            raise ApiError(400, NOT_MODIFIED)
+        return self._edited(message, markup)
 
     async def api_getUpdates(
         self, offset: int = 0, timeout: float = 0, limit: int = 100, **_: Any
     ) -> list[JSON]:
+        if self.webhook_url:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = int(offset)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
         if not self._updates and float(timeout) > 0:
@@ -213,6 +279,14 @@ class BotApiEmulator:
                 return message
         raise ApiError(400, "Bad Request: message to edit not found")
 
+    def _edited(self, message: JSON, markup: JSON | None) -> JSON:
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        message["edit_date"] = int(time.time())
+        return message
+
     # -- the client side: what people do ----------------------------------------------------
     def _push(self, update: JSON) -> JSON:
         update = {"update_id": next(self._update_ids), **update}
@@ -220,22 +294,61 @@ class BotApiEmulator:
         self._new_update.set()
         return update
 
-    def user_message(self, user: FakeUser, text: str | None = None, **content: Any) -> JSON:
-        """A private message from `user` (text, or e.g. sticker={...}), as a pending update."""
+    def _message(self, user: FakeUser, chat: JSON, text: str | None, **content: Any) -> JSON:
         message: JSON = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
+            "chat": chat,
             "from": user.as_json(),
             **content,
         }
         if text is not None:
-            message["text"] = text
-            if text.startswith("/"):
-                message["entities"] = [
-                    {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
-                ]
-        return self._push({"message": message})
+            message.update(_with_text(text))
+        return message
+
+    def user_message(self, user: FakeUser, text: str | None = None, **content: Any) -> JSON:
+        """A private message from `user` (text, or e.g. sticker={...}), as a pending update."""
+        return self._push({"message": self._message(user, _private(user), text, **content)})
+
+    def group_message(self, user: FakeUser, chat_id: int, text: str) -> JSON:
+        """A message from `user` in the group `chat_id` (negative, as Telegram's are)."""
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        chat = {"id": chat_id, "type": "group", "title": f"Group {-chat_id}"}
+        return self._push({"message": self._message(user, chat, text)})
+
+    def user_edits(self, user: FakeUser, message: JSON, new_text: str) -> JSON:
+        """`user` edits their `message` (or the update holding it) to say `new_text`."""
+        original = message.get("message", message)
+        edited = {k: v for k, v in original.items() if k != "entities"}
+        edited.update(_with_text(new_text), edit_date=int(time.time()))
+        edited["from"] = user.as_json()
+        return self._push({"edited_message": edited})
+
+    def user_blocks(self, user: FakeUser) -> JSON:
+        """`user` blocks the bot: a my_chat_member update, and sends to them now fail 403."""
+        self.blocked_chats.add(user.id)
+        return self._member_update(user, "member", "kicked")
+
+    def user_unblocks(self, user: FakeUser) -> JSON:
+        """`user` unblocks the bot (restarting it): the reverse my_chat_member update."""
+        self.restore_chat(user.id)
+        return self._member_update(user, "kicked", "member")
+
+    def _member_update(self, user: FakeUser, old: str, new: str) -> JSON:
+        def member(status: str) -> JSON:
+            # A kicked member needs until_date; 0 means forever.
+            extra = {"until_date": 0} if status == "kicked" else {}
+            return {"user": self._bot(), "status": status, **extra}
+
+        change = {
+            "chat": _private(user),
+            "from": user.as_json(),
+            "date": int(time.time()),
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
+        }
+        return self._push({"my_chat_member": change})
 
     def user_press(self, user: FakeUser, message: JSON, data: str) -> JSON:
         """`user` presses a button carrying `data` under the bot's `message`."""
@@ -263,10 +376,39 @@ class BotApiEmulator:
         return [(b["text"], b["callback_data"]) for row in rows for b in row]
 
 
+def _scope_key(scope: JSON | None) -> str:
+    return json.dumps(scope or {"type": "default"}, sort_keys=True)
+
+
+def _private(user: FakeUser) -> JSON:
+    return {"id": user.id, "type": "private", "first_name": user.first_name}
+
+
+def _with_text(text: str) -> JSON:
+    out: JSON = {"text": text}
+    if text.startswith("/"):
+        out["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return out
+
+
+def _check_text(text: str, parse_mode: str | None) -> None:
+    if not text.strip():
+        raise ApiError(400, "Bad Request: message text is empty")
+    if len(text) > 4096:
+        raise ApiError(400, "Bad Request: message is too long")
+    if parse_mode == "HTML" and (problem := check_html(text)):
+        raise ApiError(400, f"Bad Request: can't parse entities: {problem}")
+
+
 def _markup(raw: Any) -> JSON | None:
     if raw is None or raw == "":
         return None
-    markup = json.loads(raw) if isinstance(raw, str) else raw
+    try:
+        markup = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object") from None
+    if not isinstance(markup, dict):
+        raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
     for row in markup.get("inline_keyboard", []):
         for button in row:
             if len(button.get("callback_data", "").encode()) > 64:
@@ -300,9 +442,12 @@ class EmulatorRequest(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
-        api_method = url.rsplit("/", 1)[-1]
-        params: JSON = {}
-        if request_data is not None:
-            params = dict(request_data.parameters)
-        status, body = await self.emulator.call(api_method, params)
+        # PTB calls {base_url}{token}/{method}, base_url ending in "/bot" by default.
+        head, api_method = url.rsplit("/", 1)
+        token = head.rsplit("/", 1)[-1].removeprefix("bot")
+        params = dict(request_data.parameters) if request_data is not None else {}
+        try:
+            status, body = await self.emulator.call(api_method, params, token)
+        except ConnectionDropped as exc:
+            raise NetworkError(f"emulator dropped the connection to {exc}") from exc
         return status, json.dumps(body).encode()

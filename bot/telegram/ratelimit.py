@@ -1,0 +1,115 @@
+"""Outgoing calls under Telegram's limits, with retries that lose nothing.
+
+- about 30 messages/s for the whole bot and about 1/s per chat on average (short bursts
+  allowed), both configurable;
+- a 429 pauses every send for `retry_after` seconds, then the call is retried;
+- network errors and 5xx answers are retried with exponential back-off.
+Calls without a `chat_id` (answering a button press, getUpdates) are never held back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
+
+log = logging.getLogger(__name__)
+Result = bool | dict[str, Any] | list[dict[str, Any]]
+Sleep = Callable[[float], Awaitable[None]]
+_MAX_BACKOFF = 10.0
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """`retry_after` in seconds, whether PTB gives an int or (PTB_TIMEDELTA) a timedelta."""
+    with warnings.catch_warnings():
+        # PTB 22 warns that the int form will become a timedelta; both are handled here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class SendLimiter(BaseRateLimiter[int]):
+    """A global limiter, one limiter per chat, and the retry policy."""
+
+    def __init__(
+        self,
+        overall_per_second: float = 30,
+        per_chat_per_second: float = 1,
+        per_chat_burst: int = 3,
+        max_retries: int = 5,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._overall = AsyncLimiter(overall_per_second, 1)
+        self._chat_rate, self._chat_burst = per_chat_per_second, per_chat_burst
+        self._chats: dict[int | str, AsyncLimiter] = {}
+        self._max_retries = max_retries
+        self._sleep = sleep
+        self._resume = asyncio.Event()  # cleared while Telegram asked us to wait
+        self._resume.set()
+        self.retries = 0  # how many calls were retried (for logs and benchmarks)
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    def _chat_limiter(self, chat_id: int | str) -> AsyncLimiter:
+        limiter = self._chats.get(chat_id)
+        if limiter is None:
+            if len(self._chats) > 10_000:  # forget idle chats
+                self._chats = {
+                    k: v for k, v in self._chats.items() if not v.has_capacity(self._chat_burst)
+                }
+            limiter = AsyncLimiter(self._chat_burst, self._chat_burst / self._chat_rate)
+            self._chats[chat_id] = limiter
+        return limiter
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Result:
+        chat_id = data.get("chat_id")
+        retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        for attempt in range(retries + 1):
+            try:
+                if chat_id is None:
+                    return await callback(*args, **kwargs)
+                await self._resume.wait()
+                async with self._chat_limiter(chat_id), self._overall:
+                    await self._resume.wait()
+                    return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == retries:
+                    raise
+                wait = retry_after_seconds(exc)
+                log.warning("429 on %s: every send waits %.1f s", endpoint, wait)
+                self.retries += 1
+                self._resume.clear()
+                try:
+                    await self._sleep(float(wait) + 0.1)
+                finally:
+                    self._resume.set()
+            except BadRequest:
+                raise  # our mistake, not the network's: retrying would not help
+            except (NetworkError, TimedOut) as exc:
+                if attempt == retries:
+                    raise
+                delay = min(_MAX_BACKOFF, 0.25 * 2**attempt)
+                log.warning("network error on %s (%s): retry in %.2f s", endpoint, exc, delay)
+                self.retries += 1
+                await self._sleep(delay)
+        raise AssertionError("unreachable")  # the loop returns or raises

@@ -1,0 +1,94 @@
+"""Webhook mode: the secret is checked before the body is used; redeliveries count once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.config import load_config
+from bot.dialogs.model import DialogSet
+from bot.telegram.app import build_application
+from bot.telegram.webhook import SECRET_HEADER, webhook_app
+from bot.testing.botapi import BotApiEmulator, EmulatorRequest, FakeUser
+
+ZOE = FakeUser(101, "Zoé", "fr")
+SECRET = "s3cret-Token_42"
+
+
+@pytest.fixture
+async def webhook(
+    tmp_path: Path, mini: DialogSet
+) -> AsyncIterator[tuple[str, BotApiEmulator, Any]]:
+    emulator = BotApiEmulator()
+    config = load_config(
+        {"store": {"path": str(tmp_path / "w.db")},
+         "telegram": {"mode": "webhook", "webhook_url": "https://example.org/tg/hook", "webhook_secret": SECRET}},
+        {"TELEGRAM_BOT_TOKEN": "1:test"},
+    )  # fmt: skip
+    app = build_application(config, mini, request=EmulatorRequest(emulator))
+    await app.initialize()
+    await app.post_init(app)  # type: ignore[misc]
+    await app.start()
+    server = TestServer(webhook_app(app, SECRET, "/tg/hook"), host="127.0.0.1", port=0)
+    await server.start_server()
+    yield str(server.make_url("/tg/hook")), emulator, app
+    await server.close()
+    await app.stop()
+    await app.post_shutdown(app)  # type: ignore[misc]
+    await app.shutdown()
+
+
+async def until(condition: Any) -> None:
+    for _ in range(300):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in 3 s")
+
+
+async def post(url: str, body: Any, secret: str | None) -> int:
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json=body, headers=headers) as response,
+    ):
+        return response.status
+
+
+async def test_wrong_or_missing_secret_is_refused_and_nothing_processed(webhook: Any) -> None:
+    url, emulator, app = webhook
+    update = emulator.user_message(ZOE, "/start")
+    assert await post(url, update, "wrong") == 403
+    assert await post(url, update, None) == 403
+    assert await post(url, "not even json", "wrong") == 403
+    await asyncio.sleep(0.05)
+    assert emulator.sent_to(ZOE.id) == [] and app.update_queue.empty()
+
+
+async def test_right_secret_is_processed_and_a_redelivery_counts_once(webhook: Any) -> None:
+    url, emulator, _ = webhook
+    update = emulator.user_message(ZOE, "/start")
+    assert await post(url, update, SECRET) == 200
+    await until(lambda: len(emulator.sent_to(ZOE.id)) == 1)
+    assert await post(url, update, SECRET) == 200  # Telegram delivers it again
+    second = emulator.user_message(ZOE, "/help")
+    assert await post(url, second, SECRET) == 200
+    await until(lambda: len(emulator.sent_to(ZOE.id)) >= 2)
+    await asyncio.sleep(0.05)
+    texts = [m["text"] for m in emulator.sent_to(ZOE.id)]
+    assert texts[0] == "Bonjour Zoé !\n\nPar où commencer ?" and len(texts) == 2
+
+
+async def test_malformed_body_with_the_right_secret(webhook: Any) -> None:
+    url, _, _ = webhook
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=b"{not json", headers={SECRET_HEADER: SECRET}) as response,
+    ):
+        assert response.status == 400
