@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from bench import checker, coldstart, throughput
+from bench import checker, coldstart, telegram, throughput
 from bench.common import machine
 
 
@@ -13,6 +13,7 @@ def main() -> None:
     throughput.run()
     checker.run()
     coldstart.run()
+    telegram.run()
 
 
 if __name__ == "__main__":

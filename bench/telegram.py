@@ -27,7 +27,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bench.common import LANGS, ROOT
 from bot.config import load_config
@@ -35,7 +35,7 @@ from bot.dialogs.loader import load_dialogs
 from bot.telegram.app import build_application
 from bot.telegram.ordering import PerUserUpdateProcessor
 from bot.telegram.ratelimit import SendLimiter
-from bot.testing.botapi import BotApiEmulator, EmulatorRequest, FakeUser
+from bot.testing.botapi import BotApiEmulator, EmulatorRequest, FakeUser, serve
 
 USERS, UPDATES, CONCURRENCY = 1000, 10, 256
 
@@ -73,9 +73,6 @@ class Inline(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         return None
-
-
-Runner = Callable[[BotApiEmulator, Timed], Any]
 
 
 async def drive(
@@ -116,10 +113,13 @@ async def drive(
 
 
 @asynccontextmanager
-async def full_bot(request: BaseRequest, folder: Path) -> AsyncIterator[tuple[Any, Timed]]:
+async def full_bot(
+    request: BaseRequest, url: str, folder: Path
+) -> AsyncIterator[tuple[Any, Timed]]:
     dialogs = load_dialogs(ROOT / "dialogs", LANGS, "welcome")
     config = load_config(
-        {"store": {"path": str(folder / "bench.db")}}, {"TELEGRAM_BOT_TOKEN": "1:bench"}
+        {"store": {"path": str(folder / "bench.db")}, "telegram": {"base_url": url}},
+        {"TELEGRAM_BOT_TOKEN": "1:bench"},
     )
     limiter = SendLimiter(overall_per_second=1e9, per_chat_per_second=1e9, per_chat_burst=100)
     app = build_application(config, dialogs, request=request, limiter=limiter)
@@ -137,7 +137,7 @@ async def full_bot(request: BaseRequest, folder: Path) -> AsyncIterator[tuple[An
 
 
 @asynccontextmanager
-async def echo_bot(request: BaseRequest) -> AsyncIterator[tuple[Any, Timed]]:
+async def echo_bot(request: BaseRequest, url: str) -> AsyncIterator[tuple[Any, Timed]]:
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.message is not None and update.message.text is not None
         await context.bot.send_message(update.message.chat_id, update.message.text)
@@ -146,6 +146,7 @@ async def echo_bot(request: BaseRequest) -> AsyncIterator[tuple[Any, Timed]]:
     app = (
         ApplicationBuilder()
         .token("1:bench")
+        .base_url(url)
         .request(request)
         .get_updates_request(request)
         .concurrent_updates(timed)
@@ -165,16 +166,20 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
 
 
-async def measure(
-    make_request: Callable[[BotApiEmulator], AsyncIterator[BaseRequest]], label: str
-) -> dict[str, float]:
+Transport = Callable[[BotApiEmulator], Any]  # -> async context manager of (request, base_url)
+
+
+async def measure(transport: Transport, label: str) -> dict[str, float]:
     total = USERS * UPDATES
     with tempfile.TemporaryDirectory() as tmp:
         emulator = BotApiEmulator()
-        async with make_request(emulator) as request, echo_bot(request) as (app, timed):  # type: ignore[attr-defined]
+        async with transport(emulator) as (request, url), echo_bot(request, url) as (app, timed):
             echo_s, echo_lat = await drive(app, emulator, timed, full=False)
         emulator = BotApiEmulator()
-        async with make_request(emulator) as request, full_bot(request, Path(tmp)) as (app, timed):  # type: ignore[attr-defined]
+        async with (
+            transport(emulator) as (request, url),
+            full_bot(request, url, Path(tmp)) as (app, timed),
+        ):
             full_s, full_lat = await drive(app, emulator, timed, full=True)
     figures = {
         "echo_updates_per_s": total / echo_s,
@@ -197,12 +202,22 @@ async def measure(
 
 
 @asynccontextmanager
-async def in_process(emulator: BotApiEmulator) -> AsyncIterator[BaseRequest]:
-    yield EmulatorRequest(emulator)
+async def in_process(emulator: BotApiEmulator) -> AsyncIterator[tuple[BaseRequest, str]]:
+    yield EmulatorRequest(emulator), "http://in-process/bot"
 
 
-def run() -> dict[str, float]:
-    return asyncio.run(measure(in_process, "in-process emulator"))  # type: ignore[arg-type]
+@asynccontextmanager
+async def served(emulator: BotApiEmulator) -> AsyncIterator[tuple[BaseRequest, str]]:
+    """The real HTTP stack: PTB's httpx client to the emulator on 127.0.0.1."""
+    async with serve(emulator) as url:
+        yield HTTPXRequest(connection_pool_size=CONCURRENCY, pool_timeout=30), url
+
+
+def run() -> dict[str, dict[str, float]]:
+    return {
+        "in_process": asyncio.run(measure(in_process, "in-process emulator")),
+        "served": asyncio.run(measure(served, "emulator served on 127.0.0.1")),
+    }
 
 
 if __name__ == "__main__":

@@ -46,18 +46,22 @@ class Turn:
     state: UserState
     now: datetime
     effects: list[Effect] = field(default_factory=list)
+    _context: tuple[UserState, dict[str, Any]] | None = None
 
     # -- rendering ------------------------------------------------------------------
     def context(self, **extra: Any) -> dict[str, Any]:
         s = self.state
-        variables: dict[str, Scalar | None] = dict.fromkeys(self.dialogs.variables)
-        variables.update(s.vars)
-        return {
-            "user": {"first_name": s.first_name, "lang": s.lang},
-            "vars": variables,
-            "progress": progress(self.dialogs, s),
-            **extra,
-        }
+        if self._context is None or self._context[0] is not s:
+            # rebuilt only when the state changed: every button condition reads it
+            variables: dict[str, Scalar | None] = dict.fromkeys(self.dialogs.variables)
+            variables.update(s.vars)
+            base = {
+                "user": {"first_name": s.first_name, "lang": s.lang},
+                "vars": variables,
+                "progress": progress(self.dialogs, s),
+            }
+            self._context = (s, base)
+        return {**self._context[1], **extra} if extra else self._context[1]
 
     def render(self, source: str, where: str, **extra: Any) -> str | None:
         try:

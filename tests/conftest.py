@@ -14,6 +14,22 @@ from bot.store import SqliteStore, open_store
 from bot.testing import ChatHarness, FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop database threads a failing test left open: aiosqlite's worker thread is not a
+    daemon, so one leaked connection would keep the test run from ever exiting."""
+    import gc
+    import warnings
+
+    import aiosqlite
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for leaked in [o for o in gc.get_objects() if isinstance(o, aiosqlite.Connection)]:
+            leaked.stop()
+
+
 MINI = ROOT / "tests" / "fixtures" / "mini"
 BUNDLED = ROOT / "dialogs"
 LANGS = ("fr", "en")

@@ -1,0 +1,196 @@
+"""End to end: the real python-telegram-bot HTTP stack (httpx, long polling) against the
+Bot API emulator served by aiohttp on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from bot.config import load_config
+from bot.dialogs.model import DialogSet
+from bot.telegram.app import build_application
+from bot.testing.botapi import BotApiEmulator, FakeUser, serve
+
+ZOE = FakeUser(101, "Zoé", "fr")
+SAM = FakeUser(202, "Sam", "en")
+
+
+@asynccontextmanager
+async def live_bot(
+    emulator: BotApiEmulator, db: Path, dialogs: DialogSet, **telegram: Any
+) -> AsyncIterator[Any]:
+    """The bot as `vie-coach run` starts it, long polling the served emulator."""
+    async with serve(emulator) as base_url:
+        config = load_config(
+            {"store": {"path": str(db)}, "telegram": {"base_url": base_url, **telegram}},
+            {"TELEGRAM_BOT_TOKEN": "1:e2e"},
+        )
+        app = build_application(config, dialogs)  # the default HTTPXRequest
+        await app.initialize()
+        await app.post_init(app)  # type: ignore[misc]
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.post_shutdown(app)  # type: ignore[misc]
+            await app.shutdown()
+
+
+async def until(condition: Callable[[], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds * 100)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the bot did not answer in time")
+
+
+def texts(emulator: BotApiEmulator, user: FakeUser) -> list[str]:
+    return [m["text"] for m in emulator.sent_to(user.id)]
+
+
+async def say(emulator: BotApiEmulator, user: FakeUser, text: str) -> str:
+    count = len(emulator.sent_to(user.id))
+    emulator.user_message(user, text)
+    await until(lambda: len(emulator.sent_to(user.id)) > count)
+    return texts(emulator, user)[-1]
+
+
+async def press(emulator: BotApiEmulator, user: FakeUser, label: str) -> str:
+    message = emulator.last_with_buttons(user.id)
+    data = dict(emulator.buttons(message))[label]
+    count = len(emulator.sent_to(user.id))
+    emulator.user_press(user, message, data)
+    await until(lambda: len(emulator.sent_to(user.id)) > count)
+    return texts(emulator, user)[-1]
+
+
+async def test_invite_link_and_a_whole_path_through_buttons(
+    tmp_path: Path, mini: DialogSet
+) -> None:
+    emulator = BotApiEmulator()
+    async with live_bot(emulator, tmp_path / "e.db", mini):
+        first = await say(emulator, ZOE, "/start friend-42")
+        assert first == "Bonjour Zoé !\n\nUn ami vous invite.\n\nPar où commencer ?"
+        assert "Qu'est-ce qui vous retient" in await press(emulator, ZOE, "M'informer")
+        assert "Médiamétrie, 2013" in await press(emulator, ZOE, "Vivre caché")
+        assert "étape I : 2/2" in await press(emulator, ZOE, "Convaincu")
+        assert "Informer : 2/2 ✓" in await say(emulator, ZOE, "/progress")
+        # every press was answered, and every pressed message lost its buttons
+        assert len(emulator.calls_to("answerCallbackQuery")) == 3
+        assert len(emulator.calls_to("editMessageReplyMarkup")) == 3
+        commands = emulator.calls_to("setMyCommands")
+        assert {c.get("language_code") for c in commands} == {"fr", "en"}
+
+
+async def test_free_text_stale_and_forged_buttons(tmp_path: Path, mini: DialogSet) -> None:
+    emulator = BotApiEmulator()
+    async with live_bot(emulator, tmp_path / "e.db", mini):
+        await say(emulator, ZOE, "/start")
+        menu = emulator.last_with_buttons(ZOE.id)
+        goodbye = dict(emulator.buttons(menu))["Au revoir"]
+        assert "Qu'est-ce qui vous retient" in await say(emulator, ZOE, "et ma vie privée ?")
+        # the menu message was never pressed, but the person has moved on
+        count = len(emulator.sent_to(ZOE.id))
+        emulator.user_press(ZOE, menu, goodbye)
+        await until(lambda: len(emulator.sent_to(ZOE.id)) > count)
+        assert texts(emulator, ZOE)[-1].startswith("Ce bouton a expiré.")
+        count = len(emulator.sent_to(ZOE.id))
+        emulator.user_press(ZOE, dict(menu, message_id=9999), "abcdef|welcome|menu|bye")  # forged
+        await until(lambda: len(emulator.sent_to(ZOE.id)) > count)
+        assert texts(emulator, ZOE)[-1].startswith("Ce bouton a expiré.")
+        assert "Qu'est-ce qui vous retient" in texts(emulator, ZOE)[-1], "still where she was"
+
+
+async def test_blocked_user_then_back(tmp_path: Path, mini: DialogSet) -> None:
+    emulator = BotApiEmulator()
+    async with live_bot(emulator, tmp_path / "e.db", mini) as app:
+        await say(emulator, ZOE, "/start")
+        store = app.bot_data["vie"].store
+        emulator.user_blocks(ZOE)
+        await until(lambda: (store._cache.get(ZOE.id) or ZOE).blocked is True)  # type: ignore[union-attr]
+        emulator.user_unblocks(ZOE)
+        await until(lambda: store._cache[ZOE.id].blocked is False)
+        emulator.fail_chat(ZOE.id)  # blocked without a my_chat_member update: a 403 says so
+        emulator.user_message(ZOE, "/help")
+        await until(lambda: store._cache[ZOE.id].blocked is True)
+        emulator.restore_chat(ZOE.id)
+        assert "Content de vous revoir" in await say(emulator, ZOE, "/start")
+        assert store._cache[ZOE.id].blocked is False
+
+
+async def test_429_then_success_loses_nothing(tmp_path: Path, mini: DialogSet) -> None:
+    emulator = BotApiEmulator()
+    async with live_bot(emulator, tmp_path / "e.db", mini):
+        emulator.fail_next("sendMessage", 429, retry_after=1)
+        reply = await say(emulator, ZOE, "/start")
+        assert reply == "Bonjour Zoé !\n\nPar où commencer ?"
+        refused = [c for c in emulator.calls_to("sendMessage")]
+        assert len(refused) == 2 and emulator.throttled == 1
+
+
+async def test_network_errors_are_retried(tmp_path: Path, mini: DialogSet) -> None:
+    emulator = BotApiEmulator()
+    async with live_bot(emulator, tmp_path / "e.db", mini):
+        emulator.fail_next("sendMessage", 502)
+        emulator.drop_next("sendMessage")
+        assert await say(emulator, ZOE, "/start") == "Bonjour Zoé !\n\nPar où commencer ?"
+        assert len(emulator.sent_to(ZOE.id)) == 1
+
+
+async def test_two_people_interleaved(tmp_path: Path, mini: DialogSet) -> None:
+    emulator = BotApiEmulator()
+    async with live_bot(emulator, tmp_path / "e.db", mini):
+        emulator.user_message(ZOE, "/start")
+        emulator.user_message(SAM, "/start")
+        await until(lambda: bool(emulator.sent_to(ZOE.id)) and bool(emulator.sent_to(SAM.id)))
+        zoe_menu, sam_menu = emulator.last_with_buttons(ZOE.id), emulator.last_with_buttons(SAM.id)
+        emulator.user_press(SAM, sam_menu, dict(emulator.buttons(sam_menu))["Inform me"])
+        emulator.user_press(ZOE, zoe_menu, dict(emulator.buttons(zoe_menu))["Au revoir"])
+        emulator.user_message(SAM, "/progress")
+        await until(
+            lambda: len(emulator.sent_to(SAM.id)) == 3 and len(emulator.sent_to(ZOE.id)) == 2
+        )
+        assert texts(emulator, SAM)[1] == "What holds you back?"
+        assert texts(emulator, SAM)[2].startswith("Spread: 0/0")
+        assert texts(emulator, ZOE)[1] == "À bientôt."
+
+
+async def test_one_persons_rapid_updates_stay_in_order(tmp_path: Path, mini: DialogSet) -> None:
+    emulator = BotApiEmulator()
+    # a fast per-chat pace, so that 20 answers do not take 20 s
+    async with live_bot(
+        emulator, tmp_path / "e.db", mini, per_chat_per_second=100, per_chat_burst=20
+    ):
+        await say(emulator, ZOE, "/start")
+        for word in ("/help", "bof", "/progress", "/language fr", "xyz") * 4:
+            emulator.user_message(ZOE, word)
+        await until(lambda: len(emulator.sent_to(ZOE.id)) == 21)
+        replies = texts(emulator, ZOE)[1:]
+        expected = (
+            "Aide",
+            "Je n'ai pas compris",
+            "Viraliser",
+            "Je parlerai français",
+            "Je n'ai pas compris",
+        )
+        assert all(
+            reply.startswith(start) for reply, start in zip(replies, expected * 4, strict=True)
+        )
+
+
+async def test_restart_of_the_bot_mid_conversation(tmp_path: Path, mini: DialogSet) -> None:
+    emulator = BotApiEmulator()
+    async with live_bot(emulator, tmp_path / "e.db", mini):
+        await say(emulator, ZOE, "/start")
+        await press(emulator, ZOE, "M'informer")
+    async with live_bot(emulator, tmp_path / "e.db", mini):
+        reply = await say(emulator, ZOE, "/start")
+        assert reply == "Content de vous revoir.\n\nQu'est-ce qui vous retient ?"
+        assert "Je comprends (hidden)" in await press(emulator, ZOE, "Vivre caché")
