@@ -39,6 +39,9 @@ class Store(Protocol):
     async def tell_group_once(self, chat_id: int, now: datetime) -> bool:
         """True the first time it is asked for this group chat, False ever after."""
 
+    async def prune(self, now: datetime) -> int:
+        """Drop processed-update keys too old to be redelivered; how many were dropped."""
+
     async def forget(self, user_id: int) -> None:
         """Erase every row about the person."""
 

@@ -92,3 +92,31 @@ async def test_malformed_body_with_the_right_secret(webhook: Any) -> None:
         session.post(url, data=b"{not json", headers={SECRET_HEADER: SECRET}) as response,
     ):
         assert response.status == 400
+
+
+async def test_serve_webhook_registers_and_stops(tmp_path: Path, mini: DialogSet) -> None:
+    import socket
+
+    from bot.telegram.app import serve_webhook
+
+    with socket.socket() as probe:  # a free port on loopback for the bot to listen on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    emulator = BotApiEmulator()
+    config = load_config(
+        {"store": {"path": str(tmp_path / "s.db")},
+         "telegram": {"mode": "webhook", "webhook_url": "https://example.org/hook", "webhook_secret": SECRET,
+                      "webhook_listen": "127.0.0.1", "webhook_port": port}},
+        {"TELEGRAM_BOT_TOKEN": "1:test"},
+    )  # fmt: skip
+    app = build_application(config, mini, request=EmulatorRequest(emulator))
+    stop = asyncio.Event()
+    running = asyncio.create_task(serve_webhook(app, config, stop))
+    await until(lambda: bool(emulator.calls_to("setWebhook")))
+    (registered,) = emulator.calls_to("setWebhook")
+    assert registered["url"] == "https://example.org/hook" and registered["secret_token"] == SECRET
+    url = f"http://127.0.0.1:{port}/hook"
+    assert await post(url, emulator.user_message(ZOE, "/start"), SECRET) == 200
+    await until(lambda: bool(emulator.sent_to(ZOE.id)))
+    stop.set()
+    await asyncio.wait_for(running, 10)

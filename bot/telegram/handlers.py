@@ -29,6 +29,7 @@ from bot.telegram.convert import keyboard, message_event
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 _PRESSED_MEMORY = 50_000
+_PRUNE_EVERY = 10_000  # updates between two clean-ups of old processed-update keys
 
 
 def utc_now() -> datetime:
@@ -46,6 +47,7 @@ class TelegramBot:
         self.clock = clock
         # messages whose buttons were already used: a second tap is a double tap
         self._pressed: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self._handled = 0
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         private = filters.ChatType.PRIVATE
@@ -132,9 +134,12 @@ class TelegramBot:
     async def handle(
         self, update: Update, context: Context, person: Person, chat_id: int, event: Event
     ) -> None:
-        replies = await self.conversations.handle(
-            person, event, self.clock(), f"tg:{update.update_id}"
-        )
+        now = self.clock()
+        replies = await self.conversations.handle(person, event, now, f"tg:{update.update_id}")
+        self._handled += 1
+        if self._handled % _PRUNE_EVERY == 0:
+            pruned = await self.store.prune(now)
+            log.info("dropped %d processed-update keys older than two days", pruned)
         log.info("update %s from user %s: %s -> %d message(s)", update.update_id, person.user_id,
                  type(event).__name__, len(replies))  # fmt: skip
         for reply in replies:
