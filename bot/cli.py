@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -84,7 +85,7 @@ def chat(
     config = _config(config_path)
 
     async def go() -> None:
-        dialogs = load_checked(config, dialogs_dir)
+        dialogs = replace(load_checked(config, dialogs_dir), nudge_policy=config.nudges.policy)
         store = await open_store(db_path or config.store.path)
         try:
             conversations = Conversations(dialogs, store, lang or config.bot.default_language)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import callback
 from bot.callback import SystemPress
 from bot.dialogs.schema import STAGES
 from bot.engine import Turn, expired, progress
 from bot.events import ButtonView, Command, ExportUserData, ForgetUser, Send
+from bot.nudges import followups
 from bot.state import new_state
 
 LANGUAGE_NAMES = {
@@ -18,7 +20,10 @@ LANGUAGE_NAMES = {
     "es": "Español",
     "it": "Italiano",
 }
-COMMANDS = ("start", "help", "progress", "language", "restart", "stop", "mydata", "forget")
+COMMANDS = (
+    "start", "help", "progress", "language", "restart", "stop", "reminders", "timezone",
+    "mydata", "forget",
+)  # fmt: skip
 
 
 def language_buttons(turn: Turn) -> tuple[ButtonView, ...]:
@@ -38,6 +43,11 @@ def on_command(turn: Turn, command: Command) -> None:
         per_stage = progress(turn.dialogs, turn.state)
         stages = [{"code": s, "name": turn.message(f"stage_{s}"), **per_stage[s]} for s in STAGES]
         turn.say("progress", stages=stages)
+        s = turn.state
+        if s.next_nudge_at is not None and s.reminders:
+            turn.say("next_reminder", when=followups.when(turn, s.next_nudge_at))
+        else:
+            turn.say("no_reminder")
     elif name == "language":
         wanted = command.args.strip().lower()[:2]
         if wanted in turn.dialogs.languages:
@@ -49,8 +59,13 @@ def on_command(turn: Turn, command: Command) -> None:
         turn.say("restart_done")
         turn.enter(turn.dialogs.entry)
     elif name == "stop":
-        turn.state = replace(turn.state, reminders=False)
+        followups.stop(turn)
         turn.say("stop_done")
+    elif name == "reminders":
+        followups.resume(turn)
+        turn.say("reminders_on")
+    elif name == "timezone":
+        _timezone(turn, command.args.strip())
     elif name == "mydata":
         turn.effects.append(ExportUserData())
     elif name == "forget":
@@ -60,6 +75,20 @@ def on_command(turn: Turn, command: Command) -> None:
         turn.say("forget_confirm", (yes, no))
     else:
         turn.say("unknown_command", command=name[:32])
+
+
+def _timezone(turn: Turn, wanted: str) -> None:
+    if wanted and "/" in wanted and len(wanted) <= 64:
+        try:
+            ZoneInfo(wanted)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+        else:
+            turn.state = replace(turn.state, timezone=wanted)
+            turn.record("timezone", tz=wanted)
+            turn.say("timezone_set", tz=wanted)
+            return
+    turn.say("timezone_help", tz=followups.timezone_of(turn.state).key)
 
 
 def _set_language(turn: Turn, lang: str) -> None:
@@ -73,7 +102,11 @@ def _set_language(turn: Turn, lang: str) -> None:
 def on_system_press(turn: Turn, press: SystemPress) -> None:
     """The bot's own buttons are honoured only while their question is pending."""
     pending = turn.state.pending
-    if press.action == "lang" and pending == "language" and press.value in turn.dialogs.languages:
+    if press.action == "nudge":
+        turn.state = replace(turn.state, pending=None)
+        if not followups.on_press(turn, press.value):
+            expired(turn, "nudge_not_pending")
+    elif press.action == "lang" and pending == "language" and press.value in turn.dialogs.languages:
         _set_language(turn, press.value)
     elif press.action == "forget" and pending == "forget" and press.value in ("yes", "no"):
         if press.value == "yes":

@@ -11,13 +11,15 @@ import copy
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
 from bot.errors import ConfigError
+from bot.nudges.policy import NudgePolicy, parse_duration
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "bot": {
@@ -41,6 +43,18 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "per_chat_per_second": 1,
         "per_chat_burst": 3,
         "max_retries": 5,
+    },
+    "nudges": {
+        "quiet_start": "21:00",
+        "quiet_end": "09:00",
+        "weekly_cap": 3,
+        "dormant_after": 3,
+        "backoff": True,
+        "grace": "6h",
+        "spread": "1h",
+        "tick_seconds": 1.0,
+        "batch": 100,
+        "lease": "2m",
     },
     "logging": {"level": "INFO"},
 }
@@ -84,6 +98,22 @@ _SCHEMA = {
                 "max_retries": {"type": "integer", "minimum": 0, "maximum": 100},
             },
         },
+        "nudges": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "quiet_start": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
+                "quiet_end": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
+                "weekly_cap": {"type": "integer", "minimum": 1, "maximum": 50},
+                "dormant_after": {"type": "integer", "minimum": 1, "maximum": 50},
+                "backoff": {"type": "boolean"},
+                "grace": {"type": "string", "minLength": 2},
+                "spread": {"type": "string", "minLength": 2},
+                "tick_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+                "batch": {"type": "integer", "minimum": 1, "maximum": 10000},
+                "lease": {"type": "string", "minLength": 2},
+            },
+        },
         "logging": {
             "type": "object",
             "additionalProperties": False,
@@ -125,12 +155,25 @@ class TelegramConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class NudgeConfig:
+    policy: NudgePolicy
+    tick: timedelta
+    batch: int
+    lease: timedelta
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     bot: BotConfig
     store: StoreConfig
     telegram: TelegramConfig
     log_level: str
     source: str  # where it came from, for messages
+    nudges: NudgeConfig = field(
+        default_factory=lambda: NudgeConfig(
+            NudgePolicy(), timedelta(seconds=1), 100, timedelta(minutes=2)
+        )
+    )
 
 
 def _from_env(key: str, raw: str, default: Any) -> Any:
@@ -197,6 +240,7 @@ def load_config(
         raise ConfigError(
             f"bot.default_language = {bot['default_language']!r} is not in bot.languages {bot['languages']!r}"
         )
+    nudges = _nudges(merged["nudges"])
     base = base_dir or Path.cwd()
     token = environ.get("TELEGRAM_BOT_TOKEN") or None
     return Config(
@@ -216,6 +260,30 @@ def load_config(
         ),
         log_level=merged["logging"]["level"],
         source=source,
+        nudges=nudges,
+    )
+
+
+def _nudges(raw: Mapping[str, Any]) -> NudgeConfig:
+    def duration(key: str) -> timedelta:
+        try:
+            return parse_duration(raw[key])
+        except ValueError:
+            raise ConfigError(
+                f"nudges.{key} = {raw[key]!r}: expected a duration such as 30m, 6h or 2d"
+            ) from None
+
+    def clock(key: str) -> time:
+        hours, minutes = raw[key].split(":")
+        return time(int(hours), int(minutes))
+
+    policy = NudgePolicy(
+        quiet_start=clock("quiet_start"), quiet_end=clock("quiet_end"), weekly_cap=raw["weekly_cap"],
+        dormant_after=raw["dormant_after"], grace=duration("grace"), spread=duration("spread"),
+        backoff=raw["backoff"],
+    )  # fmt: skip
+    return NudgeConfig(
+        policy, timedelta(seconds=raw["tick_seconds"]), raw["batch"], duration("lease")
     )
 
 

@@ -13,18 +13,30 @@ import json
 import logging
 import sqlite3
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.dialogs.model import DialogSet
 from bot.engine import render_message, step
 from bot.errors import StoreError
-from bot.events import Event, ExportUserData, ForgetUser, Record, Send
+from bot.events import (
+    CancelNudge,
+    Effect,
+    Event,
+    ExportUserData,
+    ForgetUser,
+    NudgeDue,
+    Record,
+    ScheduleNudge,
+    Send,
+)
 from bot.interfaces import Store
 from bot.render import TELEGRAM_TEXT_LIMIT, visible_length
 from bot.state import UserState, new_state
 
 log = logging.getLogger(__name__)
+Deliver = Callable[[int, list[Send]], Awaitable[bool]]  # (user id, messages) -> delivered?
 _EXPORT_CHUNK = TELEGRAM_TEXT_LIMIT - 200
 
 
@@ -107,11 +119,44 @@ class Conversations:
             await self.store.forget(person.user_id)
             log.info("user %s erased their data", person.user_id)
             return sends
-        records = [e for e in effects if isinstance(e, Record)]
-        await self.store.save(before, after, records, self.dialogs.milestone_stage, update_key)
+        await self._save(before, after, effects, update_key)
         if any(isinstance(e, ExportUserData) for e in effects):
             sends.extend(await self._export(after))
         return sends
+
+    async def _save(
+        self,
+        before: UserState | None,
+        after: UserState,
+        effects: tuple[Effect, ...],
+        update_key: str | None,
+    ) -> None:
+        """State, event log, milestones and nudge schedule: one atomic statement."""
+        records = [e for e in effects if isinstance(e, Record)]
+        ops = [(e.key, e.due) if isinstance(e, ScheduleNudge) else (e.key, None)
+               for e in effects if isinstance(e, ScheduleNudge | CancelNudge)]  # fmt: skip
+        await self.store.save(before, after, records, self.dialogs.milestone_stage, update_key, ops)
+
+    async def handle_due(
+        self, user_id: int, event: NudgeDue, now: datetime, deliver: Deliver
+    ) -> list[Send]:
+        """A due nudge: decide, *deliver*, then commit.
+
+        The reverse order of a person's turn, on purpose: a crash between the two repeats
+        the nudge (at-least-once) instead of losing it. `deliver` returns False when the
+        person blocked the bot; an exception (Telegram unreachable) commits nothing, so
+        the nudge stays in flight and is retried after its lease.
+        """
+        async with self._lock(user_id):
+            before = await self.store.load(user_id)
+            if before is None:
+                return []  # erased meanwhile (the outbox row went with them)
+            after, effects = step(self.dialogs, before, event, now)
+            sends = coalesce([e for e in effects if isinstance(e, Send)])
+            if sends and not await deliver(user_id, sends):
+                after = replace(after, blocked=True)
+            await self._save(before, after, effects, None)
+            return sends
 
     async def _export(self, state: UserState) -> list[Send]:
         data = await self.store.export(state.user_id)

@@ -15,10 +15,12 @@ from bot import callback
 from bot.dialogs.model import DialogSet, Node, Scalar, Target
 from bot.dialogs.schema import STAGES
 from bot.events import (
+    USER_EVENTS,
     ButtonView,
     Command,
     Effect,
     Event,
+    NudgeDue,
     Press,
     Record,
     Send,
@@ -26,6 +28,7 @@ from bot.events import (
     Text,
     Unsupported,
 )
+from bot.nudges import followups
 from bot.render import TELEGRAM_TEXT_LIMIT, RenderError, truncate_visible
 from bot.state import UserState
 from bot.textmatch import matches, normalize
@@ -140,6 +143,7 @@ class Turn:
                     dialog_version=self.dialogs.version,
                 )
                 self.effects.append(Send(text, self.buttons(node)))
+                followups.plan(self, node)
                 return
             self.effects.append(Send(text))
             target = arm.target
@@ -195,6 +199,15 @@ def step(
     from bot.commands import on_command, on_system_press  # commands build on Turn, defined here
 
     turn = Turn(dialogs, state, now)
+    if isinstance(event, NudgeDue):
+        # Not the person's doing: nothing of theirs (a pending question…) is touched.
+        if turn.current() is None:
+            turn.record("nudge_stale", key=event.key)
+        else:
+            followups.on_due(turn, event)
+        return _done(turn)
+    if isinstance(event, USER_EVENTS) and turn.state.ignored_in_a_row:
+        turn.state = replace(turn.state, ignored_in_a_row=0)  # they are back: not ignoring
     if not isinstance(event, Press) or not event.data.startswith("!"):
         turn.state = replace(turn.state, pending=None)
     if turn.state.started and turn.current() is None:

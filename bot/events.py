@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -44,7 +45,16 @@ class Unsupported:
     kind: str
 
 
-Event = Start | Press | Text | Command | Unsupported
+@dataclass(frozen=True, slots=True)
+class NudgeDue:
+    """The dispatcher found the pending nudge `key` due (it was due at `due`)."""
+
+    key: str
+    due: datetime
+
+
+Event = Start | Press | Text | Command | Unsupported | NudgeDue
+USER_EVENTS = (Start, Press, Text, Command, Unsupported)  # what shows the person is there
 
 
 def valid_payload(payload: str | None) -> str | None:
@@ -98,4 +108,17 @@ class ExportUserData:
     """Send the person everything stored about them."""
 
 
-Effect = Send | Record | ForgetUser | ExportUserData
+@dataclass(frozen=True, slots=True)
+class ScheduleNudge:
+    """Create or replace the person's pending nudge `key`."""
+
+    key: str
+    due: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CancelNudge:
+    key: str
+
+
+Effect = Send | Record | ForgetUser | ExportUserData | ScheduleNudge | CancelNudge

@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.events import Record
 from bot.state import UserState
 
 
-class Store(Protocol):
+class NudgeOutbox(Protocol):
+    """The durable queue of pending nudges (rows are written with the turn, in `save`)."""
+
+    async def claim_due(
+        self, now: datetime, limit: int, lease: timedelta
+    ) -> list[tuple[int, str, datetime]]:
+        """Mark up to `limit` due nudges in flight until `now + lease`; earliest first."""
+
+    async def complete_nudge(self, user_id: int, key: str, due: datetime) -> None:
+        """Delete a handled in-flight nudge (not a row rescheduled meanwhile)."""
+
+    async def recover_leases(self, now: datetime) -> int:
+        """Make nudges whose lease is over pending again; how many."""
+
+    async def next_due(self) -> datetime | None: ...
+
+
+class Store(NudgeOutbox, Protocol):
     """Durable per-person state. SQLite is the embedded default; PostgreSQL can follow.
 
     Every method is one transaction: either all of it is stored or none of it.
@@ -26,6 +43,7 @@ class Store(Protocol):
         records: Sequence[Record],
         milestone_stage: Mapping[str, str],
         update_key: str | None = None,
+        nudge_ops: Sequence[tuple[str, datetime | None]] = (),
     ) -> None:
         """Store the new state, the milestones reached, the event-log lines and the
         processed update's key, all at once."""

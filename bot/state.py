@@ -28,6 +28,12 @@ class UserState:
     pending: str | None = None  # a question awaiting a button, e.g. "forget"
     dialog_version: str = ""
     updated_at: datetime | None = None
+    # follow-up nudges
+    timezone: str = ""  # IANA name chosen with /timezone; "" = the language's default
+    nudges_sent: tuple[datetime, ...] = ()  # sends of the last 7 days
+    ignored_in_a_row: int = 0  # nudges sent since the person last wrote or pressed
+    nudge_step: int = 0  # which follow-up of the current node comes next
+    next_nudge_at: datetime | None = None  # when the pending nudge is due, if any
 
     @property
     def started(self) -> bool:

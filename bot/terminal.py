@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.conversation import Conversations, Person
-from bot.testing.harness import ChatHarness, HarnessError, Line, format_line
+from bot.nudges.policy import parse_duration
+from bot.testing.harness import ChatHarness, HarnessError, Line, ShiftedClock, format_line
 
 
 def terminal_user_id(name: str) -> int:
@@ -29,7 +30,9 @@ async def chat(
     write: Callable[[str], None] = print,
 ) -> None:
     """Run the chat loop until `/quit` or the end of input."""
-    harness = ChatHarness(conversations, Person(terminal_user_id(name), name, language_code))
+    harness = ChatHarness(
+        conversations, Person(terminal_user_id(name), name, language_code), ShiftedClock()
+    )
     interactive = stdin.isatty()
 
     def show(start: int) -> None:
@@ -60,6 +63,9 @@ async def chat(
         if text.lower() in ("/quit", "/exit"):
             write("À bientôt ! / See you soon! (Your progress is saved.)")
             break
+        if text.lower().startswith("/advance"):
+            await advance(harness, text.partition(" ")[2].strip(), write)
+            continue
         mark = len(harness.transcript)
         if text.isdigit():
             try:
@@ -74,3 +80,20 @@ async def chat(
         else:
             await harness.send(typed)
         show(mark + 1)
+
+
+async def advance(harness: ChatHarness, amount: str, write: Callable[[str], None]) -> None:
+    """`/advance 2d` (terminal only): move this chat's clock and show what would be sent."""
+    try:
+        delta = parse_duration(amount)
+    except ValueError:
+        write("(usage: /advance 30m, /advance 3h, /advance 2d or /advance 1w)")
+        write("")
+        return
+    sent = await harness.advance(delta)
+    local = harness.now().astimezone().strftime("%Y-%m-%d %H:%M")
+    write(f"(clock moved forward by {amount}, now {local}; {len(sent)} reminder(s) sent)")
+    write("")
+    for message in sent:
+        write(format_line(Line("bot", message.text, message.buttons)))
+        write("")

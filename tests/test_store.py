@@ -55,7 +55,8 @@ async def test_forget_leaves_no_row_about_the_user(store: SqliteStore) -> None:
             completed=frozenset({"V"}),
         )
         records = [Record("start"), Record("press", {"node": "x"})]
-        await store.save(None, s, records, {"m": "V"}, update_key=f"update-{uid}")
+        nudge = [("followup", NOW + timedelta(days=2))]
+        await store.save(None, s, records, {"m": "V"}, update_key=f"update-{uid}", nudge_ops=nudge)
     await store.forget(1)
     db = store.connection
     async with db.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
@@ -122,7 +123,7 @@ async def test_failed_transaction_stores_nothing(store: SqliteStore) -> None:
     with pytest.raises(RuntimeError):
         async with store.transaction() as db:
             await db.execute(
-                "INSERT INTO users VALUES (77, '', 'fr', 1, ?, ?, 0)",
+                "INSERT INTO users (user_id, lang, created_at, updated_at) VALUES (77, 'fr', ?, ?)",
                 (NOW.isoformat(), NOW.isoformat()),
             )
             raise RuntimeError("crash in the middle")
@@ -158,3 +159,46 @@ async def test_blocked_flag_and_group_notice(store: SqliteStore) -> None:
     assert (await store.load(1)).blocked  # type: ignore[union-attr]
     assert await store.tell_group_once(-100, NOW)
     assert not await store.tell_group_once(-100, NOW)
+
+
+async def test_nudge_outbox_claim_complete_and_recover(store: SqliteStore) -> None:
+    due = NOW + timedelta(days=2)
+    for uid in (1, 2, 3):
+        ops = [("followup", due + timedelta(minutes=uid))]
+        await store.save(None, new_state(uid, "fr", NOW), [], {}, nudge_ops=ops)
+    assert await store.next_due() == due + timedelta(minutes=1)
+    assert await store.claim_due(NOW, 10, timedelta(minutes=1)) == []
+    later = due + timedelta(minutes=2)
+    claimed = await store.claim_due(later, 10, timedelta(minutes=1))
+    assert [(u, k) for u, k, _ in claimed] == [(1, "followup"), (2, "followup")]
+    assert await store.claim_due(later, 10, timedelta(minutes=1)) == [], "in flight: not twice"
+    # person 2 was rescheduled while in flight: completing the old claim keeps the new row
+    await store.save(
+        None, new_state(2, "fr", NOW), [], {}, nudge_ops=[("followup", due + timedelta(days=1))]
+    )
+    for user_id, key, at in claimed:
+        await store.complete_nudge(user_id, key, at)
+    async with store.connection.execute(
+        "SELECT user_id, status FROM nudges ORDER BY user_id"
+    ) as cur:
+        assert await cur.fetchall() == [(2, 0), (3, 0)]
+    # a crash leaves person 3's nudge in flight: after the lease it is pending again
+    (third,) = await store.claim_due(due + timedelta(hours=1), 10, timedelta(minutes=1))
+    assert await store.recover_leases(due + timedelta(hours=1, seconds=30)) == 0
+    assert await store.recover_leases(due + timedelta(hours=1, minutes=2)) == 1
+    assert (await store.claim_due(due + timedelta(hours=2), 10, timedelta(minutes=1)))[0][
+        :2
+    ] == third[:2]
+
+
+async def test_nudge_fields_round_trip(store: SqliteStore) -> None:
+    state = replace(new_state(4, "fr", NOW), timezone="America/New_York",
+                    nudges_sent=(NOW, NOW + timedelta(hours=1)), ignored_in_a_row=2,
+                    nudge_step=1, next_nudge_at=NOW + timedelta(days=4))  # fmt: skip
+    await store.save(None, state, [], {}, nudge_ops=[("followup", NOW + timedelta(days=4))])
+    store._cache.clear()
+    assert await store.load(4) == state
+    await store.save(
+        state, replace(state, next_nudge_at=None), [], {}, nudge_ops=[("followup", None)]
+    )
+    assert await store.next_due() is None

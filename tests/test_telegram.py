@@ -125,19 +125,12 @@ async def test_blocked_user_does_not_crash_the_bot(running: Any) -> None:
     assert emulator.sent_to(ZOE.id)[-1]["text"].startswith("Content de vous revoir.")
 
 
-async def test_html_rejected_is_resent_as_plain_text(running: Any, mini: DialogSet) -> None:
+async def test_html_rejected_is_resent_as_plain_text(running: Any) -> None:
     app, emulator = running
-    from bot.telegram import app as tg
-
-    bot = tg.TelegramBot.__new__(tg.TelegramBot)
-
-    class Ctx:
-        def __init__(self, b: Any) -> None:
-            self.bot = b
-
     from bot.events import Send
 
-    await bot.send(Ctx(app.bot), ZOE.id, Send("<b>broken"))  # type: ignore[arg-type]
+    telegram_bot = app.bot_data["vie"]
+    assert await telegram_bot.deliver(ZOE.id, [Send("<b>broken")])
     assert emulator.sent_to(ZOE.id)[-1]["text"] == "broken"
 
 

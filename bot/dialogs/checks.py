@@ -212,6 +212,7 @@ class _Checker:
         out[("fact", "year")] = 4
         out[("#items", "stages")] = len(STAGES)
         out[("limit",)], out[("kind",)], out[("command",)] = 5, 10, 33
+        out[("when",)], out[("tz",)] = 24, 64
         return out
 
     def names_ok(self, usage: templates.Usage, extra: frozenset[str]) -> list[str]:
@@ -288,6 +289,23 @@ class _Checker:
                 if b.when:
                     for e in self.condition(b.when):
                         self.add(node, b.line, f"button '{b.id}': {e}")
+            for followup in node.nudges:
+                if followup.after is None:
+                    self.add(node, followup.line, f"nudge: 'after: {followup.after_text}' is not a "
+                             "duration such as 30m, 3h, 2d or 1w")  # fmt: skip
+                for lang in self.languages:
+                    ast, errors = self.template(followup.say[lang], frozenset())
+                    for e in errors:
+                        self.add(node, followup.line, f"nudge say.{lang}: {e}")
+                    if (
+                        ast is not None
+                        and (bound := templates.max_length(ast, lengths)) > TELEGRAM_TEXT_LIMIT
+                    ):
+                        self.add(node, followup.line, f"nudge say.{lang} {_too_long(bound)}")
+            if node.nudges and node.end and not node.buttons:
+                self.add(
+                    node, node.nudges[0].line, "a nudge on an end node would remind of nothing"
+                )
             for i, branch in enumerate(node.goto):
                 if branch.condition:
                     for e in self.condition(branch.condition):

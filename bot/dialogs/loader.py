@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.dialogs.model import (
     DialogSet,
     Fact,
     Flow,
+    Followup,
     Node,
     Scalar,
     Target,
@@ -33,6 +35,7 @@ from bot.dialogs.model import (
     Texts,
 )
 from bot.errors import DialogError, Problem
+from bot.nudges.policy import parse_duration
 from bot.render import Renderer
 from bot.textmatch import normalize
 
@@ -241,6 +244,13 @@ def _rules(
     )
 
 
+def _duration(text: str) -> timedelta | None:
+    try:
+        return parse_duration(text)
+    except ValueError:
+        return None  # reported by the checker with its line
+
+
 def _node(flow: str, node_id: str, raw: Any, source: SourceFile, languages: Iterable[str]) -> Node:
     version = hashlib.blake2b(
         json.dumps(_plain(raw), sort_keys=True, ensure_ascii=False).encode(), digest_size=3
@@ -262,7 +272,13 @@ def _node(flow: str, node_id: str, raw: Any, source: SourceFile, languages: Iter
         goto: tuple[Branch, ...] = (Branch(None, _target(flow, goto_raw)),)
     else:
         goto = tuple(Branch(b.get("if"), _target(flow, b["goto"])) for b in goto_raw or ())
+    nudges = tuple(
+        Followup(_duration(f["after"]), str(f["after"]), _texts(f["say"]),
+                 source.line("nodes", node_id, "nudges", i))
+        for i, f in enumerate(raw.get("nudges") or ())
+    )  # fmt: skip
     return Node(
+        nudges=nudges,
         flow=flow,
         id=node_id,
         say=_texts(raw["say"]),

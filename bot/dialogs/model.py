@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
+
+from bot.nudges.policy import NudgePolicy
 
 if TYPE_CHECKING:
     from bot.render import Renderer
@@ -53,6 +56,16 @@ class TextRule:
 
 
 @dataclass(frozen=True, slots=True)
+class Followup:
+    """A nudge sent if the person stays on a node: `after` is None when it did not parse."""
+
+    after: timedelta | None
+    after_text: str
+    say: Texts
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class Node:
     flow: str
     id: str
@@ -67,6 +80,7 @@ class Node:
     end: bool
     line: int
     version: str  # short hash of the definition: buttons shown by an older one expire
+    nudges: tuple[Followup, ...] = ()
 
     @property
     def key(self) -> str:
@@ -109,6 +123,8 @@ class DialogSet:
     variables: frozenset[str] = frozenset()
     # every flow's `on_text`, tried after the current node's own rules
     anywhere: tuple[TextRule, ...] = ()
+    # how polite follow-ups are (quiet hours, caps…): from the configuration
+    nudge_policy: NudgePolicy = field(default_factory=NudgePolicy)
     # milestone id -> stage, and stage -> number of milestones, for progress views
     milestone_stage: Mapping[str, str] = field(default_factory=dict)
     stage_totals: Mapping[str, int] = field(default_factory=dict)
@@ -147,6 +163,16 @@ MESSAGE_PARAMS: Mapping[str, frozenset[str]] = {
     "forget_done": frozenset(),
     "forget_cancelled": frozenset(),
     "fact_line": frozenset({"fact"}),
+    "nudge_continue": frozenset(),
+    "nudge_tomorrow": frozenset(),
+    "nudge_later": frozenset(),
+    "nudge_stop": frozenset(),
+    "nudge_snoozed": frozenset({"when"}),
+    "next_reminder": frozenset({"when"}),
+    "no_reminder": frozenset(),
+    "reminders_on": frozenset(),
+    "timezone_set": frozenset({"tz"}),
+    "timezone_help": frozenset({"tz"}),
 }
 
 # Variables the engine itself sets (from an invite link's start payload).

@@ -88,6 +88,20 @@ def flow_schema(languages: Sequence[str]) -> Schema:
             "set": _SET,
             "milestone": {"type": "string", "pattern": ID},
             "completes": {"type": "boolean"},
+            "nudges": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 3,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "after": {"type": "string", "minLength": 1},
+                        "say": texts(languages),
+                    },
+                    "required": ["after", "say"],
+                    "additionalProperties": False,
+                },
+            },
             "end": {"type": "boolean"},
         },
         "required": ["say"],

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,14 +36,16 @@ _USER_TABLES = (
     "stages_completed",
     "events",
     "processed_updates",
+    "nudges",
 )
-_TURN_COLUMNS = 17
+_TURN_COLUMNS = 23
 _INSERT_TURN = f"INSERT INTO turns VALUES ({', '.join('?' * _TURN_COLUMNS)})"
 _LOAD = """
     SELECT u.lang, u.created_at, u.first_name, c.flow, c.node, c.node_version, c.vars,
            u.reminders, u.blocked, c.pending, c.dialog_version, u.updated_at,
            (SELECT group_concat(milestone, ' ') FROM milestones m WHERE m.user_id = u.user_id),
-           (SELECT group_concat(stage, ' ') FROM stages_completed s WHERE s.user_id = u.user_id)
+           (SELECT group_concat(stage, ' ') FROM stages_completed s WHERE s.user_id = u.user_id),
+           u.timezone, u.nudges_sent, u.ignored_in_a_row, c.nudge_step, c.next_nudge_ms
     FROM users u LEFT JOIN conversations c ON c.user_id = u.user_id
     WHERE u.user_id = ?"""
 
@@ -59,6 +61,15 @@ def migrations() -> list[tuple[int, str]]:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def to_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch: how the outbox stores time."""
+    return round(moment.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -82,6 +93,11 @@ def _state(user_id: int, row: Sequence[Any]) -> UserState:
         updated_at=datetime.fromisoformat(row[11]),
         milestones=frozenset((row[12] or "").split()),
         completed=frozenset((row[13] or "").split()),
+        timezone=row[14],
+        nudges_sent=tuple(from_ms(ms) for ms in json.loads(row[15])),
+        ignored_in_a_row=row[16],
+        nudge_step=row[17] or 0,
+        next_nudge_at=None if row[18] is None else from_ms(row[18]),
     )
 
 
@@ -157,6 +173,7 @@ class SqliteStore:
         records: Sequence[Record],
         milestone_stage: Mapping[str, str],
         update_key: str | None = None,
+        nudge_ops: Sequence[tuple[str, datetime | None]] = (),
     ) -> None:
         now = _iso(after.updated_at) or _iso(after.created_at)
         old_milestones = before.milestones if before else frozenset()
@@ -170,6 +187,9 @@ class SqliteStore:
             _json(dict(after.vars)), after.pending, after.dialog_version,
             _json(new_milestones), _json(sorted(after.completed - old_stages)),
             _json([[r.name, dict(r.data)] for r in records]), update_key,
+            after.timezone, _json([to_ms(t) for t in after.nudges_sent]), after.ignored_in_a_row,
+            after.nudge_step, None if after.next_nudge_at is None else to_ms(after.next_nudge_at),
+            _json([[key, None if due is None else to_ms(due)] for key, due in nudge_ops]),
         )  # fmt: skip
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((row, done))
@@ -251,6 +271,52 @@ class SqliteStore:
             ) as cur,
         ):
             return cur.rowcount
+
+    # -- the nudge outbox ---------------------------------------------------------------
+    async def claim_due(
+        self, now: datetime, limit: int, lease: timedelta
+    ) -> list[tuple[int, str, datetime]]:
+        """Mark up to `limit` due nudges in flight (earliest first) and return them."""
+        now_ms = to_ms(now)
+        async with (
+            self._lock,
+            self._db.execute(
+                """UPDATE nudges SET status = 1, lease_ms = ?, attempts = attempts + 1
+               WHERE rowid IN (SELECT rowid FROM nudges WHERE status = 0 AND due_ms <= ?
+                               ORDER BY due_ms LIMIT ?)
+               RETURNING user_id, key, due_ms""",
+                (now_ms + round(lease.total_seconds() * 1000), now_ms, limit),
+            ) as cur,
+        ):
+            rows = await cur.fetchall()
+        return sorted((int(r[0]), str(r[1]), from_ms(r[2])) for r in rows)
+
+    async def complete_nudge(self, user_id: int, key: str, due: datetime) -> None:
+        """The claimed nudge was handled; a row rescheduled meanwhile is left alone."""
+        async with self._lock:
+            await self._db.execute(
+                "DELETE FROM nudges WHERE user_id = ? AND key = ? AND status = 1 AND due_ms = ?",
+                (user_id, key, to_ms(due)),
+            )
+
+    async def recover_leases(self, now: datetime) -> int:
+        """Nudges left in flight past their lease (a crash) become pending again."""
+        async with (
+            self._lock,
+            self._db.execute(
+                "UPDATE nudges SET status = 0 WHERE status = 1 AND lease_ms < ?", (to_ms(now),)
+            ) as cur,
+        ):
+            return cur.rowcount
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending nudge is due (None if there is none)."""
+        async with (
+            self._lock,
+            self._db.execute("SELECT min(due_ms) FROM nudges WHERE status = 0") as cur,
+        ):
+            row = await cur.fetchone()
+        return None if row is None or row[0] is None else from_ms(row[0])
 
     async def forget(self, user_id: int) -> None:
         # Every table refers to users ON DELETE CASCADE: one statement erases it all.

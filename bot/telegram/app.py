@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -18,6 +19,7 @@ from telegram.request import BaseRequest
 from bot.config import Config
 from bot.conversation import Conversations
 from bot.dialogs.model import DialogSet
+from bot.nudges.dispatcher import NudgeDispatcher, start_scheduler
 from bot.store import open_store
 from bot.telegram.handlers import TelegramBot, utc_now
 from bot.telegram.ordering import PerUserUpdateProcessor
@@ -35,6 +37,8 @@ COMMAND_HELP = {
         "language": "Changer de langue",
         "restart": "Reprendre depuis le début",
         "stop": "Plus de rappels",
+        "reminders": "Reprendre les rappels",
+        "timezone": "Mon fuseau horaire",
         "mydata": "Mes données",
         "forget": "Tout effacer",
     },
@@ -45,6 +49,8 @@ COMMAND_HELP = {
         "language": "Change language",
         "restart": "Start over",
         "stop": "No more reminders",
+        "reminders": "Reminders back on",
+        "timezone": "My time zone",
         "mydata": "My data",
         "forget": "Erase everything",
     },
@@ -65,12 +71,16 @@ def build_application(
     request: BaseRequest | None = None,
     limiter: BaseRateLimiter[Any] | None = None,
     clock: Callable[[], datetime] = utc_now,
+    start_nudges: bool = True,
 ) -> App:
     """The Application; its store opens in `post_init` and closes in `post_shutdown`.
 
     The TelegramBot (handlers, conversations, store) is in `app.bot_data["vie"]` once
-    started.
+    started, the nudge dispatcher in `app.bot_data["dispatcher"]`; APScheduler runs it
+    unless `start_nudges` is False (tests drive it by hand).
     """
+
+    dialogs = replace(dialogs, nudge_policy=config.nudges.policy)
 
     async def post_init(app: App) -> None:
         store = await open_store(config.store.path)
@@ -78,6 +88,11 @@ def build_application(
         bot = TelegramBot(Conversations(dialogs, store, config.bot.default_language), clock)
         bot.register(app)
         app.bot_data["vie"] = bot
+        n = config.nudges
+        dispatcher = NudgeDispatcher(bot.conversations, store, bot.deliver, clock, n.batch, n.lease)
+        app.bot_data["dispatcher"] = dispatcher
+        if start_nudges:
+            app.bot_data["scheduler"] = start_scheduler(dispatcher, n.tick)
         for lang in dialogs.languages:
             commands = COMMAND_HELP.get(lang, COMMAND_HELP["en"])
             await app.bot.set_my_commands(
@@ -85,6 +100,12 @@ def build_application(
             )
 
     async def post_shutdown(app: App) -> None:
+        scheduler = app.bot_data.pop("scheduler", None)
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        dispatcher = app.bot_data.pop("dispatcher", None)
+        if dispatcher is not None:
+            await dispatcher.close()
         bot = app.bot_data.pop("vie", None)
         if bot is not None:
             await bot.store.close()

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from telegram import ChatMember, Update
+from telegram import Bot, ChatMember, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
@@ -50,6 +50,7 @@ class TelegramBot:
         self._handled = 0
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
+        self.bot = app.bot
         private = filters.ChatType.PRIVATE
         app.add_handler(CallbackQueryHandler(self.on_press))
         app.add_handler(ChatMemberHandler(self.on_member, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -129,7 +130,7 @@ class TelegramBot:
         dialogs = self.conversations.dialogs
         lang = self.conversations.language_for(language_code)
         text = render_message(dialogs, new_state(0, lang, now), "group_only")
-        await self.send(context, chat_id, Send(text))
+        await self.send(context.bot, chat_id, Send(text))
 
     async def handle(
         self, update: Update, context: Context, person: Person, chat_id: int, event: Event
@@ -142,22 +143,29 @@ class TelegramBot:
             log.info("dropped %d processed-update keys older than two days", pruned)
         log.info("update %s from user %s: %s -> %d message(s)", update.update_id, person.user_id,
                  type(event).__name__, len(replies))  # fmt: skip
-        for reply in replies:
-            if not await self.send(context, chat_id, reply):
-                break
+        await self.deliver(chat_id, replies)
 
-    async def send(self, context: Context, chat_id: int, reply: Send) -> bool:
-        """Send one message; False when the chat blocked the bot (the rest is not sent)."""
+    async def deliver(self, chat_id: int, replies: list[Send]) -> bool:
+        """Send messages in order; False when the chat blocked the bot (the rest is not sent).
+
+        Other errors (Telegram unreachable after the retries) propagate to the caller."""
+        for reply in replies:
+            if not await self.send(self.bot, chat_id, reply):
+                return False
+        return True
+
+    async def send(self, bot: Bot, chat_id: int, reply: Send) -> bool:
+        """Send one message; False when the chat blocked the bot."""
         markup = keyboard(reply.buttons)
         try:
-            await context.bot.send_message(
+            await bot.send_message(
                 chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
             )
         except BadRequest as exc:
             if "can't parse entities" not in str(exc).lower():
                 raise
             log.error("HTML refused in chat %s (%s): sent as plain text", chat_id, exc)
-            await context.bot.send_message(chat_id, to_plain(reply.text), reply_markup=markup)
+            await bot.send_message(chat_id, to_plain(reply.text), reply_markup=markup)
         except Forbidden:
             log.info("chat %s blocked the bot: marked blocked", chat_id)
             await self.store.set_blocked(chat_id, True)

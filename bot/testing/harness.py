@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from bot.conversation import Conversations, Person
 from bot.errors import VieError
 from bot.events import ButtonView, Event, Press, Send, Unsupported, parse_text
-from bot.interfaces import Clock
+from bot.nudges.dispatcher import NudgeDispatcher
 from bot.render import to_plain
 
 
@@ -34,6 +34,25 @@ class FakeClock:
     def advance(self, delta: timedelta) -> None:
         self._now += delta
 
+    def set(self, moment: datetime) -> None:
+        self._now = max(self._now, moment)
+
+
+class ShiftedClock(FakeClock):
+    """The real time, moved forward by /advance (the terminal chat's clock)."""
+
+    def __init__(self) -> None:
+        self._shift = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._shift
+
+    def advance(self, delta: timedelta) -> None:
+        self._shift += delta
+
+    def set(self, moment: datetime) -> None:
+        self._shift += max(timedelta(), moment - self.now())
+
 
 @dataclass(frozen=True, slots=True)
 class Line:
@@ -48,21 +67,46 @@ class ChatHarness:
 
     conversations: Conversations
     person: Person
-    clock: Clock | None = None  # None: the real time (the terminal chat)
+    clock: FakeClock = field(default_factory=FakeClock)
     transcript: list[Line] = field(default_factory=list)
     keyboard: tuple[ButtonView, ...] = ()  # the most recent buttons shown
 
     def now(self) -> datetime:
-        return self.clock.now() if self.clock else datetime.now(UTC)
+        return self.clock.now()
+
+    async def advance(self, delta: timedelta) -> list[Send]:
+        """Let `delta` pass: every nudge that falls due meanwhile is dispatched at its time."""
+        target = self.clock.now() + delta
+        sent: list[Send] = []
+
+        async def deliver(user_id: int, messages: list[Send]) -> bool:
+            if user_id == self.person.user_id:
+                self._received(messages)
+                sent.extend(messages)
+            return True
+
+        store = self.conversations.store
+        dispatcher = NudgeDispatcher(self.conversations, store, deliver, self.clock.now)
+        for _ in range(1000):  # each due time in order, as the real scheduler would
+            due = await store.next_due()
+            if due is None or due > target:
+                break
+            self.clock.set(due)
+            await dispatcher.drain()
+        self.clock.set(target)
+        return sent
+
+    def _received(self, replies: list[Send]) -> None:
+        for reply in replies:
+            self.transcript.append(Line("bot", reply.text, reply.buttons))
+            if reply.buttons:
+                self.keyboard = reply.buttons
 
     async def event(self, event: Event, shown: str) -> list[Send]:
         """Play one event (the adapters' path) and record both sides."""
         self.transcript.append(Line("user", shown))
         replies = await self.conversations.handle(self.person, event, self.now())
-        for reply in replies:
-            self.transcript.append(Line("bot", reply.text, reply.buttons))
-            if reply.buttons:
-                self.keyboard = reply.buttons
+        self._received(replies)
         return replies
 
     async def send(self, text: str) -> list[Send]:

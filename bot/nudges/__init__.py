@@ -1,0 +1,1 @@
+"""Follow-up nudges: a pure policy, the engine's side of them, and a durable dispatcher."""

@@ -1,0 +1,109 @@
+"""The durable dispatcher: claims due nudges from the outbox, has them decided and
+delivered, then marks them done.
+
+At-least-once with de-duplication: a claimed row is in flight under a lease; it is
+deleted only after its nudge was delivered and the new state committed. A crash leaves
+it in flight, and `recover` makes it pending again once the lease is over: nothing is
+lost, and only what was in flight may be sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.conversation import Conversations, Deliver
+from bot.events import NudgeDue
+from bot.interfaces import NudgeOutbox
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NudgeDispatcher:
+    """Moves due nudges from the outbox to the people they are for."""
+
+    def __init__(
+        self,
+        conversations: Conversations,
+        outbox: NudgeOutbox,
+        deliver: Deliver,
+        clock: Callable[[], datetime] = utc_now,
+        batch: int = 100,
+        lease: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self.conversations, self.outbox, self.deliver = conversations, outbox, deliver
+        self.clock, self.batch, self.lease = clock, batch, lease
+        self.sent = 0  # nudges delivered since start (for logs and benchmarks)
+        self._busy = asyncio.Lock()  # one drain at a time; close() waits for it
+        self._closed = False
+
+    async def tick(self) -> int:
+        """Handle one batch of due nudges; how many were claimed."""
+        claimed = await self.outbox.claim_due(self.clock(), self.batch, self.lease)
+        if claimed:
+            await asyncio.gather(*(self._one(user_id, key, due) for user_id, key, due in claimed))
+        return len(claimed)
+
+    async def drain(self) -> int:
+        """Tick until nothing more is due now (the scheduler's periodic job)."""
+        total = 0
+        async with self._busy:
+            while not self._closed and (claimed := await self.tick()) > 0:
+                total += claimed
+                if claimed < self.batch:
+                    break
+        return total
+
+    async def close(self) -> None:
+        """Stop taking nudges and wait for the batch in hand (before the store closes)."""
+        self._closed = True
+        async with self._busy:
+            pass
+
+    async def _one(self, user_id: int, key: str, due: datetime) -> None:
+        try:
+            sent = await self.conversations.handle_due(
+                user_id, NudgeDue(key, due), self.clock(), self.deliver
+            )
+        except Exception:
+            # Left in flight on purpose: `recover` retries it after the lease.
+            log.exception("nudge %s for user %s failed; retried after its lease", key, user_id)
+            return
+        self.sent += len(sent)
+        await self.outbox.complete_nudge(user_id, key, due)
+
+    async def recover(self) -> int:
+        """In-flight nudges whose lease is over (a crash) become pending again."""
+        if self._closed:
+            return 0
+        recovered = await self.outbox.recover_leases(self.clock())
+        if recovered:
+            log.warning("recovered %d nudge(s) left in flight", recovered)
+        return recovered
+
+
+def start_scheduler(
+    dispatcher: NudgeDispatcher, tick: timedelta, housekeeping: list[Any] | None = None
+) -> Any:
+    """APScheduler's AsyncIOScheduler: the dispatcher every `tick`, lease recovery every
+    minute, and any extra (callable, timedelta) housekeeping jobs."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    now = datetime.now(UTC)
+    options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    scheduler.add_job(dispatcher.recover, "interval", minutes=1, next_run_time=now, **options)
+    scheduler.add_job(
+        dispatcher.drain, "interval", seconds=tick.total_seconds(), next_run_time=now, **options
+    )
+    for job, every in housekeeping or []:
+        scheduler.add_job(job, "interval", seconds=every.total_seconds(), **options)
+    scheduler.start()
+    return scheduler

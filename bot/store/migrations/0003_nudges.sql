@@ -1,0 +1,68 @@
+-- Follow-up nudges: an outbox of rows, one pending nudge per (person, key), plus the
+-- per-person facts the nudge policy needs. Times are integer milliseconds since the epoch
+-- (UTC): they sort and compare exactly, unlike ISO strings with optional fractions.
+ALTER TABLE users ADD COLUMN timezone TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN nudges_sent TEXT NOT NULL DEFAULT '[]';  -- JSON ms, last 7 days
+ALTER TABLE users ADD COLUMN ignored_in_a_row INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN nudge_step INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN next_nudge_ms INTEGER;
+
+CREATE TABLE nudges (
+    user_id     INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+    key         TEXT    NOT NULL,
+    due_ms      INTEGER NOT NULL,
+    status      INTEGER NOT NULL DEFAULT 0,  -- 0 pending, 1 in flight (claimed)
+    lease_ms    INTEGER NOT NULL DEFAULT 0,  -- in flight until then; after it, recovered
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, key)
+);
+-- Claiming takes the earliest pending rows: an index walk, whatever the table's size.
+CREATE INDEX nudges_due ON nudges(status, due_ms);
+
+DROP TRIGGER save_turn;
+DROP VIEW turns;
+
+CREATE VIEW turns (
+    user_id, first_name, lang, reminders, blocked, created_at, updated_at,
+    flow, node, node_version, vars, pending, dialog_version,
+    milestones,  -- JSON [[milestone, stage], ...] newly reached
+    stages,      -- JSON [stage, ...] newly completed
+    events,      -- JSON [[name, {data}], ...] for the event log
+    update_key,  -- the Telegram update processed, or NULL
+    timezone, nudges_sent, ignored_in_a_row, nudge_step, next_nudge_ms,
+    nudge_ops    -- JSON [[key, due_ms or null], ...]: schedule (replace) or cancel
+) AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+WHERE 0;
+
+CREATE TRIGGER save_turn INSTEAD OF INSERT ON turns
+BEGIN
+    INSERT INTO users (user_id, first_name, lang, reminders, blocked, created_at, updated_at,
+                       timezone, nudges_sent, ignored_in_a_row)
+    VALUES (NEW.user_id, NEW.first_name, NEW.lang, NEW.reminders, NEW.blocked, NEW.created_at,
+            NEW.updated_at, NEW.timezone, NEW.nudges_sent, NEW.ignored_in_a_row)
+    ON CONFLICT (user_id) DO UPDATE SET
+        first_name = excluded.first_name, lang = excluded.lang, reminders = excluded.reminders,
+        blocked = excluded.blocked, updated_at = excluded.updated_at,
+        timezone = excluded.timezone, nudges_sent = excluded.nudges_sent,
+        ignored_in_a_row = excluded.ignored_in_a_row;
+    INSERT OR REPLACE INTO conversations
+        (user_id, flow, node, node_version, vars, pending, dialog_version, nudge_step, next_nudge_ms)
+    VALUES (NEW.user_id, NEW.flow, NEW.node, NEW.node_version, NEW.vars, NEW.pending,
+            NEW.dialog_version, NEW.nudge_step, NEW.next_nudge_ms);
+    INSERT OR IGNORE INTO milestones (user_id, milestone, stage, reached_at)
+    SELECT NEW.user_id, json_extract(value, '$[0]'), json_extract(value, '$[1]'), NEW.updated_at
+    FROM json_each(NEW.milestones);
+    INSERT OR IGNORE INTO stages_completed (user_id, stage, completed_at)
+    SELECT NEW.user_id, value, NEW.updated_at FROM json_each(NEW.stages);
+    INSERT INTO events (user_id, at, name, data)
+    SELECT NEW.user_id, NEW.updated_at, json_extract(value, '$[0]'), json_extract(value, '$[1]')
+    FROM json_each(NEW.events);
+    INSERT OR IGNORE INTO processed_updates (update_key, user_id, at)
+    SELECT NEW.update_key, NEW.user_id, NEW.updated_at WHERE NEW.update_key IS NOT NULL;
+    DELETE FROM nudges WHERE user_id = NEW.user_id
+        AND key IN (SELECT json_extract(value, '$[0]') FROM json_each(NEW.nudge_ops));
+    INSERT INTO nudges (user_id, key, due_ms)
+    SELECT NEW.user_id, json_extract(value, '$[0]'), json_extract(value, '$[1]')
+    FROM json_each(NEW.nudge_ops) WHERE json_extract(value, '$[1]') IS NOT NULL;
+END;
