@@ -57,3 +57,77 @@ def test_sigkill_mid_conversation_loses_at_most_the_event_in_flight(tmp_path: Pa
     # every acknowledged press is stored; at most one more (the one in flight) may be
     assert acknowledged <= presses <= acknowledged + 1
     assert node == ("intro" if presses % 2 else "menu"), "the state matches the last stored event"
+
+
+DISPATCH = """
+import asyncio, sys
+from datetime import UTC, datetime, timedelta
+from bot.conversation import Conversations, Person
+from bot.dialogs.loader import load_dialogs
+from bot.nudges.dispatcher import NudgeDispatcher
+from bot.store import open_store
+from bot.testing import ChatHarness, FakeClock
+
+async def main():
+    clock = FakeClock(datetime(2026, 1, 5, 10, 0, tzinfo=UTC))
+    store = await open_store(sys.argv[2])
+    conversations = Conversations(load_dialogs(sys.argv[1], ("fr", "en"), "welcome"), store, "fr")
+    for uid in range(1, 201):  # 200 people, each with a follow-up due in two days
+        h = ChatHarness(conversations, Person(uid, f"P{uid}", "fr"), clock)
+        await h.send("/start")
+        await h.press("M'informer")
+    print("READY", flush=True)
+    clock.advance(timedelta(days=2, minutes=1))
+
+    async def deliver(user_id, messages):
+        await asyncio.sleep(0.002)
+        print("SENT", user_id, flush=True)
+        return True
+
+    await NudgeDispatcher(conversations, store, deliver, clock.now, batch=20).drain()
+    print("DONE", flush=True)
+
+asyncio.run(main())
+"""
+
+
+async def test_sigkill_mid_dispatch_loses_no_nudge(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.conversation import Conversations
+    from bot.dialogs.loader import load_dialogs
+    from bot.nudges.dispatcher import NudgeDispatcher
+    from bot.store import open_store
+
+    db = tmp_path / "dispatch.db"
+    first: list[int] = []
+    with subprocess.Popen(
+        [sys.executable, "-c", DISPATCH, str(MINI), str(db)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("SENT"):
+                first.append(int(line.split()[1]))
+                if len(first) == 50:
+                    break
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert len(first) == 50
+    # the bot starts again, a few minutes later (after the in-flight lease of 2 minutes)
+    store = await open_store(db)
+    now = datetime(2026, 1, 7, 10, 10, tzinfo=UTC)
+    second: list[int] = []
+
+    async def deliver(user_id: int, messages: list[object]) -> bool:
+        second.append(user_id)
+        return True
+
+    conversations = Conversations(load_dialogs(MINI, ("fr", "en"), "welcome"), store, "fr")
+    dispatcher = NudgeDispatcher(conversations, store, deliver, lambda: now, batch=20)
+    assert await dispatcher.recover() > 0, "the batch in flight at the crash is recovered"
+    await dispatcher.drain()
+    await store.close()
+    assert set(first) | set(second) == set(range(1, 201)), "no nudge lost"
+    twice = set(first) & set(second)
+    assert len(twice) <= 20, f"only the batch in flight may repeat, not {len(twice)}"
+    assert len(second) == len(set(second)), "the restarted dispatcher sends each once"

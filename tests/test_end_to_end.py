@@ -194,3 +194,45 @@ async def test_restart_of_the_bot_mid_conversation(tmp_path: Path, mini: DialogS
         reply = await say(emulator, ZOE, "/start")
         assert reply == "Content de vous revoir.\n\nQu'est-ce qui vous retient ?"
         assert "Je comprends (hidden)" in await press(emulator, ZOE, "Vivre caché")
+
+
+async def test_nudges_are_sent_under_the_rate_limit_and_none_is_lost(tmp_path: Path, mini: DialogSet) -> None:
+    from datetime import timedelta
+
+    from bot.testing import FakeClock
+
+    emulator = BotApiEmulator()
+    emulator.limit(global_per_second=20, per_chat_per_second=None)
+    clock = FakeClock()
+    people = [FakeUser(1000 + i, f"P{i}", "fr") for i in range(40)]
+    async with serve(emulator) as base_url:
+        config = load_config(
+            {"store": {"path": str(tmp_path / "n.db")},
+             "telegram": {"base_url": base_url, "overall_per_second": 20}},
+            {"TELEGRAM_BOT_TOKEN": "1:e2e"},
+        )  # fmt: skip
+        app = build_application(config, mini, clock=clock.now, start_nudges=False)
+        await app.initialize()
+        await app.post_init(app)  # type: ignore[misc]
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            for person in people:
+                emulator.user_message(person, "/start")
+            await until(lambda: all(emulator.sent_to(p.id) for p in people))
+            for person in people:
+                menu = emulator.last_with_buttons(person.id)
+                emulator.user_press(person, menu, dict(emulator.buttons(menu))["M'informer"])
+            await until(lambda: all(len(emulator.sent_to(p.id)) == 2 for p in people), 20)
+            clock.advance(timedelta(days=2, minutes=1))
+            await app.bot_data["dispatcher"].drain()
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.post_shutdown(app)  # type: ignore[misc]
+            await app.shutdown()
+    for person in people:
+        assert texts(emulator, person)[-1] == f"On en reparle, {person.first_name} ?"
+        assert len(emulator.sent_to(person.id)) == 3, "each nudge exactly once"
+    assert emulator.throttled == 0, "never over the enforced limit"

@@ -80,3 +80,13 @@ def test_invalid_dialogs_refuse_to_start(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode != 0 and "x.yaml:" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_advance_shows_the_reminders_that_would_be_sent(tmp_path: Path) -> None:
+    run = chat(tmp_path / "a.db", "1\n/advance 3d\n1\n/advance soon\n/quit\n", "--user", "Zoé")
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "reminder(s) sent)" in out and "On en reparle, Zoé ?" in out
+    assert "  [1] On reprend\n  [2] Demain\n  [3] Pas maintenant\n  [4] Plus de rappels" in out
+    assert "> 1\nQu'est-ce qui vous retient ?" in out, "pressing [1] on the reminder goes on"
+    assert "(usage: /advance 30m" in out

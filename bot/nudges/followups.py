@@ -63,7 +63,7 @@ def plan(turn: Turn, node: Node | None, step: int = 0) -> None:
     """After a node is shown: its follow-up number `step`, if any, else none pending."""
     followup = node.nudges[step] if node is not None and step < len(node.nudges) else None
     if followup is None or followup.after is None:
-        _set(turn, None, 0)
+        _set(turn, None, step)  # the step stays: a snooze repeats the last follow-up sent
         return
     s, policy = turn.state, turn.dialogs.nudge_policy
     due = schedule(turn.now, followup.after, history(s, turn.now), timezone_of(s), policy)
@@ -123,7 +123,8 @@ def on_press(turn: Turn, action: str) -> bool:
         due = next_allowed(
             earliest, history(s, turn.now), timezone_of(s), turn.dialogs.nudge_policy
         )
-        _set(turn, due, min(s.nudge_step, len(node.nudges) - 1))
+        # the buttons answer the follow-up just sent (step - 1): that one comes back
+        _set(turn, due, min(max(0, s.nudge_step - 1), len(node.nudges) - 1))
         turn.say("nudge_snoozed", when=when(turn, due))
         return True
     return False

@@ -2,7 +2,7 @@
 
 - about 30 messages/s for the whole bot and about 1/s per chat on average (short bursts
   allowed), both configurable;
-- a 429 pauses every send for `retry_after` seconds, then the call is retried;
+- a 429 holds back that chat's sends for `retry_after` seconds, then the call is retried;
 - network errors and 5xx answers are retried with exponential back-off.
 Calls without a `chat_id` (answering a button press, getUpdates) are never held back.
 """
@@ -47,13 +47,18 @@ class SendLimiter(BaseRateLimiter[int]):
         max_retries: int = 5,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self._overall = AsyncLimiter(overall_per_second, 1)
+        # Never more than `overall_per_second` calls in ANY one-second window: a leaky
+        # bucket of capacity C draining at r lets C + r through in a second, so the
+        # bucket is kept small (3 %) and r = limit - C.
+        capacity = max(1.0, overall_per_second * 0.03)
+        drain = max(overall_per_second - capacity, overall_per_second / 2)
+        self._overall = AsyncLimiter(capacity, capacity / drain)
         self._chat_rate, self._chat_burst = per_chat_per_second, per_chat_burst
         self._chats: dict[int | str, AsyncLimiter] = {}
         self._max_retries = max_retries
         self._sleep = sleep
-        self._resume = asyncio.Event()  # cleared while Telegram asked us to wait
-        self._resume.set()
+        # chats Telegram asked us to leave alone for a while (429): their sends wait
+        self._held: dict[int | str, asyncio.Event] = {}
         self.retries = 0  # how many calls were retried (for logs and benchmarks)
 
     async def initialize(self) -> None:
@@ -88,21 +93,24 @@ class SendLimiter(BaseRateLimiter[int]):
             try:
                 if chat_id is None:
                     return await callback(*args, **kwargs)
-                await self._resume.wait()
+                while (held := self._held.get(chat_id)) is not None:
+                    await held.wait()
                 async with self._chat_limiter(chat_id), self._overall:
-                    await self._resume.wait()
                     return await callback(*args, **kwargs)
             except RetryAfter as exc:
-                if attempt == retries:
+                if attempt == retries or chat_id is None:
                     raise
                 wait = retry_after_seconds(exc)
-                log.warning("429 on %s: every send waits %.1f s", endpoint, wait)
+                log.warning("429 on %s for chat %s: its sends wait %.1f s", endpoint, chat_id, wait)
                 self.retries += 1
-                self._resume.clear()
+                # Only this chat waits: the global pace already keeps the bot as a whole
+                # under its limit, and pausing everyone would stall every other person.
+                held = self._held.setdefault(chat_id, asyncio.Event())
                 try:
                     await self._sleep(float(wait) + 0.1)
                 finally:
-                    self._resume.set()
+                    self._held.pop(chat_id, None)
+                    held.set()
             except BadRequest:
                 raise  # our mistake, not the network's: retrying would not help
             except (NetworkError, TimedOut) as exc:
