@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from bench import checker, coldstart, telegram, throughput
+from bench import checker, coldstart, nudges, telegram, throughput
 from bench.common import machine
 
 
@@ -14,6 +14,7 @@ def main() -> None:
     checker.run()
     coldstart.run()
     telegram.run()
+    nudges.run()
 
 
 if __name__ == "__main__":

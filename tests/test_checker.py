@@ -301,5 +301,7 @@ def test_nudge_with_a_bad_delay_and_an_unknown_variable(tmp_path: Path) -> None:
     folder = broken(tmp_path, "informer.yaml", "{after: 2d,", "{after: 2 days,")
     p = one(folder, "is not a duration")
     assert (p.node, p.line) == ("intro", line_of(folder, "informer.yaml", "2 days"))
-    folder2 = broken(tmp_path / "2", "informer.yaml", "Dernier petit signe.", "Signe {{ vars.nope }}")
+    folder2 = broken(
+        tmp_path / "2", "informer.yaml", "Dernier petit signe.", "Signe {{ vars.nope }}"
+    )
     assert one(folder2, "nudge say.fr: unknown variable 'vars.nope'").node == "intro"

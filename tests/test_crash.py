@@ -92,7 +92,7 @@ asyncio.run(main())
 
 
 async def test_sigkill_mid_dispatch_loses_no_nudge(tmp_path: Path) -> None:
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from bot.conversation import Conversations
     from bot.dialogs.loader import load_dialogs
@@ -102,7 +102,10 @@ async def test_sigkill_mid_dispatch_loses_no_nudge(tmp_path: Path) -> None:
     db = tmp_path / "dispatch.db"
     first: list[int] = []
     with subprocess.Popen(
-        [sys.executable, "-c", DISPATCH, str(MINI), str(db)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+        [sys.executable, "-c", DISPATCH, str(MINI), str(db)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     ) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:

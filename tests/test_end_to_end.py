@@ -196,7 +196,9 @@ async def test_restart_of_the_bot_mid_conversation(tmp_path: Path, mini: DialogS
         assert "Je comprends (hidden)" in await press(emulator, ZOE, "Vivre caché")
 
 
-async def test_nudges_are_sent_under_the_rate_limit_and_none_is_lost(tmp_path: Path, mini: DialogSet) -> None:
+async def test_nudges_are_sent_under_the_rate_limit_and_none_is_lost(
+    tmp_path: Path, mini: DialogSet
+) -> None:
     from datetime import timedelta
 
     from bot.testing import FakeClock

@@ -23,12 +23,19 @@ async def at_intro(make_harness: HarnessFactory) -> ChatHarness:
     return h
 
 
-async def test_a_nudge_arrives_after_the_delay_with_its_buttons(make_harness: HarnessFactory) -> None:
+async def test_a_nudge_arrives_after_the_delay_with_its_buttons(
+    make_harness: HarnessFactory,
+) -> None:
     h = await at_intro(make_harness)
     assert await h.advance(2 * DAY - timedelta(minutes=1)) == []
     (nudge,) = await h.advance(timedelta(minutes=1))
     assert nudge.text == "On en reparle, Zoé ?"
-    assert [b.label for b in nudge.buttons] == ["On reprend", "Demain", "Pas maintenant", "Plus de rappels"]
+    assert [b.label for b in nudge.buttons] == [
+        "On reprend",
+        "Demain",
+        "Pas maintenant",
+        "Plus de rappels",
+    ]
     (second,) = await h.advance(6 * DAY)  # the second follow-up, 3 d later doubled: ignored once
     assert second.text == "Dernier petit signe."
     assert await h.advance(30 * DAY) == [], "two follow-ups, then silence"
@@ -171,7 +178,9 @@ async def test_a_nudge_survives_a_restart_and_arrives_once(tmp_path: Path, mini:
     await store.close()
 
 
-async def test_after_downtime_overdue_nudges_are_spread_not_burst(tmp_path: Path, mini: DialogSet) -> None:
+async def test_after_downtime_overdue_nudges_are_spread_not_burst(
+    tmp_path: Path, mini: DialogSet
+) -> None:
     clock = FakeClock()
     store = await open_store(tmp_path / "o.db")
     conversations = Conversations(mini, store, "fr")

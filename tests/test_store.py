@@ -179,7 +179,7 @@ async def test_nudge_outbox_claim_complete_and_recover(store: SqliteStore) -> No
     for user_id, key, at in claimed:
         await store.complete_nudge(user_id, key, at)
     async with store.connection.execute(
-        "SELECT user_id, status FROM nudges ORDER BY user_id"
+        "SELECT user_id, lease_ms FROM nudges ORDER BY user_id"
     ) as cur:
         assert await cur.fetchall() == [(2, 0), (3, 0)]
     # a crash leaves person 3's nudge in flight: after the lease it is pending again

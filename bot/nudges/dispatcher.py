@@ -52,13 +52,34 @@ class NudgeDispatcher:
         return len(claimed)
 
     async def drain(self) -> int:
-        """Tick until nothing more is due now (the scheduler's periodic job)."""
+        """Send everything due now (the scheduler's periodic job); how many were claimed.
+
+        Up to `batch` nudges are in flight at once, and more are claimed as each one
+        finishes: one slow send (a chat told to wait by a 429) holds up no one else.
+        """
         total = 0
+        in_flight: set[asyncio.Task[None]] = set()
         async with self._busy:
-            while not self._closed and (claimed := await self.tick()) > 0:
-                total += claimed
-                if claimed < self.batch:
-                    break
+            try:
+                while not self._closed:
+                    room = self.batch - len(in_flight)
+                    claimed = (
+                        await self.outbox.claim_due(self.clock(), room, self.lease) if room else []
+                    )
+                    for user_id, key, due in claimed:
+                        task = asyncio.create_task(self._one(user_id, key, due))
+                        in_flight.add(task)
+                        task.add_done_callback(in_flight.discard)
+                    total += len(claimed)
+                    if not in_flight:
+                        break
+                    if len(claimed) < room:  # nothing more due for now: finish what is in hand
+                        await asyncio.gather(*in_flight)
+                    else:
+                        await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if in_flight:
+                    await asyncio.gather(*in_flight)
         return total
 
     async def close(self) -> None:
@@ -96,6 +117,9 @@ def start_scheduler(
     minute, and any extra (callable, timedelta) housekeeping jobs."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    # A tick that finds the previous drain still running is skipped on purpose
+    # (max_instances=1); APScheduler would log a warning for each one.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     scheduler = AsyncIOScheduler(timezone=UTC)
     now = datetime.now(UTC)
     options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}

@@ -7,17 +7,18 @@ ALTER TABLE users ADD COLUMN ignored_in_a_row INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE conversations ADD COLUMN nudge_step INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE conversations ADD COLUMN next_nudge_ms INTEGER;
 
+-- Rows are stored in due order (WITHOUT ROWID, due time first in the key), and "in
+-- flight" is a lease time that is not part of any index: claiming the earliest batch
+-- reads and rewrites a few neighbouring pages, whatever the number of pending nudges.
 CREATE TABLE nudges (
+    due_ms      INTEGER NOT NULL,
     user_id     INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
     key         TEXT    NOT NULL,
-    due_ms      INTEGER NOT NULL,
-    status      INTEGER NOT NULL DEFAULT 0,  -- 0 pending, 1 in flight (claimed)
-    lease_ms    INTEGER NOT NULL DEFAULT 0,  -- in flight until then; after it, recovered
+    lease_ms    INTEGER NOT NULL DEFAULT 0,  -- 0: pending; else in flight until then
     attempts    INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (user_id, key)
-);
--- Claiming takes the earliest pending rows: an index walk, whatever the table's size.
-CREATE INDEX nudges_due ON nudges(status, due_ms);
+    PRIMARY KEY (due_ms, user_id, key)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX nudges_by_user ON nudges(user_id, key);
 
 DROP TRIGGER save_turn;
 DROP VIEW turns;
