@@ -167,7 +167,8 @@ class Turn:
             self.enter(self.dialogs.entry)
             return
         self.effects.append(Send(self.node_text(node), self.buttons(node)))
-        self.state = replace(self.state, node_version=node.version)
+        if self.state.node_version != node.version:
+            self.state = replace(self.state, node_version=node.version)
 
 
 def progress(dialogs: DialogSet, state: UserState) -> dict[str, dict[str, Any]]:
@@ -208,7 +209,9 @@ def step(
         return _done(turn)
     if isinstance(event, USER_EVENTS) and turn.state.ignored_in_a_row:
         turn.state = replace(turn.state, ignored_in_a_row=0)  # they are back: not ignoring
-    if not isinstance(event, Press) or not event.data.startswith("!"):
+    if turn.state.pending is not None and (
+        not isinstance(event, Press) or not event.data.startswith("!")
+    ):
         turn.state = replace(turn.state, pending=None)
     if turn.state.started and turn.current() is None:
         # The dialogs changed under this person: their node is gone.

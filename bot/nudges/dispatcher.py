@@ -54,29 +54,37 @@ class NudgeDispatcher:
     async def drain(self) -> int:
         """Send everything due now (the scheduler's periodic job); how many were claimed.
 
-        Up to `batch` nudges are in flight at once, and more are claimed as each one
-        finishes: one slow send (a chat told to wait by a 429) holds up no one else.
+        Up to `batch` nudges are in flight at once, and more are claimed whenever half of
+        them are done: one slow send (a chat told to wait by a 429) holds up no one else.
         """
         total = 0
         in_flight: set[asyncio.Task[None]] = set()
+        low = self.batch // 2
+        refill = asyncio.Event()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            if len(in_flight) <= low:
+                refill.set()
+
         async with self._busy:
             try:
                 while not self._closed:
                     room = self.batch - len(in_flight)
-                    claimed = (
-                        await self.outbox.claim_due(self.clock(), room, self.lease) if room else []
-                    )
+                    claimed = await self.outbox.claim_due(self.clock(), room, self.lease)
                     for user_id, key, due in claimed:
                         task = asyncio.create_task(self._one(user_id, key, due))
                         in_flight.add(task)
-                        task.add_done_callback(in_flight.discard)
+                        task.add_done_callback(finished)
                     total += len(claimed)
                     if not in_flight:
                         break
                     if len(claimed) < room:  # nothing more due for now: finish what is in hand
                         await asyncio.gather(*in_flight)
-                    else:
-                        await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                        continue
+                    refill.clear()
+                    if len(in_flight) > low:
+                        await refill.wait()
             finally:
                 if in_flight:
                     await asyncio.gather(*in_flight)

@@ -51,12 +51,15 @@ def history(state: UserState, now: datetime) -> NudgeHistory:
 
 def _set(turn: Turn, due: datetime | None, step: int) -> None:
     """Schedule the pending follow-up at `due` (None: cancel it)."""
+    s = turn.state
     if due is None:
-        if turn.state.next_nudge_at is not None:
+        if s.next_nudge_at is None and s.nudge_step == step:
+            return  # nothing pending, nothing changes: the common case, kept cheap
+        if s.next_nudge_at is not None:
             turn.effects.append(CancelNudge(KEY))
     else:
         turn.effects.append(ScheduleNudge(KEY, due))
-    turn.state = replace(turn.state, next_nudge_at=due, nudge_step=step)
+    turn.state = replace(s, next_nudge_at=due, nudge_step=step)
 
 
 def plan(turn: Turn, node: Node | None, step: int = 0) -> None:

@@ -49,8 +49,8 @@ class SendLimiter(BaseRateLimiter[int]):
     ) -> None:
         # Never more than `overall_per_second` calls in ANY one-second window: a leaky
         # bucket of capacity C draining at r lets C + r through in a second, so the
-        # bucket is kept small (3 %) and r = limit - C.
-        capacity = max(1.0, overall_per_second * 0.03)
+        # bucket is kept small (2 %) and r = limit - C.
+        capacity = max(1.0, overall_per_second * 0.02)
         drain = max(overall_per_second - capacity, overall_per_second / 2)
         self._overall = AsyncLimiter(capacity, capacity / drain)
         self._chat_rate, self._chat_burst = per_chat_per_second, per_chat_burst
