@@ -305,3 +305,14 @@ def test_nudge_with_a_bad_delay_and_an_unknown_variable(tmp_path: Path) -> None:
         tmp_path / "2", "informer.yaml", "Dernier petit signe.", "Signe {{ vars.nope }}"
     )
     assert one(folder2, "nudge say.fr: unknown variable 'vars.nope'").node == "intro"
+
+
+def test_nudges_on_a_node_that_never_waits(tmp_path: Path) -> None:
+    folder = broken(
+        tmp_path,
+        "welcome.yaml",
+        "    goto: menu\n",
+        "    goto: menu\n    nudges:\n      - {after: 1d, say: {fr: a, en: b}}\n",
+    )
+    p = one(folder, "never sent")
+    assert p.node == "invited"

@@ -306,6 +306,9 @@ class _Checker:
                 self.add(
                     node, node.nudges[0].line, "a nudge on an end node would remind of nothing"
                 )
+            if node.nudges and node.goto:
+                self.add(node, node.nudges[0].line, "nudges on a node with 'goto' are never sent: "
+                         "the conversation moves on at once (put them on the node it stops at)")  # fmt: skip
             for i, branch in enumerate(node.goto):
                 if branch.condition:
                     for e in self.condition(branch.condition):
