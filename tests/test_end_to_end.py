@@ -20,15 +20,17 @@ SAM = FakeUser(202, "Sam", "en")
 
 @asynccontextmanager
 async def live_bot(
-    emulator: BotApiEmulator, db: Path, dialogs: DialogSet, **telegram: Any
+    emulator: BotApiEmulator, db: Path, dialogs: DialogSet, clock: Any = None, **telegram: Any
 ) -> AsyncIterator[Any]:
-    """The bot as `vie-coach run` starts it, long polling the served emulator."""
+    """The bot as `vie-coach run` starts it, long polling the served emulator (with a fake
+    `clock`, the nudge dispatcher is left for the test to drive)."""
     async with serve(emulator) as base_url:
         config = load_config(
             {"store": {"path": str(db)}, "telegram": {"base_url": base_url, **telegram}},
             {"TELEGRAM_BOT_TOKEN": "1:e2e"},
         )
-        app = build_application(config, dialogs)  # the default HTTPXRequest
+        extra = {} if clock is None else {"clock": clock, "start_nudges": False}
+        app = build_application(config, dialogs, **extra)  # the default HTTPXRequest
         await app.initialize()
         await app.post_init(app)  # type: ignore[misc]
         await app.start()
@@ -207,33 +209,16 @@ async def test_nudges_are_sent_under_the_rate_limit_and_none_is_lost(
     emulator.limit(global_per_second=20, per_chat_per_second=None)
     clock = FakeClock()
     people = [FakeUser(1000 + i, f"P{i}", "fr") for i in range(40)]
-    async with serve(emulator) as base_url:
-        config = load_config(
-            {"store": {"path": str(tmp_path / "n.db")},
-             "telegram": {"base_url": base_url, "overall_per_second": 20}},
-            {"TELEGRAM_BOT_TOKEN": "1:e2e"},
-        )  # fmt: skip
-        app = build_application(config, mini, clock=clock.now, start_nudges=False)
-        await app.initialize()
-        await app.post_init(app)  # type: ignore[misc]
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        try:
-            for person in people:
-                emulator.user_message(person, "/start")
-            await until(lambda: all(emulator.sent_to(p.id) for p in people))
-            for person in people:
-                menu = emulator.last_with_buttons(person.id)
-                emulator.user_press(person, menu, dict(emulator.buttons(menu))["M'informer"])
-            await until(lambda: all(len(emulator.sent_to(p.id)) == 2 for p in people), 20)
-            clock.advance(timedelta(days=2, minutes=1))
-            await app.bot_data["dispatcher"].drain()
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.post_shutdown(app)  # type: ignore[misc]
-            await app.shutdown()
+    async with live_bot(emulator, tmp_path / "n.db", mini, clock.now, overall_per_second=20) as app:
+        for person in people:
+            emulator.user_message(person, "/start")
+        await until(lambda: all(emulator.sent_to(p.id) for p in people))
+        for person in people:
+            menu = emulator.last_with_buttons(person.id)
+            emulator.user_press(person, menu, dict(emulator.buttons(menu))["M'informer"])
+        await until(lambda: all(len(emulator.sent_to(p.id)) == 2 for p in people), 20)
+        clock.advance(timedelta(days=2, minutes=1))
+        await app.bot_data["dispatcher"].drain()
     for person in people:
         assert texts(emulator, person)[-1] == f"On en reparle, {person.first_name} ?"
         assert len(emulator.sent_to(person.id)) == 3, "each nudge exactly once"
