@@ -67,9 +67,3 @@ class Store(NudgeOutbox, Protocol):
         """Everything stored about the person, as plain JSON-able data."""
 
     async def close(self) -> None: ...
-
-
-class Clock(Protocol):
-    """Where adapters get `now` from; the engine never reads a clock itself."""
-
-    def now(self) -> datetime: ...

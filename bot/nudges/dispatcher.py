@@ -44,13 +44,6 @@ class NudgeDispatcher:
         self._busy = asyncio.Lock()  # one drain at a time; close() waits for it
         self._closed = False
 
-    async def tick(self) -> int:
-        """Handle one batch of due nudges; how many were claimed."""
-        claimed = await self.outbox.claim_due(self.clock(), self.batch, self.lease)
-        if claimed:
-            await asyncio.gather(*(self._one(user_id, key, due) for user_id, key, due in claimed))
-        return len(claimed)
-
     async def drain(self) -> int:
         """Send everything due now (the scheduler's periodic job); how many were claimed.
 
