@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .conftest import MINI, ROOT
@@ -34,22 +35,29 @@ asyncio.run(main())
 """
 
 
-def test_sigkill_mid_conversation_loses_at_most_the_event_in_flight(tmp_path: Path) -> None:
-    db = tmp_path / "crash.db"
-    acknowledged = 0
+def killed_after(program: str, db: Path, enough: Callable[[list[str]], bool]) -> list[str]:
+    """Run `program` on the mini dialogs and `db`, read its lines until `enough`, SIGKILL it."""
+    seen: list[str] = []
     with subprocess.Popen(
-        [sys.executable, "-c", PROGRAM, str(MINI), str(db)],
+        [sys.executable, "-c", program, str(MINI), str(db)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     ) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
-            acknowledged = int(line)
-            if acknowledged >= 150:
+            seen.append(line.strip())
+            if enough(seen):
                 break
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+    return seen
+
+
+def test_sigkill_mid_conversation_loses_at_most_the_event_in_flight(tmp_path: Path) -> None:
+    db = tmp_path / "crash.db"
+    lines = killed_after(PROGRAM, db, lambda seen: int(seen[-1]) >= 150)
+    acknowledged = int(lines[-1])
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         presses = conn.execute("SELECT count(*) FROM events WHERE name = 'press'").fetchone()[0]
@@ -100,21 +108,8 @@ async def test_sigkill_mid_dispatch_loses_no_nudge(tmp_path: Path) -> None:
     from bot.store import open_store
 
     db = tmp_path / "dispatch.db"
-    first: list[int] = []
-    with subprocess.Popen(
-        [sys.executable, "-c", DISPATCH, str(MINI), str(db)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    ) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("SENT"):
-                first.append(int(line.split()[1]))
-                if len(first) == 50:
-                    break
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
+    sent = killed_after(DISPATCH, db, lambda seen: sum(s.startswith("SENT") for s in seen) == 50)
+    first = [int(line.split()[1]) for line in sent if line.startswith("SENT")]
     assert len(first) == 50
     # the bot starts again, a few minutes later (after the in-flight lease of 2 minutes)
     store = await open_store(db)
