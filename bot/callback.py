@@ -14,7 +14,7 @@ from dataclasses import dataclass
 MAX_CALLBACK_BYTES = 64
 _ID = r"[a-z][a-z0-9_]*"
 _DIALOG = re.compile(rf"^([0-9a-z]{{1,8}})\|({_ID})\|({_ID})\|({_ID})$")
-_SYSTEM = re.compile(r"^!([a-z_]{1,16}):([a-z0-9_]{1,16})$")
+_SYSTEM = re.compile(r"^!([a-z_]{1,16}):([A-Za-z0-9_-]{1,44})$")
 
 
 @dataclass(frozen=True, slots=True)

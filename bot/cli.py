@@ -85,7 +85,11 @@ def chat(
     config = _config(config_path)
 
     async def go() -> None:
-        dialogs = replace(load_checked(config, dialogs_dir), nudge_policy=config.nudges.policy)
+        dialogs = replace(
+            load_checked(config, dialogs_dir),
+            nudge_policy=config.nudges.policy,
+            advocacy=config.advocates,
+        )
         store = await open_store(db_path or config.store.path)
         try:
             conversations = Conversations(dialogs, store, lang or config.bot.default_language)

@@ -6,6 +6,8 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import callback
+from bot.advocates import dashboard
+from bot.advocates.records import Known
 from bot.callback import SystemPress
 from bot.dialogs.schema import STAGES
 from bot.engine import Turn, expired, progress
@@ -22,7 +24,7 @@ LANGUAGE_NAMES = {
 }
 COMMANDS = (
     "start", "help", "progress", "language", "restart", "stop", "reminders", "timezone",
-    "mydata", "forget",
+    "mydata", "forget", *dashboard.COMMANDS,
 )  # fmt: skip
 
 
@@ -39,6 +41,7 @@ def on_command(turn: Turn, command: Command) -> None:
     turn.record("command", name=name if name in COMMANDS else "unknown")
     if name == "help":
         turn.say("help")
+        turn.say("help_advocate")
     elif name == "progress":
         per_stage = progress(turn.dialogs, turn.state)
         stages = [{"code": s, "name": turn.message(f"stage_{s}"), **per_stage[s]} for s in STAGES]
@@ -73,7 +76,7 @@ def on_command(turn: Turn, command: Command) -> None:
         yes = ButtonView(turn.message("forget_yes"), callback.encode_system("forget", "yes"))
         no = ButtonView(turn.message("forget_no"), callback.encode_system("forget", "no"))
         turn.say("forget_confirm", (yes, no))
-    else:
+    elif not dashboard.on_command(turn, command):
         turn.say("unknown_command", command=name[:32])
 
 
@@ -99,10 +102,14 @@ def _set_language(turn: Turn, lang: str) -> None:
         turn.show()
 
 
-def on_system_press(turn: Turn, press: SystemPress) -> None:
-    """The bot's own buttons are honoured only while their question is pending."""
+def on_system_press(turn: Turn, press: SystemPress, known: Known | None = None) -> None:
+    """The bot's own buttons; a yes/no question's only while that question is pending."""
     pending = turn.state.pending
-    if press.action == "nudge":
+    if press.action in dashboard.PRESSES:
+        turn.state = replace(turn.state, pending=None)
+        if not dashboard.on_press(turn, press.action, press.value, known):
+            expired(turn, "system_unknown")
+    elif press.action == "nudge":
         turn.state = replace(turn.state, pending=None)
         if not followups.on_press(turn, press.value):
             expired(turn, "nudge_not_pending")

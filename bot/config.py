@@ -18,6 +18,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from bot.advocates.records import AdvocatePolicy
 from bot.errors import ConfigError
 from bot.nudges.policy import NudgePolicy, parse_duration
 
@@ -55,6 +56,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "tick_seconds": 1.0,
         "batch": 100,
         "lease": "2m",
+    },
+    "advocates": {
+        "username": "VieCoachBot",
+        "alert_delay": "10m",
+        "alerts_per_day": 3,
+        "digest_time": "18:00",
+        "dormant_after": "14d",
+        "max_invites": 50,
     },
     "logging": {"level": "INFO"},
 }
@@ -112,6 +121,18 @@ _SCHEMA = {
                 "tick_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
                 "batch": {"type": "integer", "minimum": 1, "maximum": 10000},
                 "lease": {"type": "string", "minLength": 2},
+            },
+        },
+        "advocates": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "username": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]{4,31}$"},
+                "alert_delay": {"type": "string", "minLength": 2},
+                "alerts_per_day": {"type": "integer", "minimum": 1, "maximum": 50},
+                "digest_time": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
+                "dormant_after": {"type": "string", "minLength": 2},
+                "max_invites": {"type": "integer", "minimum": 1, "maximum": 1000},
             },
         },
         "logging": {
@@ -174,6 +195,7 @@ class Config:
             NudgePolicy(), timedelta(seconds=1), 100, timedelta(minutes=2)
         )
     )
+    advocates: AdvocatePolicy = field(default_factory=AdvocatePolicy)
 
 
 def _from_env(key: str, raw: str, default: Any) -> Any:
@@ -241,6 +263,7 @@ def load_config(
             f"bot.default_language = {bot['default_language']!r} is not in bot.languages {bot['languages']!r}"
         )
     nudges = _nudges(merged["nudges"])
+    advocates = _advocates(merged["advocates"])
     base = base_dir or Path.cwd()
     token = environ.get("TELEGRAM_BOT_TOKEN") or None
     return Config(
@@ -261,21 +284,41 @@ def load_config(
         log_level=merged["logging"]["level"],
         source=source,
         nudges=nudges,
+        advocates=advocates,
+    )
+
+
+def _duration(raw: Mapping[str, Any], section: str, key: str) -> timedelta:
+    try:
+        return parse_duration(raw[key])
+    except ValueError:
+        raise ConfigError(
+            f"{section}.{key} = {raw[key]!r}: expected a duration such as 30m, 6h or 2d"
+        ) from None
+
+
+def _clock(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _advocates(raw: Mapping[str, Any]) -> AdvocatePolicy:
+    return AdvocatePolicy(
+        bot_username=raw["username"],
+        alert_delay=_duration(raw, "advocates", "alert_delay"),
+        alerts_per_day=raw["alerts_per_day"],
+        digest_time=_clock(raw["digest_time"]),
+        dormant_after=_duration(raw, "advocates", "dormant_after"),
+        max_invites=raw["max_invites"],
     )
 
 
 def _nudges(raw: Mapping[str, Any]) -> NudgeConfig:
     def duration(key: str) -> timedelta:
-        try:
-            return parse_duration(raw[key])
-        except ValueError:
-            raise ConfigError(
-                f"nudges.{key} = {raw[key]!r}: expected a duration such as 30m, 6h or 2d"
-            ) from None
+        return _duration(raw, "nudges", key)
 
     def clock(key: str) -> time:
-        hours, minutes = raw[key].split(":")
-        return time(int(hours), int(minutes))
+        return _clock(raw[key])
 
     policy = NudgePolicy(
         quiet_start=clock("quiet_start"), quiet_end=clock("quiet_end"), weekly_cap=raw["weekly_cap"],

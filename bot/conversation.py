@@ -17,20 +17,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from bot.advocates.lookups import enrich
 from bot.dialogs.model import DialogSet
 from bot.engine import render_message, step
 from bot.errors import StoreError
-from bot.events import (
-    CancelNudge,
-    Effect,
-    Event,
-    ExportUserData,
-    ForgetUser,
-    NudgeDue,
-    Record,
-    ScheduleNudge,
-    Send,
-)
+from bot.events import Effect, Event, ExportUserData, ForgetUser, NudgeDue, Send
 from bot.interfaces import Store
 from bot.render import TELEGRAM_TEXT_LIMIT, visible_length
 from bot.state import UserState, new_state
@@ -43,15 +34,16 @@ _EXPORT_CHUNK = TELEGRAM_TEXT_LIMIT - 200
 def coalesce(messages: list[Send]) -> list[Send]:
     """Join consecutive messages into one while it fits: one notification, not three.
 
-    A message with buttons ends a group (its buttons must stay under its own text).
+    Only one keyboard fits under a message, so two messages that both have buttons stay
+    apart; a text after a message with buttons joins it, the buttons going to the end.
     """
     out: list[Send] = []
     for message in messages:
         last = out[-1] if out else None
-        if last is not None and not last.buttons:
+        if last is not None and not (last.buttons and message.buttons):
             joined = f"{last.text}\n\n{message.text}"
             if visible_length(joined) <= TELEGRAM_TEXT_LIMIT:
-                out[-1] = Send(joined, message.buttons)
+                out[-1] = Send(joined, last.buttons or message.buttons)
                 continue
         out.append(message)
     return out
@@ -113,6 +105,7 @@ class Conversations:
             state = replace(state, first_name=person.first_name[:64])
         if state.blocked:  # they are writing to us: they have unblocked the bot
             state = replace(state, blocked=False)
+        event = await enrich(self.store.advocates, state, event)
         after, effects = step(self.dialogs, state, event, now)
         sends = [e for e in effects if isinstance(e, Send)]
         if any(isinstance(e, ForgetUser) for e in effects):
@@ -131,11 +124,8 @@ class Conversations:
         effects: tuple[Effect, ...],
         update_key: str | None,
     ) -> None:
-        """State, event log, milestones and nudge schedule: one atomic statement."""
-        records = [e for e in effects if isinstance(e, Record)]
-        ops = [(e.key, e.due) if isinstance(e, ScheduleNudge) else (e.key, None)
-               for e in effects if isinstance(e, ScheduleNudge | CancelNudge)]  # fmt: skip
-        await self.store.save(before, after, records, self.dialogs.milestone_stage, update_key, ops)
+        """State, event log, milestones, nudges, invitations, alerts: one atomic statement."""
+        await self.store.save(before, after, effects, self.dialogs.milestone_stage, update_key)
 
     async def handle_due(
         self, user_id: int, event: NudgeDue, now: datetime, deliver: Deliver
@@ -151,7 +141,8 @@ class Conversations:
             before = await self.store.load(user_id)
             if before is None:
                 return []  # erased meanwhile (the outbox row went with them)
-            after, effects = step(self.dialogs, before, event, now)
+            enriched = await enrich(self.store.advocates, before, event)
+            after, effects = step(self.dialogs, before, enriched, now)
             sends = coalesce([e for e in effects if isinstance(e, Send)])
             if sends and not await deliver(user_id, sends):
                 after = replace(after, blocked=True)

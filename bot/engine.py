@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from bot import callback
-from bot.dialogs.model import DialogSet, Node, Scalar, Target
+from bot.advocates import alerts, attribution, dashboard
+from bot.advocates.lookups import ALERTS_KEY, DORMANT_KEY, REFERRER_QUESTION
+from bot.dialogs.model import DialogSet, Node, Scalar, Target, TextRule
 from bot.dialogs.schema import STAGES
 from bot.events import (
-    USER_EVENTS,
     ButtonView,
     Command,
     Effect,
@@ -159,6 +160,7 @@ class Turn:
         if node.completes and stage and stage not in s.completed:
             self.state = replace(s, completed=s.completed | {stage})
             self.record("stage_completed", stage=stage)
+            alerts.notify(self, "stage", stage)
 
     def show(self) -> None:
         """Show the current node again, without re-applying what entering it did."""
@@ -202,15 +204,22 @@ def step(
     turn = Turn(dialogs, state, now)
     if isinstance(event, NudgeDue):
         # Not the person's doing: nothing of theirs (a pending question…) is touched.
-        if turn.current() is None:
+        if event.key == ALERTS_KEY:
+            alerts.on_alerts_due(turn, event)
+        elif event.key == DORMANT_KEY:
+            alerts.on_dormant_due(turn)
+        elif turn.current() is None:
             turn.record("nudge_stale", key=event.key)
         else:
             followups.on_due(turn, event)
         return _done(turn)
-    if isinstance(event, USER_EVENTS) and turn.state.ignored_in_a_row:
-        turn.state = replace(turn.state, ignored_in_a_row=0)  # they are back: not ignoring
-    if turn.state.pending is not None and (
-        not isinstance(event, Press) or not event.data.startswith("!")
+    # They are here: not ignoring anything, and active now.
+    turn.state = replace(turn.state, ignored_in_a_row=0, active_at=now)
+    answering = turn.state.pending == REFERRER_QUESTION and isinstance(event, Text)
+    if (
+        turn.state.pending is not None
+        and not answering
+        and (not isinstance(event, Press) or not event.data.startswith("!"))
     ):
         turn.state = replace(turn.state, pending=None)
     if turn.state.started and turn.current() is None:
@@ -227,17 +236,20 @@ def step(
     elif isinstance(event, Press):
         decoded = callback.decode(event.data)
         if isinstance(decoded, callback.SystemPress):
-            on_system_press(turn, decoded)
+            on_system_press(turn, decoded, event.known)
         else:
             _on_press(turn, decoded)
     elif isinstance(event, Text):
-        _on_text(turn, event.text)
+        _on_text(turn, event)
     elif isinstance(event, Command):
         on_command(turn, event)
     elif isinstance(event, Unsupported):
         kind = event.kind if event.kind in UNSUPPORTED_KINDS else "other"
         turn.record("unsupported", kind=kind)
         turn.say("unsupported", turn.buttons(turn.current()), kind=kind)
+    if "E" in turn.state.completed and "E" not in state.completed:
+        dashboard.offer_advocacy(turn)
+    alerts.watch(turn)
     return _done(turn)
 
 
@@ -247,11 +259,10 @@ def _done(turn: Turn) -> tuple[UserState, tuple[Effect, ...]]:
 
 def _on_start(turn: Turn, event: Start) -> None:
     if not turn.state.started:
-        if event.payload:
-            turn.set_vars({"invited": True, "invite_code": event.payload})
-        turn.record("start", invited=bool(event.payload))
-        turn.enter(turn.dialogs.entry)
+        attribution.arrive(turn, event)
         return
+    if event.payload:  # someone who already uses the bot: their first touch stands
+        turn.record("invite_link", outcome="existing_user")
     turn.record("resume")
     turn.say("welcome_back")
     turn.show()
@@ -284,7 +295,20 @@ def _on_press(turn: Turn, press: callback.DialogPress | None) -> None:
     turn.enter(button.target)
 
 
-def _on_text(turn: Turn, text: str) -> None:
+def _rule_for(turn: Turn, node: Node | None, text: str) -> TextRule | None:
+    """The node's own rules first (in every language), then the rules that apply anywhere."""
+    said = normalize(text)
+    langs = (turn.state.lang, *(lang for lang in turn.dialogs.languages if lang != turn.state.lang))
+    for rules in ((node.on_text if node else ()), turn.dialogs.anywhere):
+        for lang in langs:
+            for rule in rules:
+                if matches(said, rule.keywords.get(lang, ())):
+                    return rule
+    return None
+
+
+def _on_text(turn: Turn, event: Text) -> None:
+    text = event.text
     if len(text) > TELEGRAM_TEXT_LIMIT:
         turn.record("too_long", length=len(text))
         turn.say("too_long", turn.buttons(turn.current()), limit=TELEGRAM_TEXT_LIMIT)
@@ -293,16 +317,15 @@ def _on_text(turn: Turn, text: str) -> None:
         _on_start(turn, Start())
         return
     node = turn.current()
-    said = normalize(text)
-    langs = (turn.state.lang, *(lang for lang in turn.dialogs.languages if lang != turn.state.lang))
-    # The node's own rules first (in every language), then the rules that apply anywhere.
-    for rules in ((node.on_text if node else ()), turn.dialogs.anywhere):
-        for lang in langs:
-            for rule in rules:
-                if matches(said, rule.keywords.get(lang, ())):
-                    turn.record("text_match", node=node.key if node else "", line=rule.line)
-                    turn.set_vars(rule.set)
-                    turn.enter(rule.target)
-                    return
+    rule = _rule_for(turn, node, text)
+    if turn.state.pending == REFERRER_QUESTION and attribution.answer(
+        turn, event, other_meaning=rule is not None
+    ):
+        return
+    if rule is not None:
+        turn.record("text_match", node=node.key if node else "", line=rule.line)
+        turn.set_vars(rule.set)
+        turn.enter(rule.target)
+        return
     turn.record("fallback", node=node.key if node else "")
     turn.say("fallback", turn.buttons(node))

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.advocates.records import Invitation, Known
+
 START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.S)
 
@@ -18,6 +20,7 @@ class Start:
     """`/start`, with a deep-link payload when it is well formed (else None)."""
 
     payload: str | None = None
+    known: Known | None = None  # the invitation the payload names, looked up beforehand
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,17 +28,20 @@ class Press:
     """A button press; `data` is raw callback data and is never trusted."""
 
     data: str
+    known: Known | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Text:
     text: str
+    known: Known | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Command:
     name: str
     args: str = ""
+    known: Known | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,7 @@ class NudgeDue:
 
     key: str
     due: datetime
+    known: Known | None = None
 
 
 Event = Start | Press | Text | Command | Unsupported | NudgeDue
@@ -78,8 +85,11 @@ def parse_text(text: str) -> Event:
 # -- effects --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class ButtonView:
+    """A button: `data` comes back when pressed; a `url` button opens a link instead."""
+
     label: str
-    data: str
+    data: str = ""
+    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,4 +131,43 @@ class CancelNudge:
     key: str
 
 
-Effect = Send | Record | ForgetUser | ExportUserData | ScheduleNudge | CancelNudge
+@dataclass(frozen=True, slots=True)
+class CreditReferral:
+    """The person joined through `advocate_id`'s invitation `payload` (first touch)."""
+
+    advocate_id: int
+    payload: str
+    path: tuple[int, ...]  # the advocate, then their own advocates
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """Queue an alert about this person for their advocate, due at `due` at the earliest."""
+
+    advocate_id: int
+    kind: str  # joined | stage | dormant
+    stage: str | None
+    due: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CreateInvite:
+    invitation: Invitation
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeInvite:
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class AckAlerts:
+    """These alerts were told (or dropped): remove them from the advocate's queue."""
+
+    ids: tuple[int, ...]
+
+
+Effect = (
+    Send | Record | ForgetUser | ExportUserData | ScheduleNudge | CancelNudge
+    | CreditReferral | Notify | CreateInvite | RevokeInvite | AckAlerts
+)  # fmt: skip

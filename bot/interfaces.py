@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.events import Record
+from bot.advocates.lookups import AdvocateReads
+from bot.events import Effect
 from bot.state import UserState
 
 
@@ -36,17 +37,21 @@ class Store(NudgeOutbox, Protocol):
     async def load(self, user_id: int) -> UserState | None:
         """The person's state, or None if the bot has never met them (or they were erased)."""
 
+    @property
+    def advocates(self) -> AdvocateReads:
+        """The advocate features' read queries."""
+
     async def save(
         self,
         before: UserState | None,
         after: UserState,
-        records: Sequence[Record],
+        effects: Sequence[Effect],
         milestone_stage: Mapping[str, str],
         update_key: str | None = None,
-        nudge_ops: Sequence[tuple[str, datetime | None]] = (),
     ) -> None:
-        """Store the new state, the milestones reached, the event-log lines and the
-        processed update's key, all at once."""
+        """Store the new state and everything the turn's effects persist (event log,
+        milestones, nudge schedule, referral, invitations, alerts) and the processed
+        update's key, all at once."""
 
     async def seen(self, update_key: str) -> bool:
         """Whether the update with this key was already processed."""

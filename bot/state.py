@@ -34,6 +34,16 @@ class UserState:
     ignored_in_a_row: int = 0  # nudges sent since the person last wrote or pressed
     nudge_step: int = 0  # which follow-up of the current node comes next
     next_nudge_at: datetime | None = None  # when the pending nudge is due, if any
+    # advocates and invited friends
+    active_at: datetime | None = None  # the person's last own action (not the bot's)
+    referrer: int | None = None  # the advocate whose invitation brought them
+    shares: bool = True  # the advocate may see their progress by stage (/privacy)
+    public: bool = False  # their first name may appear on /leaderboard (/privacy)
+    alerts: bool = True  # as an advocate: alerts about their friends (/alerts)
+    invite_tries: int = 0  # codes typed that matched no invitation
+    watch_at: datetime | None = None  # when to check whether they went quiet
+    alerts_sent: tuple[datetime, ...] = ()  # alert messages of the last 24 hours
+    digest_at: datetime | None = None  # alerts held for a daily digest until then
 
     @property
     def started(self) -> bool:

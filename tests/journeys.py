@@ -17,12 +17,18 @@ def _key(state: UserState) -> tuple[object, ...]:
     return (state.flow, state.node, tuple(sorted(state.vars.items())), state.completed)
 
 
+def _keyboard(effects: tuple[object, ...]) -> tuple[object, ...]:
+    """The buttons of the latest message that has some (what the person can press)."""
+    shown = [e for e in effects if isinstance(e, Send) and e.buttons]
+    return shown[-1].buttons if shown else ()
+
+
 def path_to_complete(
     dialogs: DialogSet, lang: str, stages: frozenset[str], limit: int = 200_000
 ) -> list[str]:
     """Button labels (in `lang`) leading from /start to having completed `stages`."""
     first, effects = step(dialogs, new_state(1, lang, NOW, "Zoé"), Start(), NOW)
-    start_buttons = [e for e in effects if isinstance(e, Send)][-1].buttons
+    start_buttons = _keyboard(effects)
     queue: deque[tuple[UserState, tuple[object, ...], list[str]]] = deque(
         [(first, start_buttons, [])]
     )

@@ -78,8 +78,8 @@ async def test_invite_link_and_a_whole_path_through_buttons(
 ) -> None:
     emulator = BotApiEmulator()
     async with live_bot(emulator, tmp_path / "e.db", mini):
-        first = await say(emulator, ZOE, "/start friend-42")
-        assert first == "Bonjour Zoé !\n\nUn ami vous invite.\n\nPar où commencer ?"
+        first = await say(emulator, ZOE, "/start friend-42")  # no such invitation
+        assert first == "Bonjour Zoé !\n\nPar où commencer ?\n\nUn code d'invitation ?"
         assert "Qu'est-ce qui vous retient" in await press(emulator, ZOE, "M'informer")
         assert "Médiamétrie, 2013" in await press(emulator, ZOE, "Vivre caché")
         assert "étape I : 2/2" in await press(emulator, ZOE, "Convaincu")
@@ -132,7 +132,7 @@ async def test_429_then_success_loses_nothing(tmp_path: Path, mini: DialogSet) -
     async with live_bot(emulator, tmp_path / "e.db", mini):
         emulator.fail_next("sendMessage", 429, retry_after=1)
         reply = await say(emulator, ZOE, "/start")
-        assert reply == "Bonjour Zoé !\n\nPar où commencer ?"
+        assert reply == "Bonjour Zoé !\n\nPar où commencer ?\n\nUn code d'invitation ?"
         refused = [c for c in emulator.calls_to("sendMessage")]
         assert len(refused) == 2 and emulator.throttled == 1
 
@@ -142,7 +142,10 @@ async def test_network_errors_are_retried(tmp_path: Path, mini: DialogSet) -> No
     async with live_bot(emulator, tmp_path / "e.db", mini):
         emulator.fail_next("sendMessage", 502)
         emulator.drop_next("sendMessage")
-        assert await say(emulator, ZOE, "/start") == "Bonjour Zoé !\n\nPar où commencer ?"
+        assert (
+            await say(emulator, ZOE, "/start")
+            == "Bonjour Zoé !\n\nPar où commencer ?\n\nUn code d'invitation ?"
+        )
         assert len(emulator.sent_to(ZOE.id)) == 1
 
 

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 import pytest
 
 from bot import callback
+from bot.advocates.records import Invitation
 from bot.dialogs.model import DialogSet
 from bot.engine import step
 from bot.events import (
     Command,
+    CreditReferral,
     ExportUserData,
     ForgetUser,
     Press,
@@ -52,15 +54,28 @@ def data(mini: DialogSet, flow: str, node: str, button: str, version: str | None
 def test_start_follows_goto_to_the_menu(mini: DialogSet) -> None:
     state, effects = step(mini, fresh(), Start(), NOW)
     texts = [s.text for s in sends(effects)]
-    assert texts == ["Bonjour Zoé !", "Par où commencer ?"]
-    assert (state.flow, state.node) == ("welcome", "menu")
-    assert [b.label for b in sends(effects)[-1].buttons] == ["M'informer", "Au revoir"]
+    assert texts[:2] == ["Bonjour Zoé !", "Par où commencer ?"]
+    assert texts[2] == "Un code d'invitation ?"
+    assert (state.flow, state.node, state.pending) == ("welcome", "menu", "referrer")
+    assert [b.label for b in sends(effects)[1].buttons] == ["M'informer", "Au revoir"]
 
 
 def test_start_with_invite_payload_takes_the_invited_branch(mini: DialogSet) -> None:
+    invitation = Invitation("p" * 22, "ABCDE12345", 77, "Paul", path=(77,))
+    state, effects = step(mini, fresh("en"), Start("p" * 22, known=invitation), NOW)
+    texts = [s.text for s in sends(effects)]
+    assert texts[1] == "A friend invited you."
+    assert texts[3].startswith("🔒 Good to know: Paul will see how far you are")
+    assert state.vars == {"invited": True, "advocate_name": "Paul"}
+    assert state.referrer == 77 and state.pending is None
+    assert CreditReferral(77, "p" * 22, (77,)) in effects
+
+
+def test_start_with_an_unknown_payload_is_a_plain_welcome(mini: DialogSet) -> None:
     state, effects = step(mini, fresh("en"), Start("abc_123"), NOW)
-    assert [s.text for s in sends(effects)][1] == "A friend invited you."
-    assert state.vars == {"invited": True, "invite_code": "abc_123"}
+    assert "invited" not in state.vars and state.referrer is None
+    assert state.pending == "referrer"  # asked, as if there had been no payload
+    assert not any(isinstance(e, CreditReferral) for e in effects)
 
 
 def test_user_name_is_escaped_never_a_template(mini: DialogSet) -> None:
@@ -123,7 +138,7 @@ def test_stale_or_forged_presses_never_move_state(mini: DialogSet, raw: str, rea
     before = at(mini, "informer", "intro")
     raw = raw.replace("{v}", mini.flows["informer"].nodes["intro"].version)
     after, effects = step(mini, before, Press(raw), NOW)
-    assert replace(after, updated_at=None) == replace(before, updated_at=None)
+    assert replace(after, updated_at=None, active_at=None) == replace(before, updated_at=None)
     assert records(effects) == ["stale_press"]
     expired, current = sends(effects)
     assert "expiré" in expired.text
@@ -262,5 +277,9 @@ def test_flow_level_rules_apply_anywhere_after_the_nodes_own(bundled: DialogSet)
     assert state.node != "privacy" and welcome is not None
     after, _ = step(bundled, state, Text("Et ma VIE PRIVÉE alors ?"), NOW)
     assert (after.flow, after.node) == ("informer", "privacy")
+    # while "who invited you?" is open, unmatched text is taken as an answer…
     after, effects = step(bundled, state, Text("j'ai un compte"), NOW)
+    assert after.node == state.node and "referrer_typed" in records(effects)
+    # …and once it is closed, as text the bot does not understand
+    after, effects = step(bundled, after, Text("j'ai un compte"), NOW)
     assert after.node == state.node and "fallback" in records(effects)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import StoreError
-from bot.events import Record
+from bot.events import CancelNudge, Record, ScheduleNudge
 from bot.state import new_state
 from bot.store import SqliteStore, open_store
 from bot.store.sqlite import migrations
@@ -55,18 +55,21 @@ async def test_forget_leaves_no_row_about_the_user(store: SqliteStore) -> None:
             completed=frozenset({"V"}),
         )
         records = [Record("start"), Record("press", {"node": "x"})]
-        nudge = [("followup", NOW + timedelta(days=2))]
-        await store.save(None, s, records, {"m": "V"}, update_key=f"update-{uid}", nudge_ops=nudge)
+        nudge = ScheduleNudge("followup", NOW + timedelta(days=2))
+        await store.save(None, s, [*records, nudge], {"m": "V"}, update_key=f"update-{uid}")
     await store.forget(1)
     db = store.connection
     async with db.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
         tables = [r[0] for r in await cur.fetchall()]
+    kept = {"users", "conversations", "milestones", "stages_completed", "events", "nudges",
+            "processed_updates"}  # fmt: skip
     for table in tables:
         async with db.execute(f"PRAGMA table_info({table})") as cur:
             columns = [r[1] for r in await cur.fetchall()]
-        if "user_id" in columns:
-            async with db.execute(f"SELECT count(*) FROM {table} WHERE user_id = 1") as cur:
+        for column in {"user_id", "friend_id", "advocate_id"} & set(columns):
+            async with db.execute(f"SELECT count(*) FROM {table} WHERE {column} = 1") as cur:
                 assert (await cur.fetchone()) == (0,), table
+        if table in kept:
             async with db.execute(f"SELECT count(*) FROM {table} WHERE user_id = 2") as cur:
                 assert (await cur.fetchone())[0] > 0, table  # type: ignore[index]
     assert await store.load(1) is None
@@ -164,8 +167,8 @@ async def test_blocked_flag_and_group_notice(store: SqliteStore) -> None:
 async def test_nudge_outbox_claim_complete_and_recover(store: SqliteStore) -> None:
     due = NOW + timedelta(days=2)
     for uid in (1, 2, 3):
-        ops = [("followup", due + timedelta(minutes=uid))]
-        await store.save(None, new_state(uid, "fr", NOW), [], {}, nudge_ops=ops)
+        ops = [ScheduleNudge("followup", due + timedelta(minutes=uid))]
+        await store.save(None, new_state(uid, "fr", NOW), ops, {})
     assert await store.next_due() == due + timedelta(minutes=1)
     assert await store.claim_due(NOW, 10, timedelta(minutes=1)) == []
     later = due + timedelta(minutes=2)
@@ -174,7 +177,7 @@ async def test_nudge_outbox_claim_complete_and_recover(store: SqliteStore) -> No
     assert await store.claim_due(later, 10, timedelta(minutes=1)) == [], "in flight: not twice"
     # person 2 was rescheduled while in flight: completing the old claim keeps the new row
     await store.save(
-        None, new_state(2, "fr", NOW), [], {}, nudge_ops=[("followup", due + timedelta(days=1))]
+        None, new_state(2, "fr", NOW), [ScheduleNudge("followup", due + timedelta(days=1))], {}
     )
     for user_id, key, at in claimed:
         await store.complete_nudge(user_id, key, at)
@@ -195,10 +198,8 @@ async def test_nudge_fields_round_trip(store: SqliteStore) -> None:
     state = replace(new_state(4, "fr", NOW), timezone="America/New_York",
                     nudges_sent=(NOW, NOW + timedelta(hours=1)), ignored_in_a_row=2,
                     nudge_step=1, next_nudge_at=NOW + timedelta(days=4))  # fmt: skip
-    await store.save(None, state, [], {}, nudge_ops=[("followup", NOW + timedelta(days=4))])
+    await store.save(None, state, [ScheduleNudge("followup", NOW + timedelta(days=4))], {})
     store._cache.clear()
     assert await store.load(4) == state
-    await store.save(
-        state, replace(state, next_nudge_at=None), [], {}, nudge_ops=[("followup", None)]
-    )
+    await store.save(state, replace(state, next_nudge_at=None), [CancelNudge("followup")], {})
     assert await store.next_due() is None

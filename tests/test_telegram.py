@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -52,7 +53,7 @@ async def test_start_then_buttons_then_text(running: Any) -> None:
     app, emulator = running
     await deliver(app, emulator.user_message(ZOE, "/start"))
     texts = [m["text"] for m in emulator.sent_to(ZOE.id)]
-    assert texts == ["Bonjour Zoé !\n\nPar où commencer ?"], (
+    assert texts == ["Bonjour Zoé !\n\nPar où commencer ?\n\nUn code d'invitation ?"], (
         "consecutive texts arrive as one message"
     )
     menu = emulator.last_with_buttons(ZOE.id)
@@ -68,9 +69,17 @@ async def test_start_then_buttons_then_text(running: Any) -> None:
 
 async def test_deep_link_payload_and_escaped_name(running: Any) -> None:
     app, emulator = running
-    await deliver(app, emulator.user_message(SAM, "/start friend_42"))
+    await deliver(app, emulator.user_message(ZOE, "/invite"))
+    invitation = emulator.sent_to(ZOE.id)[-1]
+    bot = emulator.bot_username
+    found = re.search(rf"https://t\.me/{bot}\?start=([A-Za-z0-9_-]{{22}})", invitation["text"])
+    assert found is not None, invitation["text"]
+    ((share_label, share_url),) = emulator.links(invitation)
+    assert share_url.startswith("https://t.me/share/url?url=https%3A%2F%2Ft.me%2F")
+    await deliver(app, emulator.user_message(SAM, f"/start {found.group(1)}"))
     (text,) = [m["text"] for m in emulator.sent_to(SAM.id)]
     assert text.startswith("Hello Sam &lt;b&gt;&amp;!\n\nA friend invited you.")
+    assert "Zoé will see how far you are" in text
 
 
 async def test_double_tap_moves_once_and_stale_buttons_expire(running: Any) -> None:
@@ -180,7 +189,7 @@ async def test_long_polling_path(running: Any) -> None:
                 break
             await asyncio.sleep(0.01)
         assert [m["text"] for m in emulator.sent_to(ZOE.id)] == [
-            "Bonjour Zoé !\n\nPar où commencer ?"
+            "Bonjour Zoé !\n\nPar où commencer ?\n\nUn code d'invitation ?"
         ]
     finally:
         await app.updater.stop()

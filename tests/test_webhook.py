@@ -82,7 +82,10 @@ async def test_right_secret_is_processed_and_a_redelivery_counts_once(webhook: A
     await until(lambda: len(emulator.sent_to(ZOE.id)) >= 2)
     await asyncio.sleep(0.05)
     texts = [m["text"] for m in emulator.sent_to(ZOE.id)]
-    assert texts[0] == "Bonjour Zoé !\n\nPar où commencer ?" and len(texts) == 2
+    assert (
+        texts[0] == "Bonjour Zoé !\n\nPar où commencer ?\n\nUn code d'invitation ?"
+        and len(texts) == 2
+    )
 
 
 async def test_malformed_body_with_the_right_secret(webhook: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from jinja2 import TemplateSyntaxError
 from jinja2.nodes import Template
 
+from bot.advocates.records import DIGEST_NAMES, FRIENDS_PER_PAGE, LEADERS
 from bot.callback import MAX_CALLBACK_BYTES, encode_dialog
 from bot.dialogs import templates
 from bot.dialogs.loader import Built, Parsed
@@ -213,6 +214,7 @@ class _Checker:
         out[("#items", "stages")] = len(STAGES)
         out[("limit",)], out[("kind",)], out[("command",)] = 5, 10, 33
         out[("when",)], out[("tz",)] = 24, 64
+        out.update(_advocate_lengths())
         return out
 
     def names_ok(self, usage: templates.Usage, extra: frozenset[str]) -> list[str]:
@@ -364,6 +366,33 @@ class _Checker:
             self.problems.append(
                 Problem("dialogs", 0, None, "nodes use facts but there is no facts file")
             )
+
+
+def _advocate_lengths() -> dict[tuple[str, ...], int]:
+    """The longest values the advocate messages receive (names are cut to 64)."""
+    invite = {"link": 110, "code": 11, "name": 32, "joined": 6}
+    friend = {"name": 64, "shares": 5, "progress": 32, "last": 40, "dormant": 5, "invite": 32,
+              "stage": 1, "stage_name": 40, "days": 5}  # fmt: skip
+    leader = {"rank": 2, "name": 64, "me": 5, "finished": 7, "tree": 7, "depth": 2}
+    out: dict[tuple[str, ...], int] = {}
+    out.update({("invite", k): v for k, v in invite.items()})
+    out.update({("#item", "invitations", k): v for k, v in invite.items()})
+    out.update({("friend", k): v for k, v in friend.items()})
+    for group in ("friends", "joined", "progressed", "dormant"):
+        out.update({("#item", group, k): v for k, v in friend.items()})
+    out.update({("#item", "leaders", k): v for k, v in leader.items()})
+    out.update({("mine", k): v for k, v in leader.items()})
+    out[("#items", "invitations")] = 20
+    out[("#items", "friends")] = FRIENDS_PER_PAGE
+    out[("#items", "leaders")] = LEADERS
+    for group in ("joined", "progressed", "dormant"):
+        out[("#items", group)] = DIGEST_NAMES
+    for name, length in {"advocate": 64, "again": 5, "link": 110, "code": 11, "name": 32,
+                         "max": 4, "total": 7, "finished": 7, "page": 6, "pages": 6, "days": 5,
+                         "invited": 5, "shares": 5, "public": 5, "on": 5, "count": 7,
+                         "others": 7}.items():  # fmt: skip
+        out[(name,)] = length
+    return out
 
 
 def _too_long(bound: int) -> str:

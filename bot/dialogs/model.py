@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.advocates.records import AdvocatePolicy
 from bot.nudges.policy import NudgePolicy
 
 if TYPE_CHECKING:
@@ -125,6 +126,8 @@ class DialogSet:
     anywhere: tuple[TextRule, ...] = ()
     # how polite follow-ups are (quiet hours, caps…): from the configuration
     nudge_policy: NudgePolicy = field(default_factory=NudgePolicy)
+    # invitations, alerts and the dashboard: from the configuration too
+    advocacy: AdvocatePolicy = field(default_factory=AdvocatePolicy)
     # milestone id -> stage, and stage -> number of milestones, for progress views
     milestone_stage: Mapping[str, str] = field(default_factory=dict)
     stage_totals: Mapping[str, int] = field(default_factory=dict)
@@ -173,7 +176,46 @@ MESSAGE_PARAMS: Mapping[str, frozenset[str]] = {
     "reminders_on": frozenset(),
     "timezone_set": frozenset({"tz"}),
     "timezone_help": frozenset({"tz"}),
+    # advocates
+    "help_advocate": frozenset(),
+    "privacy_notice": frozenset({"advocate"}),
+    "ask_referrer": frozenset(),
+    "referrer_found": frozenset({"advocate"}),
+    "referrer_not_found": frozenset({"again"}),
+    "invite_link": frozenset({"invite"}),
+    "invite_share_text": frozenset({"link", "code", "name"}),
+    "invite_share_button": frozenset(),
+    "invites_button": frozenset(),
+    "invite_button": frozenset(),
+    "invite_limit": frozenset({"max"}),
+    "invites_list": frozenset({"invitations"}),
+    "invites_none": frozenset(),
+    "invite_revoke_button": frozenset({"invite"}),
+    "invite_revoked": frozenset({"invite"}),
+    "invite_revoke_unknown": frozenset(),
+    "friends": frozenset({"friends", "total", "finished", "page", "pages"}),
+    "friends_none": frozenset(),
+    "friends_prev": frozenset(),
+    "friends_next": frozenset(),
+    "days_ago": frozenset({"days"}),
+    "leaderboard": frozenset({"leaders", "mine"}),
+    "privacy": frozenset({"invited", "shares", "public", "advocate"}),
+    "privacy_share_on": frozenset(),
+    "privacy_share_off": frozenset(),
+    "privacy_public_on": frozenset(),
+    "privacy_public_off": frozenset(),
+    "alerts_status": frozenset({"on"}),
+    "alerts_set": frozenset({"on"}),
+    "alerts_turn_on": frozenset(),
+    "alerts_turn_off": frozenset(),
+    "alerts_friends_button": frozenset(),
+    "alerts_stop_button": frozenset(),
+    "alert_joined": frozenset({"friend"}),
+    "alert_stage": frozenset({"friend"}),
+    "alert_dormant": frozenset({"friend"}),
+    "alert_digest": frozenset({"joined", "progressed", "dormant", "count", "others"}),
+    "become_advocate": frozenset(),
 }
 
-# Variables the engine itself sets (from an invite link's start payload).
-ENGINE_VARIABLES: Mapping[str, int] = {"invited": 5, "invite_code": 64}
+# Variables the engine itself sets when someone arrives through a friend's invitation.
+ENGINE_VARIABLES: Mapping[str, int] = {"invited": 5, "advocate_name": 64}

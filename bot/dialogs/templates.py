@@ -40,6 +40,8 @@ def _dotted(node: nodes.Node) -> tuple[str, ...] | None:
 def usage(env: Environment, ast: nodes.Template | nodes.Expr) -> Usage:
     """Free names (not set or looped inside) and the attribute paths read from them."""
     local: set[str] = set()
+    if any(True for _ in ast.find_all(nodes.For)):
+        local.add("loop")  # Jinja's loop variable (loop.last, loop.index…)
     for binder in ast.find_all((nodes.For, nodes.Assign)):
         target = binder.target  # type: ignore[attr-defined]
         for name in [target, *target.find_all(nodes.Name)]:
@@ -86,6 +88,22 @@ def _loop_items(iterable: nodes.Node, lengths: Mapping[tuple[str, ...], int]) ->
     return UNBOUNDED
 
 
+def _item_lengths(
+    loop: nodes.For, lengths: Mapping[tuple[str, ...], int]
+) -> Mapping[tuple[str, ...], int]:
+    """Inside `for x in path`, `x.field` is as long as `("#item", *path, field)` says."""
+    path = _dotted(loop.iter)
+    if path is None or not isinstance(loop.target, nodes.Name):
+        return lengths
+    prefix = ("#item", *path)
+    fields = {
+        (loop.target.name, *key[len(prefix) :]): value
+        for key, value in lengths.items()
+        if key[: len(prefix)] == prefix and len(key) > len(prefix)
+    }
+    return {**lengths, **fields} if fields else lengths
+
+
 def _body_bound(body: list[nodes.Node], lengths: Mapping[tuple[str, ...], int]) -> int:
     return sum(_node_bound(n, lengths) for n in body)
 
@@ -105,8 +123,9 @@ def _node_bound(node: nodes.Node, lengths: Mapping[tuple[str, ...], int]) -> int
         return max(arms)
     if isinstance(node, nodes.For):
         items = _loop_items(node.iter, lengths)
+        inner = _item_lengths(node, lengths)
         return min(
-            UNBOUNDED, items * _body_bound(node.body, lengths) + _body_bound(node.else_, lengths)
+            UNBOUNDED, items * _body_bound(node.body, inner) + _body_bound(node.else_, lengths)
         )
     body = getattr(node, "body", None)
     if isinstance(body, list):
@@ -117,7 +136,8 @@ def _node_bound(node: nodes.Node, lengths: Mapping[tuple[str, ...], int]) -> int
 def max_length(ast: nodes.Template, lengths: Mapping[tuple[str, ...], int]) -> int:
     """An upper bound of the visible length of a template's output.
 
-    `lengths` maps dotted paths (`("user", "first_name")`) to their longest value and
-    `("#items", *path)` to the most items a loop over `path` may see.
+    `lengths` maps dotted paths (`("user", "first_name")`) to their longest value,
+    `("#items", *path)` to the most items a loop over `path` may see, and
+    `("#item", *path, field)` to the longest `field` of one of those items.
     """
     return _body_bound(ast.body, lengths)

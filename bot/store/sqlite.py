@@ -25,28 +25,48 @@ from typing import Any
 import aiosqlite
 
 from bot.errors import StoreError
-from bot.events import Record
-from bot.state import UserState
-
-# Tables holding rows about one person, exported by /mydata (all cascade from users).
-_USER_TABLES = (
-    "users",
-    "conversations",
-    "milestones",
-    "stages_completed",
-    "events",
-    "processed_updates",
-    "nudges",
+from bot.events import (
+    AckAlerts,
+    CancelNudge,
+    CreateInvite,
+    CreditReferral,
+    Effect,
+    Notify,
+    Record,
+    RevokeInvite,
+    ScheduleNudge,
 )
-_TURN_COLUMNS = 23
+from bot.state import UserState
+from bot.store.advocates import AdvocateQueries
+from bot.textmatch import normalize
+
+# Tables holding rows about one person and the column naming them, exported by /mydata
+# (all cascade from users).
+_USER_TABLES = {
+    "users": "user_id",
+    "conversations": "user_id",
+    "milestones": "user_id",
+    "stages_completed": "user_id",
+    "events": "user_id",
+    "processed_updates": "user_id",
+    "nudges": "user_id",
+    "referrals": "friend_id",
+    "invites": "advocate_id",
+    "advocates": "user_id",
+    "alerts": "advocate_id",
+}
+_TURN_COLUMNS = 36
 _INSERT_TURN = f"INSERT INTO turns VALUES ({', '.join('?' * _TURN_COLUMNS)})"
 _LOAD = """
     SELECT u.lang, u.created_at, u.first_name, c.flow, c.node, c.node_version, c.vars,
            u.reminders, u.blocked, c.pending, c.dialog_version, u.updated_at,
            (SELECT group_concat(milestone, ' ') FROM milestones m WHERE m.user_id = u.user_id),
            (SELECT group_concat(stage, ' ') FROM stages_completed s WHERE s.user_id = u.user_id),
-           u.timezone, u.nudges_sent, u.ignored_in_a_row, c.nudge_step, c.next_nudge_ms
+           u.timezone, u.nudges_sent, u.ignored_in_a_row, c.nudge_step, c.next_nudge_ms,
+           u.active_at, r.advocate_id, u.shares, u.public, u.alerts, u.invite_tries,
+           u.watch_ms, u.alerts_sent, u.digest_ms
     FROM users u LEFT JOIN conversations c ON c.user_id = u.user_id
+    LEFT JOIN referrals r ON r.friend_id = u.user_id
     WHERE u.user_id = ?"""
 
 
@@ -76,6 +96,14 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def _ms(moment: datetime | None) -> int | None:
+    return None if moment is None else to_ms(moment)
+
+
+def _at(ms: int | None) -> datetime | None:
+    return None if ms is None else from_ms(ms)
+
+
 def _state(user_id: int, row: Sequence[Any]) -> UserState:
     return UserState(
         user_id=user_id,
@@ -97,8 +125,69 @@ def _state(user_id: int, row: Sequence[Any]) -> UserState:
         nudges_sent=tuple(from_ms(ms) for ms in json.loads(row[15])),
         ignored_in_a_row=row[16],
         nudge_step=row[17] or 0,
-        next_nudge_at=None if row[18] is None else from_ms(row[18]),
+        next_nudge_at=_at(row[18]),
+        active_at=None if row[19] is None else datetime.fromisoformat(row[19]),
+        referrer=row[20],
+        shares=bool(row[21]),
+        public=bool(row[22]),
+        alerts=bool(row[23]),
+        invite_tries=row[24],
+        watch_at=_at(row[25]),
+        alerts_sent=tuple(from_ms(ms) for ms in json.loads(row[26])),
+        digest_at=_at(row[27]),
     )
+
+
+def turn_row(
+    before: UserState | None,
+    after: UserState,
+    effects: Sequence[Effect],
+    milestone_stage: Mapping[str, str],
+    update_key: str | None,
+) -> tuple[Any, ...]:
+    """The values of one `INSERT INTO turns`: the state and what the turn's effects store."""
+    now = after.updated_at or after.created_at
+    old_milestones = before.milestones if before else frozenset()
+    old_stages = before.completed if before else frozenset()
+    new_milestones = [
+        [m, milestone_stage.get(m)] for m in sorted(after.milestones - old_milestones)
+    ]
+    records: list[Any] = []
+    nudge_ops: list[Any] = []
+    notify: list[Any] = []
+    invite_ops: list[Any] = []
+    acks: list[int] = []
+    referral = None
+    for e in effects:
+        if isinstance(e, Record):
+            records.append([e.name, dict(e.data)])
+        elif isinstance(e, ScheduleNudge):
+            nudge_ops.append([e.key, to_ms(e.due)])
+        elif isinstance(e, CancelNudge):
+            nudge_ops.append([e.key, None])
+        elif isinstance(e, CreditReferral):
+            referral = _json({"advocate": e.advocate_id, "payload": e.payload, "path": e.path})
+        elif isinstance(e, Notify):
+            notify.append([e.advocate_id, e.kind, e.stage, to_ms(e.due)])
+        elif isinstance(e, CreateInvite):
+            i = e.invitation
+            invite_ops.append(["create", i.payload, i.code, i.name, normalize(i.name)])
+        elif isinstance(e, RevokeInvite):
+            invite_ops.append(["revoke", e.payload])
+        elif isinstance(e, AckAlerts):
+            acks.extend(e.ids)
+    return (
+        after.user_id, after.first_name, after.lang, int(after.reminders), int(after.blocked),
+        _iso(after.created_at), now.isoformat(), after.flow, after.node, after.node_version,
+        _json(dict(after.vars)), after.pending, after.dialog_version,
+        _json(new_milestones), _json(sorted(after.completed - old_stages)), _json(records),
+        update_key, after.timezone, _json([to_ms(t) for t in after.nudges_sent]),
+        after.ignored_in_a_row, after.nudge_step, _ms(after.next_nudge_at),
+        _json(nudge_ops), _iso(after.active_at), int(after.shares), int(after.public),
+        int(after.alerts), after.invite_tries, _ms(after.watch_at),
+        _json([to_ms(t) for t in after.alerts_sent]), _ms(after.digest_at), to_ms(now),
+        referral, _json(notify), _json(invite_ops), _json(acks),
+    )  # fmt: skip
 
 
 class SqliteStore:
@@ -113,6 +202,7 @@ class SqliteStore:
         self._pending: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()  # recent update keys
+        self.advocates = AdvocateQueries(self)
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -170,27 +260,11 @@ class SqliteStore:
         self,
         before: UserState | None,
         after: UserState,
-        records: Sequence[Record],
+        effects: Sequence[Effect],
         milestone_stage: Mapping[str, str],
         update_key: str | None = None,
-        nudge_ops: Sequence[tuple[str, datetime | None]] = (),
     ) -> None:
-        now = _iso(after.updated_at) or _iso(after.created_at)
-        old_milestones = before.milestones if before else frozenset()
-        old_stages = before.completed if before else frozenset()
-        new_milestones = [
-            [m, milestone_stage.get(m)] for m in sorted(after.milestones - old_milestones)
-        ]
-        row = (
-            after.user_id, after.first_name, after.lang, int(after.reminders), int(after.blocked),
-            _iso(after.created_at), now, after.flow, after.node, after.node_version,
-            _json(dict(after.vars)), after.pending, after.dialog_version,
-            _json(new_milestones), _json(sorted(after.completed - old_stages)),
-            _json([[r.name, dict(r.data)] for r in records]), update_key,
-            after.timezone, _json([to_ms(t) for t in after.nudges_sent]), after.ignored_in_a_row,
-            after.nudge_step, None if after.next_nudge_at is None else to_ms(after.next_nudge_at),
-            _json([[key, None if due is None else to_ms(due)] for key, due in nudge_ops]),
-        )  # fmt: skip
+        row = turn_row(before, after, effects, milestone_stage, update_key)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((row, done))
         if self._flusher is None or self._flusher.done():
@@ -322,14 +396,14 @@ class SqliteStore:
     async def export(self, user_id: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         async with self._lock:
-            for table in _USER_TABLES:
+            for table, column in _USER_TABLES.items():
                 async with self._db.execute(
-                    f"SELECT * FROM {table} WHERE user_id = ?", (user_id,)
+                    f"SELECT * FROM {table} WHERE {column} = ?", (user_id,)
                 ) as cur:
                     names = [d[0] for d in cur.description]
                     rows = [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
                 for row in rows:
-                    row.pop("user_id", None)
+                    row.pop(column, None)
                     for key in ("data", "vars"):
                         if key in row:
                             row[key] = json.loads(row[key])

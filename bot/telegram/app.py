@@ -41,6 +41,12 @@ COMMAND_HELP = {
         "timezone": "Mon fuseau horaire",
         "mydata": "Mes données",
         "forget": "Tout effacer",
+        "invite": "Mon lien d'invitation",
+        "friends": "Mes proches invités",
+        "invites": "Mes invitations",
+        "alerts": "Alertes sur mes proches",
+        "leaderboard": "Le tableau des ambassadeurs",
+        "privacy": "Ce que les autres voient",
     },
     "en": {
         "start": "Start or resume",
@@ -53,6 +59,12 @@ COMMAND_HELP = {
         "timezone": "My time zone",
         "mydata": "My data",
         "forget": "Erase everything",
+        "invite": "My invitation link",
+        "friends": "People I invited",
+        "invites": "My invitations",
+        "alerts": "Alerts about my friends",
+        "leaderboard": "The advocates' board",
+        "privacy": "What others see",
     },
 }
 
@@ -80,12 +92,15 @@ def build_application(
     unless `start_nudges` is False (tests drive it by hand).
     """
 
-    dialogs = replace(dialogs, nudge_policy=config.nudges.policy)
-
     async def post_init(app: App) -> None:
+        # Invitation links name the bot as Telegram knows it (getMe, done by initialize).
+        advocacy = replace(
+            config.advocates, bot_username=app.bot.username or config.advocates.bot_username
+        )
+        talk = replace(dialogs, nudge_policy=config.nudges.policy, advocacy=advocacy)
         store = await open_store(config.store.path)
         await store.prune(clock())
-        bot = TelegramBot(Conversations(dialogs, store, config.bot.default_language), clock)
+        bot = TelegramBot(Conversations(talk, store, config.bot.default_language), clock)
         bot.register(app)
         app.bot_data["vie"] = bot
         n = config.nudges

@@ -15,6 +15,7 @@ import contextlib
 import inspect
 import itertools
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -372,8 +373,17 @@ class BotApiEmulator(Faults):
 
     @staticmethod
     def buttons(message: JSON) -> list[tuple[str, str]]:
+        """(label, callback data) of the message's pressable buttons."""
         rows = message.get("reply_markup", {}).get("inline_keyboard", [])
-        return [(b["text"], b["callback_data"]) for row in rows for b in row]
+        return [
+            (b["text"], b["callback_data"]) for row in rows for b in row if "callback_data" in b
+        ]
+
+    @staticmethod
+    def links(message: JSON) -> list[tuple[str, str]]:
+        """(label, url) of the message's link buttons."""
+        rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+        return [(b["text"], b["url"]) for row in rows for b in row if "url" in b]
 
 
 def _scope_key(scope: JSON | None) -> str:
@@ -411,8 +421,12 @@ def _markup(raw: Any) -> JSON | None:
         raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
     for row in markup.get("inline_keyboard", []):
         for button in row:
+            if ("callback_data" in button) == ("url" in button):
+                raise ApiError(400, 'Bad Request: can\'t find field "callback_data" or "url"')
             if len(button.get("callback_data", "").encode()) > 64:
                 raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+            if "url" in button and not re.match(r"^(https?|tg)://\S+$", button["url"]):
+                raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
     return markup if markup.get("inline_keyboard") else None
 
 

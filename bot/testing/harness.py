@@ -114,8 +114,13 @@ class ChatHarness:
         return await self.event(parse_text(text), text)
 
     async def press(self, choice: str | int) -> list[Send]:
-        """Press a button of the latest keyboard: by 1-based number or by (part of) its label."""
+        """Press a button of the latest keyboard: by 1-based number or by (part of) its label.
+
+        A link button opens its link outside the chat: the bot hears nothing."""
         button = self.find(choice)
+        if button.url:
+            self.transcript.append(Line("user", f"[{button.label}] -> {button.url}"))
+            return []
         return await self.event(Press(button.data), f"[{button.label}]")
 
     async def press_data(self, data: str) -> list[Send]:
@@ -171,5 +176,8 @@ def format_line(line: Line) -> str:
     if line.who == "user":
         return f"> {line.text}"
     out = [to_plain(line.text)]
-    out += [f"  [{i}] {b.label}" for i, b in enumerate(line.buttons, start=1)]
+    out += [
+        f"  [{i}] {b.label}" + (f" ({b.url})" if b.url else "")
+        for i, b in enumerate(line.buttons, start=1)
+    ]
     return "\n".join(out)

@@ -1,0 +1,1 @@
+"""Advocates: invite links, attribution, the friends dashboard, alerts, the referral tree."""

@@ -1,0 +1,183 @@
+"""Read queries for the advocate features, on the SQLite store's connection.
+
+Each query reads a bounded handful of rows through an index, whatever the number of
+users: counters are kept by triggers (see migration 0002), friends are paged by keyset
+(never OFFSET), and the leaderboard reads the top of a partial index.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.advocates.records import (
+    LEADERS,
+    MAX_PATH,
+    Alert,
+    AlertBatch,
+    Friend,
+    FriendsPage,
+    Invitation,
+    InviteList,
+    Leader,
+    Leaderboard,
+)
+from bot.textmatch import normalize
+
+if TYPE_CHECKING:
+    from bot.store.sqlite import SqliteStore
+
+_INVITE = """
+    SELECT i.payload, i.code, i.advocate_id, a.first_name, i.name, i.revoked_ms IS NOT NULL,
+           (SELECT path FROM referrals WHERE friend_id = i.advocate_id),
+           (SELECT count(*) FROM referrals WHERE payload = i.payload)
+    FROM invites i JOIN users a ON a.user_id = i.advocate_id"""
+_FRIEND = """
+    SELECT r.friend_id, u.first_name, u.shares, r.joined_ms, u.active_at, i.name,
+           (SELECT json_group_array(json_array(stage, n)) FROM (
+               SELECT stage, count(*) AS n FROM milestones m
+               WHERE m.user_id = r.friend_id AND stage IS NOT NULL GROUP BY stage)),
+           (SELECT group_concat(stage, ' ') FROM stages_completed s WHERE s.user_id = r.friend_id)
+    FROM referrals r JOIN users u ON u.user_id = r.friend_id
+    LEFT JOIN invites i ON i.payload = r.payload"""
+_LEADER = """
+    SELECT a.user_id, u.first_name, u.public, a.friends, a.finished, a.tree_finished, a.depth
+    FROM advocates a JOIN users u ON u.user_id = a.user_id"""
+
+
+def _invitation(row: Sequence[Any], active: int = 0) -> Invitation:
+    above = json.loads(row[6]) if row[6] else []
+    return Invitation(
+        payload=row[0],
+        code=row[1],
+        advocate_id=row[2],
+        advocate_name=row[3],
+        name=row[4],
+        revoked=bool(row[5]),
+        path=tuple([row[2], *above][:MAX_PATH]),
+        joined=row[7],
+        active=active,
+    )
+
+
+def _friend(row: Sequence[Any]) -> Friend:
+    from bot.store.sqlite import from_ms
+
+    return Friend(
+        user_id=row[0],
+        first_name=row[1],
+        shares=bool(row[2]),
+        joined_at=from_ms(row[3]),
+        active_at=None if row[4] is None else datetime.fromisoformat(row[4]),
+        invite_name=row[5] or "",
+        reached=tuple((str(s), int(n)) for s, n in json.loads(row[6] or "[]")),
+        completed=frozenset((row[7] or "").split()),
+    )
+
+
+def _leader(row: Sequence[Any]) -> Leader:
+    return Leader(row[0], row[1], bool(row[2]), row[3], row[4], row[5], row[6])
+
+
+class AdvocateQueries:
+    """The advocate features' reads (their writes go with the turn, in one statement)."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    async def _all(self, query: str, args: Sequence[Any]) -> list[Any]:
+        async with self._store._lock, self._store.connection.execute(query, args) as cur:
+            return list(await cur.fetchall())
+
+    async def invitation(self, *, payload: str = "", code: str = "") -> Invitation | None:
+        """The invitation with this deep-link payload or typed code, revoked or not."""
+        column, value = ("payload", payload) if payload else ("code", code)
+        rows = await self._all(f"{_INVITE} WHERE i.{column} = ?", (value,))
+        return _invitation(rows[0]) if rows else None
+
+    async def invitation_by_names(self, advocate_name: str, newcomer: str) -> Invitation | None:
+        """The one open invitation named after the newcomer from an advocate called
+        `advocate_name` (both compared normalised); None when none or several match."""
+        wanted, key = normalize(advocate_name), normalize(newcomer)
+        if not wanted or not key:
+            return None
+        rows = await self._all(
+            f"{_INVITE} WHERE i.name_key = ? AND i.revoked_ms IS NULL LIMIT 50", (key,)
+        )
+        found = [r for r in rows if normalize(r[3]) == wanted]
+        return _invitation(found[0]) if len(found) == 1 else None
+
+    async def open_invitation(self, advocate_id: int, name: str) -> tuple[Invitation | None, int]:
+        """The advocate's open invitation with this name (None if none) and how many open
+        invitations they have."""
+        rows = await self._all(
+            f"{_INVITE} WHERE i.advocate_id = ? AND i.name_key = ? AND i.revoked_ms IS NULL",
+            (advocate_id, normalize(name)),
+        )
+        count = await self._all(
+            "SELECT count(*) FROM invites WHERE advocate_id = ? AND revoked_ms IS NULL",
+            (advocate_id,),
+        )
+        return (_invitation(rows[0]) if rows else None), int(count[0][0])
+
+    async def invitations(self, advocate_id: int, limit: int = 20) -> InviteList:
+        rows = await self._all(
+            f"{_INVITE} WHERE i.advocate_id = ? AND i.revoked_ms IS NULL "
+            "ORDER BY i.created_ms DESC LIMIT ?",
+            (advocate_id, limit),
+        )
+        return InviteList(tuple(_invitation(r) for r in rows))
+
+    async def friends_page(
+        self, advocate_id: int, size: int, page: int = 1, after: tuple[int, int] | None = None,
+        before: tuple[int, int] | None = None,
+    ) -> FriendsPage:  # fmt: skip
+        """A page of friends, newest first: those joined before the cursor `after`
+        (the next page), or after the cursor `before` (the previous page)."""
+        where, args, order = "r.advocate_id = ?", [advocate_id], "DESC"
+        if after is not None:
+            where += " AND (r.joined_ms, r.friend_id) < (?, ?)"
+            args += list(after)
+        elif before is not None:
+            where += " AND (r.joined_ms, r.friend_id) > (?, ?)"
+            args += list(before)
+            order = "ASC"
+        rows = await self._all(
+            f"{_FRIEND} WHERE {where} ORDER BY r.joined_ms {order}, r.friend_id {order} LIMIT ?",
+            (*args, size + 1),
+        )
+        more = len(rows) > size
+        rows = rows[:size]
+        if order == "ASC":
+            rows.reverse()
+            more = True  # we came back from a later page
+        counts = await self._all(
+            "SELECT friends, finished FROM advocates WHERE user_id = ?", (advocate_id,)
+        )
+        total, finished = (counts[0][0], counts[0][1]) if counts else (0, 0)
+        return FriendsPage(tuple(_friend(r) for r in rows), total, finished, page, more)
+
+    async def leaderboard(self, user_id: int, limit: int = LEADERS) -> Leaderboard:
+        rows = await self._all(
+            f"{_LEADER} WHERE a.tree_finished > 0 "
+            "ORDER BY a.tree_finished DESC, a.finished DESC, a.since_ms LIMIT ?",
+            (limit,),
+        )
+        mine = await self._all(f"{_LEADER} WHERE a.user_id = ?", (user_id,))
+        return Leaderboard(tuple(_leader(r) for r in rows), _leader(mine[0]) if mine else None)
+
+    async def pending_alerts(self, advocate_id: int, limit: int = 200) -> AlertBatch:
+        from bot.store.sqlite import from_ms
+
+        rows = await self._all(
+            "SELECT a.id, a.friend_id, u.first_name, a.kind, a.stage, a.at_ms, u.shares "
+            "FROM alerts a JOIN users u ON u.user_id = a.friend_id "
+            "WHERE a.advocate_id = ? ORDER BY a.id LIMIT ?",
+            (advocate_id, limit + 1),
+        )
+        alerts = tuple(
+            Alert(r[0], r[1], r[2], r[3], r[4], from_ms(r[5]), bool(r[6])) for r in rows[:limit]
+        )
+        return AlertBatch(alerts, more=max(0, len(rows) - limit))
