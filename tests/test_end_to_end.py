@@ -226,3 +226,45 @@ async def test_nudges_are_sent_under_the_rate_limit_and_none_is_lost(
         assert texts(emulator, person)[-1] == f"On en reparle, {person.first_name} ?"
         assert len(emulator.sent_to(person.id)) == 3, "each nudge exactly once"
     assert emulator.throttled == 0, "never over the enforced limit"
+
+
+async def test_the_advocate_loop_end_to_end(tmp_path: Path, mini: DialogSet) -> None:
+    """Paul gets a link, Zoé starts with it and progresses, Paul sees it and is told."""
+    import re
+    from datetime import timedelta
+    from urllib.parse import parse_qs, urlparse
+
+    from bot.testing import FakeClock
+
+    emulator = BotApiEmulator()
+    clock = FakeClock()
+    paul = FakeUser(500, "Paul", "fr")
+    async with live_bot(emulator, tmp_path / "a.db", mini, clock.now) as app:
+        invitation = await say(emulator, paul, "/invite Zoé")
+        bot = emulator.bot_username
+        found = re.search(rf"https://t\.me/{bot}\?start=([A-Za-z0-9_-]+)", invitation)
+        assert found is not None, invitation
+        ((_, share),) = emulator.links(emulator.sent_to(paul.id)[-1])
+        shared = parse_qs(urlparse(share).query)
+        assert shared["url"] == [found.group(0)] and "Zoé, j'utilise" in shared["text"][0]
+        # Zoé follows the link she was sent
+        first = await say(emulator, ZOE, f"/start {found.group(1)}")
+        assert "Un ami vous invite." in first and "Paul verra où vous en êtes" in first
+        await press(emulator, ZOE, "M'informer")
+        await press(emulator, ZOE, "Vivre caché")
+        assert "étape I : 2/2" in await press(emulator, ZOE, "Convaincu")
+        # Paul sees her progress…
+        friends = await say(emulator, paul, "/friends")
+        assert "Vos proches invités : 1" in friends and "Zoé</b> — V 0/0 · I ✓ · E 0/0" in friends
+        # …and is told, once, through the outbox and the rate-limited sender
+        before = len(emulator.sent_to(paul.id))
+        clock.advance(timedelta(minutes=11))
+        await app.bot_data["dispatcher"].drain()
+        await app.bot_data["dispatcher"].drain()
+        news = emulator.sent_to(paul.id)[before:]
+        assert len(news) == 1 and "Arrivé(s) : Zoé" in news[0]["text"]
+        assert "Étape terminée : Zoé (I)" in news[0]["text"]
+        assert [label for label, _ in emulator.buttons(news[0])] == [
+            "Voir mes proches",
+            "Plus d'alertes",
+        ]

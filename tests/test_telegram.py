@@ -74,7 +74,7 @@ async def test_deep_link_payload_and_escaped_name(running: Any) -> None:
     bot = emulator.bot_username
     found = re.search(rf"https://t\.me/{bot}\?start=([A-Za-z0-9_-]{{22}})", invitation["text"])
     assert found is not None, invitation["text"]
-    ((share_label, share_url),) = emulator.links(invitation)
+    ((_, share_url),) = emulator.links(invitation)
     assert share_url.startswith("https://t.me/share/url?url=https%3A%2F%2Ft.me%2F")
     await deliver(app, emulator.user_message(SAM, f"/start {found.group(1)}"))
     (text,) = [m["text"] for m in emulator.sent_to(SAM.id)]

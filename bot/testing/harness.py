@@ -70,6 +70,8 @@ class ChatHarness:
     clock: FakeClock = field(default_factory=FakeClock)
     transcript: list[Line] = field(default_factory=list)
     keyboard: tuple[ButtonView, ...] = ()  # the most recent buttons shown
+    # what `advance` delivered to other people (an advocate's alerts, say), by user id
+    others: dict[int, list[Send]] = field(default_factory=dict)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -83,6 +85,8 @@ class ChatHarness:
             if user_id == self.person.user_id:
                 self._received(messages)
                 sent.extend(messages)
+            else:
+                self.others.setdefault(user_id, []).extend(messages)
             return True
 
         store = self.conversations.store
