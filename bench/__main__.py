@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from bench import checker, coldstart, nudges, telegram, throughput
+from bench import advocates, checker, coldstart, nudges, telegram, throughput
 from bench.common import machine
 
 
@@ -15,6 +15,7 @@ def main() -> None:
     coldstart.run()
     telegram.run()
     nudges.run()
+    advocates.run()
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from bench.common import LANGS, ROOT
 from bot.conversation import Conversations
 from bot.dialogs.loader import load_dialogs
 from bot.dialogs.model import DialogSet
-from bot.events import Send
+from bot.events import ScheduleNudge, Send
 from bot.nudges.dispatcher import NudgeDispatcher, start_scheduler
 from bot.state import new_state
 from bot.store import SqliteStore, open_store
@@ -48,7 +48,7 @@ async def people_with_nudges(
     await asyncio.gather(*(
         store.save(None, replace(new_state(uid, "fr", base, f"P{uid}"), flow="informer", node="intro",
                                  node_version=node.version, next_nudge_at=due[uid - 1]),
-                   [], {}, nudge_ops=[("followup", due[uid - 1])])
+                   [ScheduleNudge("followup", due[uid - 1])], {})
         for uid in range(1, count + 1)
     ))  # fmt: skip
 

@@ -72,14 +72,24 @@ def check(directory: Path | None, config_path: str | None) -> None:
 @click.option("--user", "user", default="Alex", show_default=True, help="Your name in this chat.")
 @click.option("--lang", type=click.Choice(["fr", "en"]), help="Language for a new user.")
 @click.option("--dialogs", "dialogs_dir", type=click.Path(path_type=Path), help="Dialog folder.")
+@click.option(
+    "--start",
+    "link",
+    default="",
+    help="Arrive through an invitation: its link (t.me/…?start=…) or its payload.",
+)
 def chat(
     config_path: str | None,
     db_path: Path | None,
     user: str,
     lang: str | None,
     dialogs_dir: Path | None,
+    link: str,
 ) -> None:
-    """Chat with the bot in this terminal (or through a pipe). No token needed."""
+    """Chat with the bot in this terminal (or through a pipe). No token needed.
+
+    Several people can share one database: `--user Paul` makes an invitation with
+    /invite, then `--user Zoé --start <link>` arrives through it."""
     from bot.terminal import chat as run_chat
 
     config = _config(config_path)
@@ -93,7 +103,7 @@ def chat(
         store = await open_store(db_path or config.store.path)
         try:
             conversations = Conversations(dialogs, store, lang or config.bot.default_language)
-            await run_chat(conversations, user, lang)
+            await run_chat(conversations, user, lang, start=link)
         finally:
             await store.close()
 

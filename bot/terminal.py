@@ -7,6 +7,7 @@ as text, `/quit` leaves. It goes through ChatHarness, the same path the tests us
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -28,8 +29,10 @@ async def chat(
     language_code: str | None,
     stdin: TextIO = sys.stdin,
     write: Callable[[str], None] = print,
+    start: str = "",
 ) -> None:
-    """Run the chat loop until `/quit` or the end of input."""
+    """Run the chat loop until `/quit` or the end of input. `start` is an invitation
+    link or payload to arrive through, as a deep link would on Telegram."""
     harness = ChatHarness(
         conversations, Person(terminal_user_id(name), name, language_code), ShiftedClock()
     )
@@ -43,7 +46,8 @@ async def chat(
 
     write(f"VIE Coach: chatting as {name}. Type a number to press a button, /quit to leave.\n")
     mark = len(harness.transcript)
-    await harness.send("/start")
+    found = re.search(r"(?:start=)?([A-Za-z0-9_-]{1,64})$", start.strip())
+    await harness.send(f"/start {found.group(1)}" if found else "/start")
     show(mark + 1)
     while True:
         if interactive:

@@ -284,3 +284,16 @@ async def test_finishing_eduquer_offers_to_become_an_advocate(
         assert "start=" in zoe.last.text
     finally:
         await store.close()
+
+
+async def test_no_advocate_query_scans_a_table(store: SqliteStore) -> None:
+    """/friends and /leaderboard must cost the same at 1,000 or 100,000 users: every
+    query reads through an index (bench/advocates.py measures the ratio)."""
+    from bot.store.advocates import QUERIES
+
+    for name, query in QUERIES.items():
+        args = (1,) * query.count("?")
+        async with store.connection.execute(f"EXPLAIN QUERY PLAN {query}", args) as cur:
+            steps = [row[3] for row in await cur.fetchall()]
+        scans = [s for s in steps if s.startswith("SCAN") and not s.startswith("SCAN (")]
+        assert not scans, f"{name}: {steps}"

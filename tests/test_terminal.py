@@ -90,3 +90,14 @@ def test_advance_shows_the_reminders_that_would_be_sent(tmp_path: Path) -> None:
     assert "  [1] On reprend\n  [2] Demain\n  [3] Pas maintenant\n  [4] Plus de rappels" in out
     assert "> 1\nQu'est-ce qui vous retient ?" in out, "pressing [1] on the reminder goes on"
     assert "(usage: /advance 30m" in out
+
+
+def test_two_people_in_one_database_invite_each_other(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    paul = chat(db, "/invite Zoé\n/quit\n", "--user", "Paul")
+    link = next(line for line in paul.stdout.splitlines() if "?start=" in line).strip()
+    assert link.startswith("https://t.me/VieCoachBot?start=")
+    zoe = chat(db, "/quit\n", "--user", "Zoé", "--start", link)
+    assert "Un ami vous invite." in zoe.stdout and "Paul verra où vous en êtes" in zoe.stdout
+    friends = chat(db, "/friends\n", "--user", "Paul")
+    assert "Vos proches invités : 1" in friends.stdout and "Zoé — V 0/0" in friends.stdout

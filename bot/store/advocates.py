@@ -31,8 +31,7 @@ if TYPE_CHECKING:
 
 _INVITE = """
     SELECT i.payload, i.code, i.advocate_id, a.first_name, i.name, i.revoked_ms IS NOT NULL,
-           (SELECT path FROM referrals WHERE friend_id = i.advocate_id),
-           (SELECT count(*) FROM referrals WHERE payload = i.payload)
+           (SELECT path FROM referrals WHERE friend_id = i.advocate_id), i.joined
     FROM invites i JOIN users a ON a.user_id = i.advocate_id"""
 _FRIEND = """
     SELECT r.friend_id, u.first_name, u.shares, r.joined_ms, u.active_at, i.name,
@@ -45,6 +44,32 @@ _FRIEND = """
 _LEADER = """
     SELECT a.user_id, u.first_name, u.public, a.friends, a.finished, a.tree_finished, a.depth
     FROM advocates a JOIN users u ON u.user_id = a.user_id"""
+_PAGE = "ORDER BY r.joined_ms {0}, r.friend_id {0} LIMIT ?"
+
+# Every query, by name; a test checks that none of them scans a table.
+QUERIES = {
+    "invitation_by_payload": f"{_INVITE} WHERE i.payload = ?",
+    "invitation_by_code": f"{_INVITE} WHERE i.code = ?",
+    "invitations_named": f"{_INVITE} WHERE i.name_key = ? AND i.name_key != '' "
+    "AND i.revoked_ms IS NULL LIMIT 50",
+    "open_invitation": f"{_INVITE} WHERE i.advocate_id = ? AND i.name_key = ? "
+    "AND i.revoked_ms IS NULL",
+    "open_count": "SELECT count(*) FROM invites WHERE advocate_id = ? AND revoked_ms IS NULL",
+    "invitations": f"{_INVITE} WHERE i.advocate_id = ? AND i.revoked_ms IS NULL "
+    "ORDER BY i.created_ms DESC LIMIT ?",
+    "friends_first": f"{_FRIEND} WHERE r.advocate_id = ? {_PAGE.format('DESC')}",
+    "friends_after": f"{_FRIEND} WHERE r.advocate_id = ? "
+    f"AND (r.joined_ms, r.friend_id) < (?, ?) {_PAGE.format('DESC')}",
+    "friends_before": f"{_FRIEND} WHERE r.advocate_id = ? "
+    f"AND (r.joined_ms, r.friend_id) > (?, ?) {_PAGE.format('ASC')}",
+    "counters": "SELECT friends, finished FROM advocates WHERE user_id = ?",
+    "leaders": f"{_LEADER} WHERE a.tree_finished > 0 "
+    "ORDER BY a.tree_finished DESC, a.finished DESC, a.since_ms LIMIT ?",
+    "leader": f"{_LEADER} WHERE a.user_id = ?",
+    "alerts": "SELECT a.id, a.friend_id, u.first_name, a.kind, a.stage, a.at_ms, u.shares "
+    "FROM alerts a JOIN users u ON u.user_id = a.friend_id "
+    "WHERE a.advocate_id = ? ORDER BY a.id LIMIT ?",
+}
 
 
 def _invitation(row: Sequence[Any], active: int = 0) -> Invitation:
@@ -93,8 +118,8 @@ class AdvocateQueries:
 
     async def invitation(self, *, payload: str = "", code: str = "") -> Invitation | None:
         """The invitation with this deep-link payload or typed code, revoked or not."""
-        column, value = ("payload", payload) if payload else ("code", code)
-        rows = await self._all(f"{_INVITE} WHERE i.{column} = ?", (value,))
+        name, value = ("payload", payload) if payload else ("code", code)
+        rows = await self._all(QUERIES[f"invitation_by_{name}"], (value,))
         return _invitation(rows[0]) if rows else None
 
     async def invitation_by_names(self, advocate_name: str, newcomer: str) -> Invitation | None:
@@ -103,31 +128,19 @@ class AdvocateQueries:
         wanted, key = normalize(advocate_name), normalize(newcomer)
         if not wanted or not key:
             return None
-        rows = await self._all(
-            f"{_INVITE} WHERE i.name_key = ? AND i.revoked_ms IS NULL LIMIT 50", (key,)
-        )
+        rows = await self._all(QUERIES["invitations_named"], (key,))
         found = [r for r in rows if normalize(r[3]) == wanted]
         return _invitation(found[0]) if len(found) == 1 else None
 
     async def open_invitation(self, advocate_id: int, name: str) -> tuple[Invitation | None, int]:
         """The advocate's open invitation with this name (None if none) and how many open
         invitations they have."""
-        rows = await self._all(
-            f"{_INVITE} WHERE i.advocate_id = ? AND i.name_key = ? AND i.revoked_ms IS NULL",
-            (advocate_id, normalize(name)),
-        )
-        count = await self._all(
-            "SELECT count(*) FROM invites WHERE advocate_id = ? AND revoked_ms IS NULL",
-            (advocate_id,),
-        )
+        rows = await self._all(QUERIES["open_invitation"], (advocate_id, normalize(name)))
+        count = await self._all(QUERIES["open_count"], (advocate_id,))
         return (_invitation(rows[0]) if rows else None), int(count[0][0])
 
     async def invitations(self, advocate_id: int, limit: int = 20) -> InviteList:
-        rows = await self._all(
-            f"{_INVITE} WHERE i.advocate_id = ? AND i.revoked_ms IS NULL "
-            "ORDER BY i.created_ms DESC LIMIT ?",
-            (advocate_id, limit),
-        )
+        rows = await self._all(QUERIES["invitations"], (advocate_id, limit))
         return InviteList(tuple(_invitation(r) for r in rows))
 
     async def friends_page(
@@ -136,47 +149,30 @@ class AdvocateQueries:
     ) -> FriendsPage:  # fmt: skip
         """A page of friends, newest first: those joined before the cursor `after`
         (the next page), or after the cursor `before` (the previous page)."""
-        where, args, order = "r.advocate_id = ?", [advocate_id], "DESC"
         if after is not None:
-            where += " AND (r.joined_ms, r.friend_id) < (?, ?)"
-            args += list(after)
+            rows = await self._all(QUERIES["friends_after"], (advocate_id, *after, size + 1))
         elif before is not None:
-            where += " AND (r.joined_ms, r.friend_id) > (?, ?)"
-            args += list(before)
-            order = "ASC"
-        rows = await self._all(
-            f"{_FRIEND} WHERE {where} ORDER BY r.joined_ms {order}, r.friend_id {order} LIMIT ?",
-            (*args, size + 1),
-        )
+            rows = await self._all(QUERIES["friends_before"], (advocate_id, *before, size + 1))
+        else:
+            rows = await self._all(QUERIES["friends_first"], (advocate_id, size + 1))
         more = len(rows) > size
         rows = rows[:size]
-        if order == "ASC":
+        if before is not None:
             rows.reverse()
             more = True  # we came back from a later page
-        counts = await self._all(
-            "SELECT friends, finished FROM advocates WHERE user_id = ?", (advocate_id,)
-        )
+        counts = await self._all(QUERIES["counters"], (advocate_id,))
         total, finished = (counts[0][0], counts[0][1]) if counts else (0, 0)
         return FriendsPage(tuple(_friend(r) for r in rows), total, finished, page, more)
 
     async def leaderboard(self, user_id: int, limit: int = LEADERS) -> Leaderboard:
-        rows = await self._all(
-            f"{_LEADER} WHERE a.tree_finished > 0 "
-            "ORDER BY a.tree_finished DESC, a.finished DESC, a.since_ms LIMIT ?",
-            (limit,),
-        )
-        mine = await self._all(f"{_LEADER} WHERE a.user_id = ?", (user_id,))
+        rows = await self._all(QUERIES["leaders"], (limit,))
+        mine = await self._all(QUERIES["leader"], (user_id,))
         return Leaderboard(tuple(_leader(r) for r in rows), _leader(mine[0]) if mine else None)
 
     async def pending_alerts(self, advocate_id: int, limit: int = 200) -> AlertBatch:
         from bot.store.sqlite import from_ms
 
-        rows = await self._all(
-            "SELECT a.id, a.friend_id, u.first_name, a.kind, a.stage, a.at_ms, u.shares "
-            "FROM alerts a JOIN users u ON u.user_id = a.friend_id "
-            "WHERE a.advocate_id = ? ORDER BY a.id LIMIT ?",
-            (advocate_id, limit + 1),
-        )
+        rows = await self._all(QUERIES["alerts"], (advocate_id, limit + 1))
         alerts = tuple(
             Alert(r[0], r[1], r[2], r[3], r[4], from_ms(r[5]), bool(r[6])) for r in rows[:limit]
         )

@@ -17,7 +17,8 @@ CREATE TABLE invites (
     name        TEXT    NOT NULL DEFAULT '',      -- "Marie" for /invite Marie
     name_key    TEXT    NOT NULL DEFAULT '',      -- the name normalised, for lookups
     created_ms  INTEGER NOT NULL,
-    revoked_ms  INTEGER
+    revoked_ms  INTEGER,
+    joined      INTEGER NOT NULL DEFAULT 0         -- friends who arrived through it
 ) WITHOUT ROWID;
 CREATE INDEX invites_by_advocate ON invites(advocate_id, name_key);
 CREATE INDEX invites_by_name ON invites(name_key) WHERE revoked_ms IS NULL AND name_key != '';
@@ -33,7 +34,6 @@ CREATE TABLE referrals (
     joined_ms   INTEGER NOT NULL
 );
 CREATE INDEX referrals_by_advocate ON referrals(advocate_id, joined_ms, friend_id);
-CREATE INDEX referrals_by_payload ON referrals(payload);
 
 -- Per advocate: direct friends, and friends who finished the journey (Eduquer done),
 -- directly and anywhere down their tree, and how many generations the tree has.
@@ -55,6 +55,7 @@ BEGIN
     SELECT value, NEW.joined_ms FROM json_each(NEW.path)
     WHERE value IN (SELECT user_id FROM users);
     UPDATE advocates SET friends = friends + 1 WHERE user_id = NEW.advocate_id;
+    UPDATE invites SET joined = joined + 1 WHERE payload = NEW.payload;
     UPDATE advocates SET tree = tree + 1,
         depth = max(depth, (SELECT j.key + 1 FROM json_each(NEW.path) j
                             WHERE j.value = advocates.user_id LIMIT 1))
@@ -74,6 +75,8 @@ END;
 -- /forget: the counters forget the person too (before the cascade removes their rows).
 CREATE TRIGGER forget_counts BEFORE DELETE ON users
 BEGIN
+    UPDATE invites SET joined = joined - 1
+    WHERE payload = (SELECT payload FROM referrals WHERE friend_id = OLD.user_id);
     UPDATE advocates SET
         friends = friends - (user_id = (SELECT advocate_id FROM referrals WHERE friend_id = OLD.user_id)),
         finished = finished - (user_id = (SELECT advocate_id FROM referrals WHERE friend_id = OLD.user_id)
