@@ -42,11 +42,13 @@ def dialogs() -> DialogSet:
 async def people_with_nudges(
     store: SqliteStore, d: DialogSet, count: int, due: list[datetime]
 ) -> None:
-    """`count` people on the informer's first question, each with a nudge due at due[i]."""
-    node = d.flows["informer"].nodes["intro"]
+    """`count` people on the informer's question of choice (a node with follow-ups), each
+    with a nudge due at due[i]."""
+    node = d.flows["informer"].nodes["choose"]
+    assert node.nudges, "the benchmark needs a node with follow-ups"
     base = datetime(2026, 1, 5, 10, tzinfo=UTC)
     await asyncio.gather(*(
-        store.save(None, replace(new_state(uid, "fr", base, f"P{uid}"), flow="informer", node="intro",
+        store.save(None, replace(new_state(uid, "fr", base, f"P{uid}"), flow="informer", node="choose",
                                  node_version=node.version, next_nudge_at=due[uid - 1]),
                    [ScheduleNudge("followup", due[uid - 1])], {})
         for uid in range(1, count + 1)

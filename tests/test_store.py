@@ -203,3 +203,28 @@ async def test_nudge_fields_round_trip(store: SqliteStore) -> None:
     assert await store.load(4) == state
     await store.save(state, replace(state, next_nudge_at=None), [CancelNudge("followup")], {})
     assert await store.next_due() is None
+
+
+async def test_a_database_from_before_the_advocates_is_upgraded(tmp_path: Path) -> None:
+    """Migration 0002 on a store written by the first schema: people keep everything."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    first = migrations()[0]
+    with sqlite3.connect(path) as db:
+        db.executescript(f"{first[1]}\nPRAGMA user_version = {first[0]};")
+        db.execute(
+            "INSERT INTO users (user_id, first_name, lang, created_at, updated_at) "
+            "VALUES (7, 'Léa', 'fr', ?, ?)",
+            (NOW.isoformat(), NOW.isoformat()),
+        )
+    store = await open_store(path)
+    try:
+        state = await store.load(7)
+        assert state is not None and state.first_name == "Léa"
+        assert (state.referrer, state.shares, state.alerts, state.active_at) == (None, True, True, None)
+        await store.save(state, replace(state, public=True), [], {})
+        store._cache.clear()
+        assert (await store.load(7)).public is True  # type: ignore[union-attr]
+    finally:
+        await store.close()
