@@ -7,12 +7,14 @@ import logging
 import os
 import sys
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import click
 
 from bot.config import Config, find_config
 from bot.conversation import Conversations
+from bot.dialogs.checks import stale_facts
 from bot.dialogs.loader import check_directory
 from bot.dialogs.model import DialogSet
 from bot.errors import DialogError, VieError
@@ -49,6 +51,8 @@ def check(directory: Path | None, config_path: str | None) -> None:
     config = _config(config_path)
     folder = directory or config.bot.dialogs
     dialogs, problems = check_directory(folder, config.bot.languages, config.bot.entry_flow)
+    if dialogs is not None:
+        problems = [*problems, *stale_facts(dialogs, date.today().year, config.bot.fact_max_age)]
     for problem in problems:
         click.echo(str(problem), err=problem.severity == "error")
     errors = sum(1 for p in problems if p.severity == "error")
@@ -102,7 +106,9 @@ def chat(
         )
         store = await open_store(db_path or config.store.path)
         try:
-            conversations = Conversations(dialogs, store, lang or config.bot.default_language)
+            conversations = Conversations(
+                dialogs, store, lang or config.bot.default_language, config.links.verifier()
+            )
             await run_chat(conversations, user, lang, start=link)
         finally:
             await store.close()
@@ -129,6 +135,8 @@ def run(config_path: str | None) -> None:
         dialogs = load_checked(config)
     except DialogError as exc:
         raise click.ClickException(str(exc)) from exc
+    for problem in stale_facts(dialogs, date.today().year, config.bot.fact_max_age):
+        logging.getLogger("bot.dialogs").warning("%s", problem)
     run_bot(config, dialogs)
 
 

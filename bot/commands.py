@@ -7,11 +7,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import callback
 from bot.advocates import dashboard
-from bot.advocates.records import Known
 from bot.callback import SystemPress
 from bot.dialogs.schema import STAGES
 from bot.engine import Turn, expired, progress
-from bot.events import ButtonView, Command, ExportUserData, ForgetUser, Send
+from bot.events import ButtonView, Command, ExportUserData, ForgetUser, Known, Send
 from bot.nudges import followups
 from bot.state import new_state
 

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "default_language": "fr",
         "dialogs": "dialogs",
         "entry_flow": "welcome",
+        "fact_max_age": 5,
     },
     "store": {"path": "vie-coach.db"},
     "telegram": {
@@ -65,6 +66,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "dormant_after": "14d",
         "max_invites": 50,
     },
+    "links": {"verify": False, "timeout_seconds": 5.0},
     "logging": {"level": "INFO"},
 }
 
@@ -81,6 +83,7 @@ _SCHEMA = {
                 "default_language": _LANG,
                 "dialogs": {"type": "string", "minLength": 1},
                 "entry_flow": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                "fact_max_age": {"type": "integer", "minimum": 1, "maximum": 100},
             },
         },
         "store": {
@@ -135,6 +138,14 @@ _SCHEMA = {
                 "max_invites": {"type": "integer", "minimum": 1, "maximum": 1000},
             },
         },
+        "links": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "verify": {"type": "boolean"},
+                "timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
+            },
+        },
         "logging": {
             "type": "object",
             "additionalProperties": False,
@@ -150,6 +161,7 @@ class BotConfig:
     default_language: str
     dialogs: Path
     entry_flow: str
+    fact_max_age: int = 5  # years: the checker warns about older facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +196,25 @@ class NudgeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkConfig:
+    """The URL shortening exercise: whether a short link is checked to redirect to the
+    long one (one HEAD request, never to a private address), and how long to wait."""
+
+    verify: bool
+    timeout_seconds: float
+
+    def verifier(self) -> Any:
+        """The check Conversations calls, or None when verification is off."""
+        if not self.verify:
+            return None
+        from functools import partial
+
+        from bot.redirects import check_redirect
+
+        return partial(check_redirect, timeout=self.timeout_seconds)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     bot: BotConfig
     store: StoreConfig
@@ -196,6 +227,7 @@ class Config:
         )
     )
     advocates: AdvocatePolicy = field(default_factory=AdvocatePolicy)
+    links: LinkConfig = field(default_factory=lambda: LinkConfig(False, 5.0))
 
 
 def _from_env(key: str, raw: str, default: Any) -> Any:
@@ -272,6 +304,7 @@ def load_config(
             bot["default_language"],
             base / bot["dialogs"],
             bot["entry_flow"],
+            bot["fact_max_age"],
         ),
         store=StoreConfig(
             Path(store["path"]) if store["path"] == ":memory:" else base / store["path"]
@@ -285,6 +318,7 @@ def load_config(
         source=source,
         nudges=nudges,
         advocates=advocates,
+        links=LinkConfig(merged["links"]["verify"], merged["links"]["timeout_seconds"]),
     )
 
 

@@ -17,17 +17,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from bot import answers
 from bot.advocates.lookups import enrich
 from bot.dialogs.model import DialogSet
 from bot.engine import render_message, step
 from bot.errors import StoreError
-from bot.events import Effect, Event, ExportUserData, ForgetUser, NudgeDue, Send
+from bot.events import Effect, Event, ExportUserData, ForgetUser, NudgeDue, Send, Text
 from bot.interfaces import Store
+from bot.links import RedirectCheck
 from bot.render import TELEGRAM_TEXT_LIMIT, visible_length
 from bot.state import UserState, new_state
 
 log = logging.getLogger(__name__)
 Deliver = Callable[[int, list[Send]], Awaitable[bool]]  # (user id, messages) -> delivered?
+VerifyLink = Callable[[str], Awaitable[RedirectCheck]]  # where does this short link lead?
 _EXPORT_CHUNK = TELEGRAM_TEXT_LIMIT - 200
 
 
@@ -61,10 +64,18 @@ class Person:
 class Conversations:
     """Runs turns for many people against one dialog set and one store."""
 
-    def __init__(self, dialogs: DialogSet, store: Store, default_language: str) -> None:
+    def __init__(
+        self,
+        dialogs: DialogSet,
+        store: Store,
+        default_language: str,
+        verify_link: VerifyLink | None = None,
+    ) -> None:
         self.dialogs = dialogs
         self.store = store
         self.default_language = default_language
+        # asks where a short link leads (one HEAD request); None: short links not verified
+        self.verify_link = verify_link
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def language_for(self, code: str | None) -> str:
@@ -106,6 +117,12 @@ class Conversations:
         if state.blocked:  # they are writing to us: they have unblocked the bot
             state = replace(state, blocked=False)
         event = await enrich(self.store.advocates, state, event)
+        if (
+            self.verify_link is not None
+            and isinstance(event, Text)
+            and (url := answers.to_verify(self.dialogs, state, event))
+        ):
+            event = replace(event, known=await self.verify_link(url))
         after, effects = step(self.dialogs, state, event, now)
         sends = [e for e in effects if isinstance(e, Send)]
         if any(isinstance(e, ForgetUser) for e in effects):

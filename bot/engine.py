@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from bot import callback
+from bot import answers, callback
 from bot.advocates import alerts, attribution, dashboard
 from bot.advocates.lookups import ALERTS_KEY, DORMANT_KEY, REFERRER_QUESTION
 from bot.dialogs.model import DialogSet, Node, Scalar, Target, TextRule
@@ -320,6 +320,12 @@ def _on_text(turn: Turn, event: Text) -> None:
     rule = _rule_for(turn, node, text)
     if turn.state.pending == REFERRER_QUESTION and attribution.answer(
         turn, event, other_meaning=rule is not None
+    ):
+        return
+    if (
+        node is not None
+        and node.input is not None
+        and answers.answer(turn, node, event, other_meaning=rule is not None)
     ):
         return
     if rule is not None:

@@ -8,7 +8,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.advocates.records import Invitation, Known
+from bot.advocates.records import (
+    AlertBatch,
+    FriendsPage,
+    Invitation,
+    InviteList,
+    Leaderboard,
+)
+from bot.links import RedirectCheck
+
+# What an event may carry that only the outside world knows, looked up before the step.
+Known = Invitation | InviteList | FriendsPage | Leaderboard | AlertBatch | RedirectCheck
 
 START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.S)

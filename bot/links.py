@@ -10,9 +10,24 @@ import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
 MAX_URL_LENGTH = 2048
+Problem = Literal["private_address", "unreachable", "timeout", "no_redirect"]
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectCheck:
+    """What one HEAD request told about `url`: where it redirects, or why not (the
+    request itself is `bot.redirects.check_redirect`)."""
+
+    url: str
+    location: str | None
+    problem: Problem | None
+
+
 _SCHEMES = frozenset({"http", "https"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Unicode letters and digits are allowed so that pasted IDN links (bücher.de) pass too.

@@ -9,24 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import urljoin
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-Problem = Literal["private_address", "unreachable", "timeout", "no_redirect"]
-
-
-@dataclass(frozen=True, slots=True)
-class RedirectCheck:
-    """What one HEAD request told about `url`: where it redirects, or why not."""
-
-    url: str
-    location: str | None
-    problem: Problem | None
+from bot.links import Problem, RedirectCheck
 
 
 def _allowed(address: str) -> bool:

@@ -222,7 +222,12 @@ async def test_a_database_from_before_the_advocates_is_upgraded(tmp_path: Path) 
     try:
         state = await store.load(7)
         assert state is not None and state.first_name == "Léa"
-        assert (state.referrer, state.shares, state.alerts, state.active_at) == (None, True, True, None)
+        assert (state.referrer, state.shares, state.alerts, state.active_at) == (
+            None,
+            True,
+            True,
+            None,
+        )
         await store.save(state, replace(state, public=True), [], {})
         store._cache.clear()
         assert (await store.load(7)).public is True  # type: ignore[union-attr]

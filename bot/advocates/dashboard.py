@@ -15,12 +15,11 @@ from bot.advocates.records import (
     FriendsPage,
     Invitation,
     InviteList,
-    Known,
     Leader,
     Leaderboard,
 )
 from bot.dialogs.schema import STAGES
-from bot.events import ButtonView, CancelNudge, Command, CreateInvite, RevokeInvite, Send
+from bot.events import ButtonView, CancelNudge, Command, CreateInvite, Known, RevokeInvite, Send
 from bot.render import to_plain
 
 if TYPE_CHECKING:

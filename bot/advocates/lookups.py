@@ -21,10 +21,9 @@ from bot.advocates.records import (
     FriendsPage,
     Invitation,
     InviteList,
-    Known,
     Leaderboard,
 )
-from bot.events import Command, Event, NudgeDue, Press, Start, Text, Unsupported
+from bot.events import Command, Event, Known, NudgeDue, Press, Start, Text, Unsupported
 from bot.state import UserState
 
 ALERTS_KEY = "alerts"  # the advocate's alert delivery, in the nudge outbox

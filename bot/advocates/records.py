@@ -97,9 +97,6 @@ class AlertBatch:
     more: int = 0  # pending beyond this batch
 
 
-Known = Invitation | InviteList | FriendsPage | Leaderboard | AlertBatch
-
-
 @dataclass(frozen=True, slots=True)
 class AdvocatePolicy:
     """How the advocate features behave; from the `[advocates]` configuration."""

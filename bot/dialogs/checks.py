@@ -26,6 +26,7 @@ from bot.dialogs.model import (
 )
 from bot.dialogs.schema import STAGES
 from bot.errors import Problem
+from bot.links import MAX_URL_LENGTH
 from bot.render import TELEGRAM_TEXT_LIMIT, Renderer
 
 MAX_LABEL = 64
@@ -43,6 +44,8 @@ class _Checker:
             for sets in [node.set, *(b.set for b in node.buttons), *(r.set for r in rules)]:
                 for name, value in sets.items():
                     self.variables[name] = max(self.variables.get(name, 0), len(str(value)))
+            if node.input is not None:  # a typed link: as long as a link may be
+                self.variables[node.input.save] = MAX_URL_LENGTH
 
     def nodes(self) -> Iterator[Node]:
         for flow in self.built.flows.values():
@@ -78,6 +81,8 @@ class _Checker:
         src = self.built.sources[node.flow]
         for i, branch in enumerate(node.goto):
             yield branch.target, src.line("nodes", node.id, "goto", i), "goto"
+        if node.input is not None:
+            yield node.input.target, node.input.line, "input"
 
     def structure(self) -> None:
         for flow in self.built.flows.values():
@@ -120,10 +125,12 @@ class _Checker:
                         src.line("nodes", node.id, "goto", i),
                         "only the last arm of 'goto' may have no 'if'",
                     )
-            if not (node.buttons or node.on_text or node.goto or node.end):
+            if not (node.buttons or node.on_text or node.goto or node.end or node.input):
                 self.add(
                     node, node.line, "dead end: no buttons, goto or on_text, and not 'end: true'"
                 )
+            if node.input is not None:
+                self.answer(node)
             if node.completes and self.built.flows[node.flow].stage is None:
                 self.add(
                     node,
@@ -136,6 +143,26 @@ class _Checker:
                 and not self.built.broken_facts
             ):
                 self.add(node, src.line("nodes", node.id, "fact"), f"unknown fact '{node.fact}'")
+
+    def answer(self, node: Node) -> None:
+        spec = node.input
+        assert spec is not None
+        if node.goto:
+            self.add(node, spec.line, "'input' on a node with 'goto': it never waits for it")
+        if not node.buttons:
+            self.add(node, spec.line, "'input' needs a button too (to skip the exercise)")
+        if spec.kind == "short_url":
+            if not spec.shorteners:
+                self.add(node, spec.line, "'input' of kind short_url needs 'shorteners'")
+            if spec.of is None:
+                self.add(node, spec.line, "'input' of kind short_url needs 'of' (the long link)")
+            elif spec.of not in self.saved_links():
+                self.add(node, spec.line, f"'of: {spec.of}' is kept by no 'input' of kind url")
+        elif spec.of is not None or spec.shorteners:
+            self.add(node, spec.line, "'of' and 'shorteners' are for kind short_url only")
+
+    def saved_links(self) -> set[str]:
+        return {n.input.save for n in self.nodes() if n.input is not None and n.input.kind == "url"}
 
     def reachability(self, entry_flow: str) -> None:
         flows = self.built.flows
@@ -388,11 +415,29 @@ def _advocate_lengths() -> dict[tuple[str, ...], int]:
     for group in ("joined", "progressed", "dormant"):
         out[("#items", group)] = DIGEST_NAMES
     for name, length in {"advocate": 64, "again": 5, "link": 110, "code": 11, "name": 32,
+                         "domains": 200, "short": 5, "long": 5, "problem": 16,
                          "max": 4, "total": 7, "finished": 7, "page": 6, "pages": 6, "days": 5,
                          "invited": 5, "shares": 5, "public": 5, "on": 5, "count": 7,
                          "others": 7}.items():  # fmt: skip
         out[(name,)] = length
     return out
+
+
+def stale_facts(dialogs: DialogSet, year: int, max_age: int) -> list[Problem]:
+    """Warnings for facts older than `max_age` years in `year`: figures age, and a
+    reluctant reader who catches one outdated number stops trusting the rest."""
+    return [
+        Problem(
+            fact.file,
+            fact.line,
+            None,
+            f"fact '{fact.id}' is a {fact.year} figure, more than {max_age} years old: check "
+            "that it still holds and refresh it (or raise bot.fact_max_age)",
+            "warning",
+        )
+        for fact in dialogs.facts.values()
+        if year - fact.year > max_age
+    ]
 
 
 def _too_long(bound: int) -> str:

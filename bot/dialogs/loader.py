@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from bot.dialogs import schema, yamlfile
 from bot.dialogs.model import (
+    Answer,
     Branch,
     Button,
     DialogSet,
@@ -165,6 +166,8 @@ def _describe(
         pattern = str(error.validator_value)
         if pattern.startswith("^https?"):
             what = "an http(s) address"
+        elif pattern == schema.DOMAIN:
+            what = "a domain name such as bit.ly (lowercase, no https://)"
         elif "\\." in pattern:
             what = "a target: node or flow.node, in lowercase letters, digits and _"
         else:
@@ -277,7 +280,19 @@ def _node(flow: str, node_id: str, raw: Any, source: SourceFile, languages: Iter
                  source.line("nodes", node_id, "nudges", i))
         for i, f in enumerate(raw.get("nudges") or ())
     )  # fmt: skip
+    raw_input = raw.get("input")
+    answer = None
+    if raw_input:
+        answer = Answer(
+            kind=raw_input["kind"],
+            save=raw_input["save"],
+            target=_target(flow, raw_input["goto"]),
+            of=raw_input.get("of"),
+            shorteners=tuple(raw_input.get("shorteners") or ()),
+            line=source.line("nodes", node_id, "input"),
+        )
     return Node(
+        input=answer,
         nudges=nudges,
         flow=flow,
         id=node_id,

@@ -67,6 +67,22 @@ class Followup:
 
 
 @dataclass(frozen=True, slots=True)
+class Answer:
+    """A typed answer a node waits for (`input:`), checked by the engine.
+
+    `url`: a web link. `short_url`: a link on one of `shorteners`, shorter than the link
+    kept in the variable `of`. A good answer is kept in the variable `save`, then the
+    conversation goes on at `target`."""
+
+    kind: str
+    save: str
+    target: Target
+    of: str | None
+    shorteners: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class Node:
     flow: str
     id: str
@@ -82,6 +98,7 @@ class Node:
     line: int
     version: str  # short hash of the definition: buttons shown by an older one expire
     nudges: tuple[Followup, ...] = ()
+    input: Answer | None = None
 
     @property
     def key(self) -> str:
@@ -215,6 +232,12 @@ MESSAGE_PARAMS: Mapping[str, frozenset[str]] = {
     "alert_dormant": frozenset({"friend"}),
     "alert_digest": frozenset({"joined", "progressed", "dormant", "count", "others"}),
     "become_advocate": frozenset(),
+    # typed answers (`input:` on a node)
+    "input_not_url": frozenset(),
+    "input_not_shortener": frozenset({"domains"}),
+    "input_not_shorter": frozenset({"short", "long"}),
+    "input_wrong_target": frozenset({"problem"}),
+    "input_unverified": frozenset(),
 }
 
 # Variables the engine itself sets when someone arrives through a friend's invitation.

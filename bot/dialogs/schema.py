@@ -12,6 +12,8 @@ from typing import Any
 ID = r"^[a-z][a-z0-9_]*$"
 TARGET = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$"
 STAGES = ("V", "I", "E")
+INPUT_KINDS = ("url", "short_url")
+DOMAIN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}$"
 
 Schema = dict[str, Any]
 
@@ -103,6 +105,23 @@ def flow_schema(languages: Sequence[str]) -> Schema:
                 },
             },
             "end": {"type": "boolean"},
+            "input": {
+                "type": "object",
+                "properties": {
+                    "kind": {"enum": list(INPUT_KINDS)},
+                    "save": {"type": "string", "pattern": ID},
+                    "goto": _TARGET,
+                    "of": {"type": "string", "pattern": ID},
+                    "shorteners": {
+                        "type": "array",
+                        "items": {"type": "string", "pattern": DOMAIN},
+                        "minItems": 1,
+                        "uniqueItems": True,
+                    },
+                },
+                "required": ["kind", "save", "goto"],
+                "additionalProperties": False,
+            },
         },
         "required": ["say"],
         "additionalProperties": False,

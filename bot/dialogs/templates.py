@@ -67,6 +67,8 @@ def _expr_bound(expr: nodes.Node, lengths: Mapping[tuple[str, ...], int]) -> int
         return max(_expr_bound(expr.expr1, lengths), else_bound)
     if isinstance(expr, nodes.Concat):
         return sum(_expr_bound(e, lengths) for e in expr.nodes)
+    if isinstance(expr, nodes.Filter) and expr.name in ("length", "count"):
+        return 6  # a count, not the text counted
     if isinstance(expr, nodes.Filter) and expr.node is not None:
         return _expr_bound(expr.node, lengths)
     return DEFAULT_VALUE_LENGTH

@@ -100,7 +100,10 @@ def build_application(
         talk = replace(dialogs, nudge_policy=config.nudges.policy, advocacy=advocacy)
         store = await open_store(config.store.path)
         await store.prune(clock())
-        bot = TelegramBot(Conversations(talk, store, config.bot.default_language), clock)
+        bot = TelegramBot(
+            Conversations(talk, store, config.bot.default_language, config.links.verifier()),
+            clock,
+        )
         bot.register(app)
         app.bot_data["vie"] = bot
         n = config.nudges
