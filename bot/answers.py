@@ -37,8 +37,8 @@ def to_verify(dialogs: DialogSet, state: UserState, event: Event) -> str | None:
     """The short link to ask about before the step (only one that passed every other
     check: nothing goes out for a typo), else None."""
     spec = _spec(dialogs, state)
-    if spec is None or spec.kind != "short_url" or not isinstance(event, Text):
-        return None
+    if spec is None or spec.kind != "short_url" or not isinstance(event, Text) or state.pending:
+        return None  # (a pending question gets the text first: nothing to verify)
     url = parse_web_url(event.text)
     return url if url is not None and _acceptable_short(spec, state, url) else None
 

@@ -72,8 +72,8 @@ def on_command(turn: Turn, command: Command) -> None:
         turn.effects.append(ExportUserData())
     elif name == "forget":
         turn.state = replace(turn.state, pending="forget")
-        yes = ButtonView(turn.message("forget_yes"), callback.encode_system("forget", "yes"))
-        no = ButtonView(turn.message("forget_no"), callback.encode_system("forget", "no"))
+        yes = ButtonView(turn.label("forget_yes"), callback.encode_system("forget", "yes"))
+        no = ButtonView(turn.label("forget_no"), callback.encode_system("forget", "no"))
         turn.say("forget_confirm", (yes, no))
     elif not dashboard.on_command(turn, command):
         turn.say("unknown_command", command=name[:32])

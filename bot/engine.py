@@ -30,7 +30,7 @@ from bot.events import (
     Unsupported,
 )
 from bot.nudges import followups
-from bot.render import TELEGRAM_TEXT_LIMIT, RenderError, truncate_visible
+from bot.render import TELEGRAM_TEXT_LIMIT, RenderError, to_plain, truncate_visible
 from bot.state import UserState
 from bot.textmatch import matches, normalize
 
@@ -77,6 +77,10 @@ class Turn:
     def message(self, key: str, **extra: Any) -> str:
         text = self.render(self.dialogs.messages[key][self.state.lang], f"message:{key}", **extra)
         return text if text is not None else _BROKEN.get(self.state.lang, _BROKEN["en"])
+
+    def label(self, key: str, **extra: Any) -> str:
+        """One of the bot's messages as a button label: plain text, not HTML."""
+        return to_plain(self.message(key, **extra))[:64]
 
     def say(self, key: str, buttons: tuple[ButtonView, ...] = (), **extra: Any) -> None:
         self.effects.append(Send(self.message(key, **extra), buttons))
@@ -213,8 +217,8 @@ def step(
         else:
             followups.on_due(turn, event)
         return _done(turn)
-    # They are here: not ignoring anything, and active now.
-    turn.state = replace(turn.state, ignored_in_a_row=0, active_at=now)
+    if turn.state.ignored_in_a_row:
+        turn.state = replace(turn.state, ignored_in_a_row=0)  # they are back: not ignoring
     answering = turn.state.pending == REFERRER_QUESTION and isinstance(event, Text)
     if (
         turn.state.pending is not None
@@ -229,7 +233,7 @@ def step(
         turn.record("dialog_updated", flow=flow, node=turn.state.node)
         turn.enter(dialogs.start_of(flow) if flow and flow in dialogs.flows else dialogs.entry)
         if isinstance(event, Start | Press):
-            return _done(turn)
+            return _done(turn, active=True)
 
     if isinstance(event, Start):
         _on_start(turn, event)
@@ -250,10 +254,14 @@ def step(
     if "E" in turn.state.completed and "E" not in state.completed:
         dashboard.offer_advocacy(turn)
     alerts.watch(turn)
-    return _done(turn)
+    return _done(turn, active=True)
 
 
-def _done(turn: Turn) -> tuple[UserState, tuple[Effect, ...]]:
+def _done(turn: Turn, active: bool = False) -> tuple[UserState, tuple[Effect, ...]]:
+    """The final state: stamped with the time, and as active now if the person acted (one
+    `replace` for both: it is a noticeable part of a step's cost)."""
+    if active:
+        return replace(turn.state, updated_at=turn.now, active_at=turn.now), tuple(turn.effects)
     return replace(turn.state, updated_at=turn.now), tuple(turn.effects)
 
 
@@ -262,7 +270,7 @@ def _on_start(turn: Turn, event: Start) -> None:
         attribution.arrive(turn, event)
         return
     if event.payload:  # someone who already uses the bot: their first touch stands
-        turn.record("invite_link", outcome="existing_user")
+        turn.record("invite_link", credited=False)
     turn.record("resume")
     turn.say("welcome_back")
     turn.show()

@@ -297,3 +297,118 @@ async def test_no_advocate_query_scans_a_table(store: SqliteStore) -> None:
             steps = [row[3] for row in await cur.fetchall()]
         scans = [s for s in steps if s.startswith("SCAN") and not s.startswith("SCAN (")]
         assert not scans, f"{name}: {steps}"
+
+
+# -- what the review found: privacy of counts, /forget of an advocate, odd inputs ---------
+async def counters(store: SqliteStore, user_id: int) -> tuple[int, ...]:
+    async with store.connection.execute(
+        "SELECT friends, finished, tree, tree_finished FROM advocates WHERE user_id = ?",
+        (user_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return tuple(row) if row else ()
+
+
+async def test_a_friend_who_stopped_sharing_is_not_counted_as_finished(
+    store: SqliteStore,
+) -> None:
+    await store.save(None, new_state(1, "fr", NOW, "Paul"), [], {})
+    await save_referral(store, 2, 1, (1,))
+    zoe = await store.load(2)
+    assert zoe is not None
+    await store.save(zoe, replace(zoe, shares=False), [], {})
+    await finish(store, 2)
+    assert await counters(store, 1) == (1, 0, 1, 0), "finished while private: not counted"
+    zoe = await store.load(2)
+    assert zoe is not None
+    await store.save(zoe, replace(zoe, shares=True), [], {})
+    assert await counters(store, 1) == (1, 1, 1, 1)
+    await store.save(zoe, replace(zoe, shares=False), [], {})
+    assert await counters(store, 1) == (1, 0, 1, 0)
+
+
+async def test_an_advocate_who_leaves_leaves_no_trace_and_counts_stay_right(
+    store: SqliteStore,
+) -> None:
+    for uid in (1, 2):  # Z, A
+        await store.save(None, new_state(uid, "fr", NOW, f"U{uid}"), [], {})
+    await save_referral(store, 2, 1, (1,))  # A joined through Z
+    await save_referral(store, 3, 2, (2, 1))  # B through A
+    await save_referral(store, 4, 3, (3, 2, 1))  # C through B
+    assert await counters(store, 1) == (1, 0, 3, 0)
+    await store.forget(2)  # A leaves
+    assert await counters(store, 1) == (0, 0, 2, 0), "A left Z's tree, B and C stay in it"
+    async with store.connection.execute("SELECT friend_id, advocate_id, path FROM referrals") as c:
+        rows = await c.fetchall()
+    assert rows == [(3, None, "[1]"), (4, 3, "[3,1]")], "A's id is gone from every chain"
+    b = await store.load(3)
+    assert b is not None and b.referrer is None
+    await finish(store, 4)
+    assert await counters(store, 1) == (0, 0, 2, 1)
+    await store.forget(3)  # B leaves too
+    assert await counters(store, 1) == (0, 0, 1, 1)
+    await store.forget(4)
+    assert await counters(store, 1) == (0, 0, 0, 0)
+
+
+async def test_odd_inputs_to_the_dashboard(make_harness: HarnessFactory) -> None:
+    paul = await make_harness(user_id=1, name="Paul")
+    personal = await invite(paul)
+    assert await invite(paul, "🙂 ???") == personal, "a name without letters: the personal link"
+    await invite(paul, "Tom & <b>Jerry</b>")
+    await paul.send("/invites")
+    assert any(label.startswith("Supprimer : Tom & <b>Jerry</b> (") for label in paul.labels)
+    assert "Tom &amp; &lt;b&gt;Jerry&lt;/b&gt;" in paul.last.text
+    await paul.send("/invite " + "x" * 500)
+    assert "x" * 32 in paul.last.text and "x" * 33 not in paul.last.text
+    zoe = await make_harness(user_id=2, name="Zoé")
+    await join(zoe, personal)
+    for forged in ("n2_1_99999999999999999999", "n2_1_999999999999999999", "p0_1_1", "zz"):
+        await paul.press_data(f"!friends:{forged}")
+        assert "Vos proches invités : 1" in paul.last.text and "Zoé" in paul.last.text
+    await paul.press_data("!privacy:everything_on")
+    paul.expect("Ce bouton a expiré")
+
+
+async def test_mydata_tells_nothing_about_codes_or_other_peoples_ids(
+    make_harness: HarnessFactory,
+) -> None:
+    paul = await make_harness(user_id=1, name="Paul")
+    payload = await invite(paul)
+    await paul.send("/invites")
+    await paul.press(1)  # revoked
+    zoe = await make_harness(user_id=2, name="Zoé")
+    await join(zoe, payload)
+    luc = await make_harness(user_id=3, name="Luc")
+    await join(luc, "Z" * 22)  # never existed
+    store = zoe.conversations.store
+    for uid in (2, 3):
+        data = await store.export(uid)
+        links = [e["data"] for e in data["events"] if e["name"] == "invite_link"]
+        assert links == [{"credited": False}]
+    anne = await make_harness(user_id=4, name="Anne")
+    await join(anne, await invite(paul))
+    exported = await store.export(4)
+    assert exported["referrals"] and "path" not in exported["referrals"][0]
+
+
+async def test_one_bad_turn_does_not_fail_the_turns_saved_with_it(store: SqliteStore) -> None:
+    import asyncio
+
+    from bot.advocates.records import Invitation
+    from bot.events import CreateInvite, ScheduleNudge
+
+    taken = Invitation("a" * 22, "ABCDE12345", 1)
+    await store.save(None, new_state(1, "fr", NOW), [CreateInvite(taken)], {})
+    clash = CreateInvite(replace(taken, payload="b" * 22))  # the same typed code
+    twice = [ScheduleNudge("followup", NOW), ScheduleNudge("followup", NOW + timedelta(days=1))]
+    results = await asyncio.gather(
+        store.save(None, new_state(2, "fr", NOW), twice, {}),  # twice the same key: fine
+        store.save(None, new_state(3, "fr", NOW), [clash], {}),
+        store.save(None, new_state(4, "fr", NOW), [], {}),
+        return_exceptions=True,
+    )
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], Exception)
+    assert await store.load(2) is not None and await store.load(4) is not None
+    assert await store.next_due() == NOW + timedelta(days=1)

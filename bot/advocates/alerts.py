@@ -44,9 +44,9 @@ def watch(turn: Turn) -> None:
     """After the person's own action: make sure someone checks later whether they went
     quiet. One outbox row per quiet spell, not one write per message."""
     s = turn.state
-    if s.referrer is None or not s.shares or s.watch_at is not None or s.active_at is None:
+    if s.referrer is None or not s.shares or s.watch_at is not None:
         return
-    due = s.active_at + turn.dialogs.advocacy.dormant_after
+    due = turn.now + turn.dialogs.advocacy.dormant_after  # they act now: quiet from now on
     turn.effects.append(ScheduleNudge(DORMANT_KEY, due))
     turn.state = replace(s, watch_at=due)
 
@@ -127,8 +127,8 @@ def on_alerts_due(turn: Turn, event: NudgeDue) -> None:
 def buttons(turn: Turn) -> tuple[ButtonView, ...]:
     """Under an alert: see the friends, or stop alerts (one tap, always)."""
     return (
-        ButtonView(turn.message("alerts_friends_button"), callback.encode_system("friends", "1")),
-        ButtonView(turn.message("alerts_stop_button"), callback.encode_system("alerts", "off")),
+        ButtonView(turn.label("alerts_friends_button"), callback.encode_system("friends", "1")),
+        ButtonView(turn.label("alerts_stop_button"), callback.encode_system("alerts", "off")),
     )
 
 

@@ -57,7 +57,9 @@ def arrive(turn: Turn, event: Start) -> None:
     invitation = event.known if isinstance(event.known, Invitation) else None
     reason = refusal(turn.state, invitation, typed=False) if event.payload else "none"
     if event.payload:
-        turn.record("invite_link", outcome=reason or "credited")
+        # only credited or not: the person's own log (/mydata) must not tell a revoked
+        # code from an unknown one
+        turn.record("invite_link", credited=reason is None)
     if invitation is not None and reason is None:
         _credit(turn, invitation)
     turn.record("start", invited=reason is None)
@@ -76,7 +78,7 @@ def answer(turn: Turn, event: Text, *, other_meaning: bool) -> bool:
     reason = refusal(turn.state, invitation, typed=True)
     if invitation is not None and reason is None:
         _credit(turn, invitation)
-        turn.record("referrer_typed", outcome="credited")
+        turn.record("referrer_typed", credited=True)
         name = invitation.advocate_name[:64]
         turn.say("referrer_found", advocate=name)
         turn.say("privacy_notice", advocate=name)
@@ -86,7 +88,7 @@ def answer(turn: Turn, event: Text, *, other_meaning: bool) -> bool:
     if other_meaning:
         return False
     tries = turn.state.invite_tries + 1
-    turn.record("referrer_typed", outcome=reason or "unknown")
+    turn.record("referrer_typed", credited=False)
     # Ask again only after something that looked like a code or a name, not a sentence.
     again = tries < MAX_TRIES and len(event.text.split()) <= 2
     turn.state = replace(

@@ -99,7 +99,7 @@ def _invite(turn: Turn, known: Known | None) -> None:
         turn.message("invite_share_text", link=view["link"], code=view["code"], name=known.name)
     )
     share = ButtonView(
-        turn.message("invite_share_button"), url=invites.share_url(view["link"], share_text)
+        turn.label("invite_share_button"), url=invites.share_url(view["link"], share_text)
     )
     turn.say("invite_link", (share, _list_button(turn)), invite=view)
 
@@ -115,7 +115,7 @@ def _invitation_view(turn: Turn, invitation: Invitation) -> dict[str, Any]:
 
 
 def _list_button(turn: Turn) -> ButtonView:
-    return ButtonView(turn.message("invites_button"), system("invites", "list"))
+    return ButtonView(turn.label("invites_button"), system("invites", "list"))
 
 
 def _invites(turn: Turn, known: Known | None) -> None:
@@ -125,7 +125,7 @@ def _invites(turn: Turn, known: Known | None) -> None:
     views = [_invitation_view(turn, i) for i in known.invitations]
     revoke = tuple(
         ButtonView(
-            turn.message("invite_revoke_button", invite=view), system("revoke", invitation.code)
+            turn.label("invite_revoke_button", invite=view), system("revoke", invitation.code)
         )
         for view, invitation in zip(views, known.invitations, strict=True)
     )
@@ -176,19 +176,17 @@ def _friend_view(turn: Turn, friend: Friend) -> dict[str, Any]:
 
 def _friends(turn: Turn, known: Known | None) -> None:
     if not isinstance(known, FriendsPage) or known.total == 0 or not known.friends:
-        turn.say(
-            "friends_none", (ButtonView(turn.message("invite_button"), system("invite", "me")),)
-        )
+        turn.say("friends_none", (ButtonView(turn.label("invite_button"), system("invite", "me")),))
         return
     pages = max(1, -(-known.total // FRIENDS_PER_PAGE))
     buttons = []
     first, last = known.friends[0], known.friends[-1]
     if known.page > 1:
         cursor = f"p{known.page - 1}_{round(first.joined_at.timestamp() * 1000)}_{first.user_id}"
-        buttons.append(ButtonView(turn.message("friends_prev"), system("friends", cursor)))
+        buttons.append(ButtonView(turn.label("friends_prev"), system("friends", cursor)))
     if known.has_next:
         cursor = f"n{known.page + 1}_{round(last.joined_at.timestamp() * 1000)}_{last.user_id}"
-        buttons.append(ButtonView(turn.message("friends_next"), system("friends", cursor)))
+        buttons.append(ButtonView(turn.label("friends_next"), system("friends", cursor)))
     turn.say(
         "friends",
         tuple(buttons),
@@ -215,7 +213,7 @@ def _leaderboard(turn: Turn, known: Known | None) -> None:
     me = board.me
     mine = {"friends": me.friends if me else 0, "finished": me.finished if me else 0,
             "tree": me.tree_finished if me else 0, "depth": me.depth if me else 0}  # fmt: skip
-    button = ButtonView(turn.message("invite_button"), system("invite", "me"))
+    button = ButtonView(turn.label("invite_button"), system("invite", "me"))
     turn.say("leaderboard", (button,), leaders=leaders, mine=mine)
 
 
@@ -225,9 +223,9 @@ def _privacy(turn: Turn) -> None:
     buttons = []
     if s.referrer is not None:
         value = "share_off" if s.shares else "share_on"
-        buttons.append(ButtonView(turn.message(f"privacy_{value}"), system("privacy", value)))
+        buttons.append(ButtonView(turn.label(f"privacy_{value}"), system("privacy", value)))
     value = "public_off" if s.public else "public_on"
-    buttons.append(ButtonView(turn.message(f"privacy_{value}"), system("privacy", value)))
+    buttons.append(ButtonView(turn.label(f"privacy_{value}"), system("privacy", value)))
     turn.say(
         "privacy", tuple(buttons), invited=s.referrer is not None, shares=s.shares, public=s.public,
         advocate=str(s.vars.get("advocate_name", "")),
@@ -245,7 +243,7 @@ def _set_sharing(turn: Turn, on: bool) -> None:
 def _alerts_status(turn: Turn) -> None:
     on = turn.state.alerts
     value = "off" if on else "on"
-    button = ButtonView(turn.message(f"alerts_turn_{value}"), system("alerts", value))
+    button = ButtonView(turn.label(f"alerts_turn_{value}"), system("alerts", value))
     turn.say("alerts_status", (button,), on=on)
 
 
@@ -257,6 +255,6 @@ def _set_alerts(turn: Turn, on: bool) -> None:
 
 def offer_advocacy(turn: Turn) -> None:
     """Eduquer finished: invite them to become an advocate in turn (once)."""
-    button = ButtonView(turn.message("invite_button"), system("invite", "me"))
+    button = ButtonView(turn.label("invite_button"), system("invite", "me"))
     turn.effects.append(Send(turn.message("become_advocate"), (button,)))
     turn.record("advocacy_offered")

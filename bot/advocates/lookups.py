@@ -25,11 +25,12 @@ from bot.advocates.records import (
 )
 from bot.events import Command, Event, Known, NudgeDue, Press, Start, Text, Unsupported
 from bot.state import UserState
+from bot.textmatch import normalize
 
 ALERTS_KEY = "alerts"  # the advocate's alert delivery, in the nudge outbox
 DORMANT_KEY = "dormant"  # the friend's "have they gone quiet?" check, in the outbox
 REFERRER_QUESTION = "referrer"  # `pending` while "who invited you?" awaits an answer
-_CURSOR = re.compile(r"^([np])([0-9]{1,6})_([0-9]{1,15})_(-?[0-9]{1,20})$")
+_CURSOR = re.compile(r"^([np])([0-9]{1,6})_([0-9]{1,15})_(-?[0-9]{1,18})$")  # fits 64 bits
 
 
 class AdvocateReads(Protocol):
@@ -66,8 +67,8 @@ def friends_cursor(value: str) -> tuple[int, tuple[int, int] | None, tuple[int, 
     if m is None:
         return 1, None, None
     direction, page, ms, friend = m.groups()
-    cursor = (int(ms), int(friend))
-    return (int(page), cursor, None) if direction == "n" else (int(page), None, cursor)
+    cursor, number = (int(ms), int(friend)), max(1, int(page))
+    return (number, cursor, None) if direction == "n" else (number, None, cursor)
 
 
 async def enrich(
@@ -123,13 +124,18 @@ async def _lookup(
             return await reads.invitation(code=press.value)
         if press.action == "friends":
             page, after, before = friends_cursor(press.value)
-            return await reads.friends_page(me, FRIENDS_PER_PAGE, page, after, before)
+            shown = await reads.friends_page(me, FRIENDS_PER_PAGE, page, after, before)
+            if not shown.friends and (after or before):  # a stale or forged cursor
+                shown = await reads.friends_page(me, FRIENDS_PER_PAGE)
+            return shown
     return None
 
 
 async def _open_or_new(reads: AdvocateReads, state: UserState, name: str) -> Invitation:
     """The advocate's open invitation with this name, else a fresh one to create."""
     name = invites.clean_name(name)
+    if not normalize(name):  # "🙂" or "???": no name to tell it apart, the personal link
+        name = ""
     existing, active = await reads.open_invitation(state.user_id, name)
     if existing is not None:
         return replace(existing, active=active)

@@ -76,7 +76,7 @@ def plan(turn: Turn, node: Node | None, step: int = 0) -> None:
 def buttons(turn: Turn) -> tuple[ButtonView, ...]:
     """Under every nudge: go on, tomorrow, not now (a week), no more reminders."""
     return tuple(
-        ButtonView(turn.message(f"nudge_{action}"), callback.encode_system("nudge", action))
+        ButtonView(turn.label(f"nudge_{action}"), callback.encode_system("nudge", action))
         for action in ("continue", "tomorrow", "later", "stop")
     )
 

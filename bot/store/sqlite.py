@@ -162,9 +162,9 @@ def turn_row(
         if isinstance(e, Record):
             records.append([e.name, dict(e.data)])
         elif isinstance(e, ScheduleNudge):
-            nudge_ops.append([e.key, to_ms(e.due)])
+            nudge_ops = [op for op in nudge_ops if op[0] != e.key] + [[e.key, to_ms(e.due)]]
         elif isinstance(e, CancelNudge):
-            nudge_ops.append([e.key, None])
+            nudge_ops = [op for op in nudge_ops if op[0] != e.key] + [[e.key, None]]
         elif isinstance(e, CreditReferral):
             referral = _json({"advocate": e.advocate_id, "payload": e.payload, "path": e.path})
         elif isinstance(e, Notify):
@@ -291,11 +291,26 @@ class SqliteStore:
                     async with self.transaction() as db:
                         await db.executemany(_INSERT_TURN, rows)
             except Exception as exc:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
+                if len(batch) == 1:
+                    if not batch[0][1].done():
+                        batch[0][1].set_exception(exc)
+                    continue
+                await self._one_by_one(batch)  # one bad turn must not fail the others
                 continue
             for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    async def _one_by_one(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[None]]]) -> None:
+        """Commit each save of a failed batch on its own: only the bad one fails."""
+        for row, done in batch:
+            try:
+                async with self._lock:
+                    await self._db.execute(_INSERT_TURN, row)
+            except Exception as exc:
+                if not done.done():
+                    done.set_exception(exc)
+            else:
                 if not done.done():
                     done.set_result(None)
 
@@ -404,6 +419,7 @@ class SqliteStore:
                     rows = [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
                 for row in rows:
                     row.pop(column, None)
+                    row.pop("path", None)  # the advocates above: other people's ids
                     for key in ("data", "vars"):
                         if key in row:
                             row[key] = json.loads(row[key])

@@ -28,7 +28,7 @@ CREATE INDEX invites_by_name ON invites(name_key) WHERE revoked_ms IS NULL AND n
 -- without walking the tree.
 CREATE TABLE referrals (
     friend_id   INTEGER PRIMARY KEY REFERENCES users(user_id) ON DELETE CASCADE,
-    advocate_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+    advocate_id INTEGER REFERENCES users(user_id) ON DELETE SET NULL,  -- NULL: they left
     payload     TEXT    NOT NULL,
     path        TEXT    NOT NULL,
     joined_ms   INTEGER NOT NULL
@@ -36,7 +36,9 @@ CREATE TABLE referrals (
 CREATE INDEX referrals_by_advocate ON referrals(advocate_id, joined_ms, friend_id);
 
 -- Per advocate: direct friends, and friends who finished the journey (Eduquer done),
--- directly and anywhere down their tree, and how many generations the tree has.
+-- directly and anywhere down their tree, and how many generations the tree has. Only
+-- friends who share their progress count as finished: a count must not reveal what a
+-- friend chose to keep private.
 CREATE TABLE advocates (
     user_id       INTEGER PRIMARY KEY REFERENCES users(user_id) ON DELETE CASCADE,
     friends       INTEGER NOT NULL DEFAULT 0,
@@ -63,7 +65,8 @@ BEGIN
 END;
 
 -- Finishing the journey (the Eduquer stage) counts for every advocate up the chain.
-CREATE TRIGGER journey_finished AFTER INSERT ON stages_completed WHEN NEW.stage = 'E'
+CREATE TRIGGER journey_finished AFTER INSERT ON stages_completed
+WHEN NEW.stage = 'E' AND (SELECT shares FROM users WHERE user_id = NEW.user_id) = 1
 BEGIN
     UPDATE advocates SET finished = finished + 1
     WHERE user_id = (SELECT advocate_id FROM referrals WHERE friend_id = NEW.user_id);
@@ -72,21 +75,39 @@ BEGIN
         (SELECT path FROM referrals WHERE friend_id = NEW.user_id)));
 END;
 
--- /forget: the counters forget the person too (before the cascade removes their rows).
+-- Switching sharing off (or on again) after finishing takes the finish out of (or back
+-- into) the counts.
+CREATE TRIGGER sharing_changed AFTER UPDATE OF shares ON users
+WHEN OLD.shares != NEW.shares
+ AND EXISTS (SELECT 1 FROM stages_completed WHERE user_id = NEW.user_id AND stage = 'E')
+BEGIN
+    UPDATE advocates SET finished = finished + (CASE WHEN NEW.shares THEN 1 ELSE -1 END)
+    WHERE user_id = (SELECT advocate_id FROM referrals WHERE friend_id = NEW.user_id);
+    UPDATE advocates SET tree_finished = tree_finished + (CASE WHEN NEW.shares THEN 1 ELSE -1 END)
+    WHERE user_id IN (SELECT value FROM json_each(
+        (SELECT path FROM referrals WHERE friend_id = NEW.user_id)));
+END;
+
+-- /forget: the counters forget the person too (before the cascade removes their rows),
+-- and their id leaves the chains of the people they brought in, directly or not (their
+-- direct friends' rows keep the friend, without an advocate). Rare, so a scan is fine.
 CREATE TRIGGER forget_counts BEFORE DELETE ON users
 BEGIN
     UPDATE invites SET joined = joined - 1
     WHERE payload = (SELECT payload FROM referrals WHERE friend_id = OLD.user_id);
     UPDATE advocates SET
-        friends = friends - (user_id = (SELECT advocate_id FROM referrals WHERE friend_id = OLD.user_id)),
-        finished = finished - (user_id = (SELECT advocate_id FROM referrals WHERE friend_id = OLD.user_id)
-                               AND EXISTS (SELECT 1 FROM stages_completed
+        friends = friends - (user_id IS (SELECT advocate_id FROM referrals WHERE friend_id = OLD.user_id)),
+        finished = finished - (user_id IS (SELECT advocate_id FROM referrals WHERE friend_id = OLD.user_id)
+                               AND OLD.shares AND EXISTS (SELECT 1 FROM stages_completed
                                            WHERE user_id = OLD.user_id AND stage = 'E')),
         tree = tree - 1,
-        tree_finished = tree_finished - EXISTS (SELECT 1 FROM stages_completed
-                                                WHERE user_id = OLD.user_id AND stage = 'E')
+        tree_finished = tree_finished - (OLD.shares AND EXISTS (SELECT 1 FROM stages_completed
+                                                WHERE user_id = OLD.user_id AND stage = 'E'))
     WHERE user_id IN (SELECT value FROM json_each(
         (SELECT path FROM referrals WHERE friend_id = OLD.user_id)));
+    UPDATE referrals SET path = (SELECT json_group_array(value) FROM json_each(referrals.path)
+                                 WHERE value != OLD.user_id)
+    WHERE EXISTS (SELECT 1 FROM json_each(referrals.path) WHERE value = OLD.user_id);
 END;
 
 CREATE TABLE alerts (
