@@ -30,7 +30,7 @@ def script(dialogs: DialogSet, seed: int) -> list[list[Event]]:
         state: UserState = new_state(uid, LANGS[uid % 2], NOW, f"P{uid}")
         events: list[Event] = [parse_text("/start")]
         state, effects = step(dialogs, state, events[0], NOW)
-        buttons = [e for e in effects if isinstance(e, Send)][-1].buttons
+        buttons = next(e.buttons for e in reversed(effects) if isinstance(e, Send) and e.buttons)
         while len(events) < EVENTS:
             roll = rng.random()
             if roll < 0.1:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import callback
@@ -12,7 +11,7 @@ from bot.dialogs.schema import STAGES
 from bot.engine import Turn, expired, progress
 from bot.events import ButtonView, Command, ExportUserData, ForgetUser, Known, Send
 from bot.nudges import followups
-from bot.state import new_state
+from bot.state import evolve, new_state
 
 LANGUAGE_NAMES = {
     "fr": "Français",
@@ -55,7 +54,7 @@ def on_command(turn: Turn, command: Command) -> None:
         if wanted in turn.dialogs.languages:
             _set_language(turn, wanted)
             return
-        turn.state = replace(turn.state, pending="language")
+        turn.state = evolve(turn.state, pending="language")
         turn.say("language_prompt", language_buttons(turn))
     elif name == "restart":
         turn.say("restart_done")
@@ -71,7 +70,7 @@ def on_command(turn: Turn, command: Command) -> None:
     elif name == "mydata":
         turn.effects.append(ExportUserData())
     elif name == "forget":
-        turn.state = replace(turn.state, pending="forget")
+        turn.state = evolve(turn.state, pending="forget")
         yes = ButtonView(turn.label("forget_yes"), callback.encode_system("forget", "yes"))
         no = ButtonView(turn.label("forget_no"), callback.encode_system("forget", "no"))
         turn.say("forget_confirm", (yes, no))
@@ -86,7 +85,7 @@ def _timezone(turn: Turn, wanted: str) -> None:
         except (ZoneInfoNotFoundError, ValueError):
             pass
         else:
-            turn.state = replace(turn.state, timezone=wanted)
+            turn.state = evolve(turn.state, timezone=wanted)
             turn.record("timezone", tz=wanted)
             turn.say("timezone_set", tz=wanted)
             return
@@ -94,7 +93,7 @@ def _timezone(turn: Turn, wanted: str) -> None:
 
 
 def _set_language(turn: Turn, lang: str) -> None:
-    turn.state = replace(turn.state, lang=lang, pending=None)
+    turn.state = evolve(turn.state, lang=lang, pending=None)
     turn.record("language", lang=lang)
     turn.say("language_set")
     if turn.state.started:
@@ -105,11 +104,11 @@ def on_system_press(turn: Turn, press: SystemPress, known: Known | None = None) 
     """The bot's own buttons; a yes/no question's only while that question is pending."""
     pending = turn.state.pending
     if press.action in dashboard.PRESSES:
-        turn.state = replace(turn.state, pending=None)
+        turn.state = evolve(turn.state, pending=None)
         if not dashboard.on_press(turn, press.action, press.value, known):
             expired(turn, "system_unknown")
     elif press.action == "nudge":
-        turn.state = replace(turn.state, pending=None)
+        turn.state = evolve(turn.state, pending=None)
         if not followups.on_press(turn, press.value):
             expired(turn, "nudge_not_pending")
     elif press.action == "lang" and pending == "language" and press.value in turn.dialogs.languages:
@@ -122,9 +121,9 @@ def on_system_press(turn: Turn, press: SystemPress, known: Known | None = None) 
             s = turn.state
             turn.state = new_state(s.user_id, s.lang, turn.now)
         else:
-            turn.state = replace(turn.state, pending=None)
+            turn.state = evolve(turn.state, pending=None)
             turn.say("forget_cancelled")
             turn.show()
     else:
-        turn.state = replace(turn.state, pending=None)
+        turn.state = evolve(turn.state, pending=None)
         expired(turn, "system_not_pending")

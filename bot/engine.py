@@ -7,7 +7,7 @@ and returns the new state with the effects for an adapter to carry out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ from bot.events import (
 )
 from bot.nudges import followups
 from bot.render import TELEGRAM_TEXT_LIMIT, RenderError, to_plain, truncate_visible
-from bot.state import UserState
+from bot.state import UserState, evolve
 from bot.textmatch import matches, normalize
 
 MAX_CHAIN = 20  # automatic `goto` hops in one turn; the checker forbids loops anyway
@@ -127,7 +127,7 @@ class Turn:
 
     def set_vars(self, values: Mapping[str, Scalar]) -> None:
         if values:
-            self.state = replace(self.state, vars={**self.state.vars, **values})
+            self.state = evolve(self.state, vars={**self.state.vars, **values})
 
     def enter(self, target: Target) -> None:
         """Show `target`, applying its `set`, milestone and stage, following `goto` arms."""
@@ -140,7 +140,7 @@ class Turn:
             text = self.node_text(node)
             arm = next((b for b in node.goto if self.test(b.condition)), None)
             if arm is None:
-                self.state = replace(
+                self.state = evolve(
                     self.state,
                     flow=node.flow,
                     node=node.id,
@@ -159,10 +159,10 @@ class Turn:
         s = self.state
         stage = self.dialogs.flows[node.flow].stage
         if node.milestone and node.milestone not in s.milestones:
-            self.state = s = replace(s, milestones=s.milestones | {node.milestone})
+            self.state = s = evolve(s, milestones=s.milestones | {node.milestone})
             self.record("milestone", milestone=node.milestone, stage=stage)
         if node.completes and stage and stage not in s.completed:
-            self.state = replace(s, completed=s.completed | {stage})
+            self.state = evolve(s, completed=s.completed | {stage})
             self.record("stage_completed", stage=stage)
             alerts.notify(self, "stage", stage)
 
@@ -174,7 +174,7 @@ class Turn:
             return
         self.effects.append(Send(self.node_text(node), self.buttons(node)))
         if self.state.node_version != node.version:
-            self.state = replace(self.state, node_version=node.version)
+            self.state = evolve(self.state, node_version=node.version)
 
 
 def progress(dialogs: DialogSet, state: UserState) -> dict[str, dict[str, Any]]:
@@ -218,14 +218,14 @@ def step(
             followups.on_due(turn, event)
         return _done(turn)
     if turn.state.ignored_in_a_row:
-        turn.state = replace(turn.state, ignored_in_a_row=0)  # they are back: not ignoring
+        turn.state = evolve(turn.state, ignored_in_a_row=0)  # they are back: not ignoring
     answering = turn.state.pending == REFERRER_QUESTION and isinstance(event, Text)
     if (
         turn.state.pending is not None
         and not answering
         and (not isinstance(event, Press) or not event.data.startswith("!"))
     ):
-        turn.state = replace(turn.state, pending=None)
+        turn.state = evolve(turn.state, pending=None)
     if turn.state.started and turn.current() is None:
         # The dialogs changed under this person: their node is gone.
         flow = turn.state.flow
@@ -261,8 +261,8 @@ def _done(turn: Turn, active: bool = False) -> tuple[UserState, tuple[Effect, ..
     """The final state: stamped with the time, and as active now if the person acted (one
     `replace` for both: it is a noticeable part of a step's cost)."""
     if active:
-        return replace(turn.state, updated_at=turn.now, active_at=turn.now), tuple(turn.effects)
-    return replace(turn.state, updated_at=turn.now), tuple(turn.effects)
+        return evolve(turn.state, updated_at=turn.now, active_at=turn.now), tuple(turn.effects)
+    return evolve(turn.state, updated_at=turn.now), tuple(turn.effects)
 
 
 def _on_start(turn: Turn, event: Start) -> None:

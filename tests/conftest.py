@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from bot.conversation import Conversations, Person
 from bot.dialogs.loader import load_dialogs
@@ -67,3 +69,20 @@ def make_harness(store: SqliteStore, mini: DialogSet) -> HarnessFactory:
         return ChatHarness(conversations, Person(user_id, name, lang), clock)
 
     return make
+
+
+@asynccontextmanager
+async def local_http(
+    handle: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> AsyncIterator[int]:
+    """An aiohttp server on 127.0.0.1 and a free port, answering every path with
+    `handle`; yields the port."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()

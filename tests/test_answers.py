@@ -17,7 +17,7 @@ from bot.redirects import check_redirect
 from bot.store import SqliteStore
 from bot.testing import ChatHarness, FakeClock
 
-from .conftest import LANGS, MINI
+from .conftest import LANGS, MINI, local_http
 
 EXERCISE = """\
 flow: exercise
@@ -149,17 +149,8 @@ async def shortener() -> AsyncIterator[tuple[str, list[str]]]:
             raise web.HTTPFound("https://www.example.org/autre-chose")
         return web.Response(text="une page")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
+    async with local_http(handle) as port:
         yield f"http://127.0.0.1:{port}", seen
-    finally:
-        await runner.cleanup()
 
 
 def through(server: str, *, allow_private: bool) -> Verify:

@@ -14,6 +14,8 @@ from aiohttp import web
 from bot.links import host_of, on_shortener, parse_web_url, same_target
 from bot.redirects import RedirectCheck, check_redirect
 
+from .conftest import local_http
+
 LONGEST = "https://example.com/" + "a" * (2048 - len("https://example.com/"))
 
 
@@ -180,18 +182,12 @@ async def server() -> AsyncIterator[Server]:
             await asyncio.wait_for(state.release.wait(), timeout=10)
         return web.Response(text="a page")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    state.port = runner.addresses[0][1]
-    try:
-        yield state
-    finally:
-        state.release.set()
-        await runner.cleanup()
+    async with local_http(handle) as port:
+        state.port = port
+        try:
+            yield state
+        finally:
+            state.release.set()
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ Only what the friend lets their advocate see is ever told (checked again at deli
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from bot.advocates.records import DIGEST_NAMES, Alert, AlertBatch
 from bot.events import AckAlerts, ButtonView, Notify, NudgeDue, ScheduleNudge, Send
 from bot.nudges.followups import timezone_of
 from bot.nudges.policy import is_quiet, quiet_ends
+from bot.state import evolve
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -48,7 +48,7 @@ def watch(turn: Turn) -> None:
         return
     due = turn.now + turn.dialogs.advocacy.dormant_after  # they act now: quiet from now on
     turn.effects.append(ScheduleNudge(DORMANT_KEY, due))
-    turn.state = replace(s, watch_at=due)
+    turn.state = evolve(s, watch_at=due)
 
 
 def on_dormant_due(turn: Turn) -> None:
@@ -56,14 +56,14 @@ def on_dormant_due(turn: Turn) -> None:
     s = turn.state
     after = turn.dialogs.advocacy.dormant_after
     if s.referrer is None or not s.shares or s.active_at is None:
-        turn.state = replace(s, watch_at=None)
+        turn.state = evolve(s, watch_at=None)
         return
     if turn.now - s.active_at < after:  # they came back meanwhile: check again later
         due = s.active_at + after
         turn.effects.append(ScheduleNudge(DORMANT_KEY, due))
-        turn.state = replace(s, watch_at=due)
+        turn.state = evolve(s, watch_at=due)
         return
-    turn.state = replace(s, watch_at=None)  # re-armed by their next own action
+    turn.state = evolve(s, watch_at=None)  # re-armed by their next own action
     notify(turn, "dormant")
 
 
@@ -91,7 +91,7 @@ def on_alerts_due(turn: Turn, event: NudgeDue) -> None:
         if everything:
             turn.effects.append(AckAlerts(everything))
         turn.record("alerts_dropped", count=len(everything), off=not s.alerts)
-        turn.state = replace(s, digest_at=None)
+        turn.state = evolve(s, digest_at=None)
         if batch.more:
             turn.effects.append(ScheduleNudge(ALERTS_KEY, turn.now))
         return
@@ -109,7 +109,7 @@ def on_alerts_due(turn: Turn, event: NudgeDue) -> None:
         len(alerts) > AT_ONCE or len(recent) >= turn.dialogs.advocacy.alerts_per_day
     ):
         digest = next_digest(now, tz, turn)
-        turn.state = replace(s, digest_at=digest, alerts_sent=recent)
+        turn.state = evolve(s, digest_at=digest, alerts_sent=recent)
         turn.effects.append(ScheduleNudge(ALERTS_KEY, digest))
         turn.record("alerts_held", count=len(alerts))
         return
@@ -118,7 +118,7 @@ def on_alerts_due(turn: Turn, event: NudgeDue) -> None:
     else:
         _tell_digest(turn, alerts, batch.more)
     turn.effects.append(AckAlerts(everything))
-    turn.state = replace(turn.state, digest_at=None, alerts_sent=(*recent, now))
+    turn.state = evolve(turn.state, digest_at=None, alerts_sent=(*recent, now))
     turn.record("alerts_sent", count=len(alerts))
     if batch.more:
         turn.effects.append(ScheduleNudge(ALERTS_KEY, now + turn.dialogs.advocacy.alert_delay))

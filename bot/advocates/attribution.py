@@ -10,14 +10,13 @@ an invitation in the newcomer's name).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.advocates import alerts
 from bot.advocates.lookups import REFERRER_QUESTION
 from bot.advocates.records import MAX_PATH, Invitation
 from bot.events import CreditReferral, Start, Text
-from bot.state import UserState
+from bot.state import UserState, evolve
 
 if TYPE_CHECKING:
     from bot.engine import Turn
@@ -45,7 +44,7 @@ def refusal(state: UserState, invitation: Invitation | None, *, typed: bool) -> 
 def _credit(turn: Turn, invitation: Invitation) -> None:
     name = invitation.advocate_name[:64]
     turn.set_vars({"invited": True, "advocate_name": name})
-    turn.state = replace(turn.state, referrer=invitation.advocate_id, pending=None)
+    turn.state = evolve(turn.state, referrer=invitation.advocate_id, pending=None)
     path = tuple(invitation.path[:MAX_PATH]) or (invitation.advocate_id,)
     turn.effects.append(CreditReferral(invitation.advocate_id, invitation.payload, path))
     alerts.notify(turn, "joined")
@@ -67,7 +66,7 @@ def arrive(turn: Turn, event: Start) -> None:
     if reason is None and invitation is not None:
         turn.say("privacy_notice", advocate=invitation.advocate_name[:64])
     else:
-        turn.state = replace(turn.state, pending=REFERRER_QUESTION)
+        turn.state = evolve(turn.state, pending=REFERRER_QUESTION)
         turn.say("ask_referrer")
 
 
@@ -84,14 +83,14 @@ def answer(turn: Turn, event: Text, *, other_meaning: bool) -> bool:
         turn.say("privacy_notice", advocate=name)
         turn.show()
         return True
-    turn.state = replace(turn.state, pending=None)
+    turn.state = evolve(turn.state, pending=None)
     if other_meaning:
         return False
     tries = turn.state.invite_tries + 1
     turn.record("referrer_typed", credited=False)
     # Ask again only after something that looked like a code or a name, not a sentence.
     again = tries < MAX_TRIES and len(event.text.split()) <= 2
-    turn.state = replace(
+    turn.state = evolve(
         turn.state, invite_tries=tries, pending=REFERRER_QUESTION if again else None
     )
     turn.say("referrer_not_found", again=again)

@@ -3,7 +3,7 @@ Pure: what they show was looked up beforehand (see `lookups`) and arrives in `kn
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from bot.advocates.records import (
 from bot.dialogs.schema import STAGES
 from bot.events import ButtonView, CancelNudge, Command, CreateInvite, Known, RevokeInvite, Send
 from bot.render import to_plain
+from bot.state import evolve
 
 if TYPE_CHECKING:
     from bot.engine import Turn
@@ -35,15 +36,9 @@ def system(action: str, value: str) -> str:
 
 def on_command(turn: Turn, command: Command) -> bool:
     """Handle an advocate command; False when the name is not one of them."""
-    name, known = command.name, command.known
-    if name == "invite":
-        _invite(turn, known)
-    elif name == "invites":
-        _invites(turn, known)
-    elif name == "friends":
-        _friends(turn, known)
-    elif name == "leaderboard":
-        _leaderboard(turn, known)
+    name = command.name
+    if name in _VIEWS:
+        _VIEWS[name](turn, command.known)
     elif name == "privacy":
         _privacy(turn)
     elif name == "alerts":
@@ -59,20 +54,16 @@ def on_command(turn: Turn, command: Command) -> bool:
 
 def on_press(turn: Turn, action: str, value: str, known: Known | None) -> bool:
     """Handle an advocate button; False when the press does not apply (expired)."""
-    if action == "invite":
-        _invite(turn, known)
-    elif action == "invites":
-        _invites(turn, known)
+    if action in _VIEWS:
+        _VIEWS[action](turn, known)
     elif action == "revoke":
         _revoke(turn, known)
-    elif action == "friends":
-        _friends(turn, known)
     elif action == "privacy" and value in ("share_on", "share_off", "public_on", "public_off"):
         what, on = value.split("_")
         if what == "share":
             _set_sharing(turn, on == "on")
         else:
-            turn.state = replace(turn.state, public=on == "on")
+            turn.state = evolve(turn.state, public=on == "on")
             turn.record("privacy", public=on == "on")
         _privacy(turn)
     elif action == "alerts" and value in ("on", "off"):
@@ -234,7 +225,7 @@ def _privacy(turn: Turn) -> None:
 
 def _set_sharing(turn: Turn, on: bool) -> None:
     s = turn.state
-    turn.state = replace(s, shares=on, watch_at=None if not on else s.watch_at)
+    turn.state = evolve(s, shares=on, watch_at=None if not on else s.watch_at)
     if not on and s.watch_at is not None:
         turn.effects.append(CancelNudge("dormant"))
     turn.record("privacy", shares=on)
@@ -248,7 +239,7 @@ def _alerts_status(turn: Turn) -> None:
 
 
 def _set_alerts(turn: Turn, on: bool) -> None:
-    turn.state = replace(turn.state, alerts=on)
+    turn.state = evolve(turn.state, alerts=on)
     turn.record("alerts", on=on)
     turn.say("alerts_set", on=on)
 
@@ -258,3 +249,12 @@ def offer_advocacy(turn: Turn) -> None:
     button = ButtonView(turn.label("invite_button"), system("invite", "me"))
     turn.effects.append(Send(turn.message("become_advocate"), (button,)))
     turn.record("advocacy_offered")
+
+
+# What a command or a button shows, from what was looked up for it.
+_VIEWS: dict[str, Callable[[Turn, Known | None], None]] = {
+    "invite": _invite,
+    "invites": _invites,
+    "friends": _friends,
+    "leaderboard": _leaderboard,
+}

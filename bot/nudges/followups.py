@@ -3,7 +3,6 @@ state and `now`, and answers with new state and effects (schedule, cancel, send)
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,7 +18,7 @@ from bot.nudges.policy import (
     next_allowed,
     schedule,
 )
-from bot.state import UserState
+from bot.state import UserState, evolve
 
 if TYPE_CHECKING:
     from bot.dialogs.model import Node
@@ -59,7 +58,7 @@ def _set(turn: Turn, due: datetime | None, step: int) -> None:
             turn.effects.append(CancelNudge(KEY))
     else:
         turn.effects.append(ScheduleNudge(KEY, due))
-    turn.state = replace(s, next_nudge_at=due, nudge_step=step)
+    turn.state = evolve(s, next_nudge_at=due, nudge_step=step)
 
 
 def plan(turn: Turn, node: Node | None, step: int = 0) -> None:
@@ -106,7 +105,7 @@ def on_due(turn: Turn, event: NudgeDue) -> None:
     turn.effects.append(Send(text, buttons(turn)))
     turn.record("nudge_sent", node=node.key, step=s.nudge_step)
     sent = (*history(s, turn.now).sent_at, turn.now)
-    turn.state = replace(s, nudges_sent=sent, ignored_in_a_row=s.ignored_in_a_row + 1)
+    turn.state = evolve(s, nudges_sent=sent, ignored_in_a_row=s.ignored_in_a_row + 1)
     plan(turn, node, s.nudge_step + 1)
 
 
@@ -135,13 +134,13 @@ def on_press(turn: Turn, action: str) -> bool:
 
 def stop(turn: Turn) -> None:
     """/stop: no reminder ever again, until /reminders."""
-    turn.state = replace(turn.state, reminders=False)
+    turn.state = evolve(turn.state, reminders=False)
     _set(turn, None, 0)
 
 
 def resume(turn: Turn) -> None:
     """/reminders: reminders back on, planned for where the person is."""
-    turn.state = replace(turn.state, reminders=True, ignored_in_a_row=0)
+    turn.state = evolve(turn.state, reminders=True, ignored_in_a_row=0)
     plan(turn, turn.current())
 
 
