@@ -28,7 +28,7 @@ from bot.events import ScheduleNudge, Send
 from bot.nudges.dispatcher import NudgeDispatcher, start_scheduler
 from bot.state import new_state
 from bot.store import SqliteStore, open_store
-from bot.store.sqlite import to_ms
+from bot.store.rows import to_ms
 from bot.telegram.ratelimit import SendLimiter
 from bot.testing.botapi import BotApiEmulator, EmulatorRequest
 

@@ -24,6 +24,7 @@ from bot.advocates.records import (
     Leader,
     Leaderboard,
 )
+from bot.store.rows import from_ms
 from bot.textmatch import normalize
 
 if TYPE_CHECKING:
@@ -88,8 +89,6 @@ def _invitation(row: Sequence[Any], active: int = 0) -> Invitation:
 
 
 def _friend(row: Sequence[Any]) -> Friend:
-    from bot.store.sqlite import from_ms
-
     return Friend(
         user_id=row[0],
         first_name=row[1],
@@ -172,8 +171,6 @@ class AdvocateQueries:
         return Leaderboard(tuple(_leader(r) for r in rows), _leader(mine[0]) if mine else None)
 
     async def pending_alerts(self, advocate_id: int, limit: int = 200) -> AlertBatch:
-        from bot.store.sqlite import from_ms
-
         rows = await self._all(QUERIES["alerts"], (advocate_id, limit + 1))
         alerts = tuple(
             Alert(r[0], r[1], r[2], r[3], r[4], from_ms(r[5]), bool(r[6])) for r in rows[:limit]
