@@ -212,7 +212,9 @@ async def test_nudges_are_sent_under_the_rate_limit_and_none_is_lost(
     emulator.limit(global_per_second=20, per_chat_per_second=None)
     clock = FakeClock()
     people = [FakeUser(1000 + i, f"P{i}", "fr") for i in range(40)]
-    async with live_bot(emulator, tmp_path / "n.db", mini, clock.now, overall_per_second=20) as app:
+    # The bot keeps a margin under the limit, as it should under Telegram's: over loopback
+    # on a busy machine, sends spaced by the bot can still arrive bunched.
+    async with live_bot(emulator, tmp_path / "n.db", mini, clock.now, overall_per_second=16) as app:
         for person in people:
             emulator.user_message(person, "/start")
         await until(lambda: all(emulator.sent_to(p.id) for p in people))
