@@ -12,9 +12,9 @@ from typing import Any
 from jinja2 import TemplateSyntaxError
 from jinja2.nodes import Template
 
-from bot.advocates.records import DIGEST_NAMES, FRIENDS_PER_PAGE, LEADERS
 from bot.callback import MAX_CALLBACK_BYTES, encode_dialog
 from bot.dialogs import templates
+from bot.dialogs.bounds import PROGRESS_FIELDS, USER_FIELDS, too_long, value_lengths
 from bot.dialogs.loader import Built, Parsed
 from bot.dialogs.model import (
     ENGINE_VARIABLES,
@@ -30,8 +30,6 @@ from bot.links import MAX_URL_LENGTH
 from bot.render import TELEGRAM_TEXT_LIMIT, Renderer
 
 MAX_LABEL = 64
-USER_FIELDS = {"first_name": 64, "lang": 2}
-PROGRESS_FIELDS = {"reached": 3, "total": 3, "done": 5}
 
 
 class _Checker:
@@ -227,22 +225,7 @@ class _Checker:
 
     # -- templates ----------------------------------------------------------------
     def lengths(self) -> dict[tuple[str, ...], int]:
-        out: dict[tuple[str, ...], int] = {("user", k): v for k, v in USER_FIELDS.items()}
-        out.update({("vars", k): v for k, v in self.variables.items()})
-        for stage in STAGES:
-            out.update({("progress", stage, k): v for k, v in PROGRESS_FIELDS.items()})
-        longest = {"text": 0, "source": 0, "url": 0}
-        for fact in self.built.facts.values():
-            longest["text"] = max([longest["text"], *(len(t) for t in fact.text.values())])
-            longest["source"] = max(longest["source"], len(fact.source))
-            longest["url"] = max(longest["url"], len(fact.url or ""))
-        out.update({("fact", k): v for k, v in longest.items()})
-        out[("fact", "year")] = 4
-        out[("#items", "stages")] = len(STAGES)
-        out[("limit",)], out[("kind",)], out[("command",)] = 5, 10, 33
-        out[("when",)], out[("tz",)] = 24, 64
-        out.update(_advocate_lengths())
-        return out
+        return value_lengths(self.variables, self.built.facts.values())
 
     def names_ok(self, usage: templates.Usage, extra: frozenset[str]) -> list[str]:
         errors = []
@@ -298,7 +281,7 @@ class _Checker:
                     fact_ast = self._parse_quiet(fact_line[lang])
                     bound += 2 + (templates.max_length(fact_ast, lengths) if fact_ast else 0)
                 if bound > TELEGRAM_TEXT_LIMIT:
-                    self.add(node, line, f"say.{lang} {_too_long(bound)}")
+                    self.add(node, line, f"say.{lang} {too_long(bound)}")
             for b in node.buttons:
                 data = encode_dialog(node.version, node.flow, node.id, b.id)
                 if len(data.encode()) > MAX_CALLBACK_BYTES:
@@ -330,7 +313,7 @@ class _Checker:
                         ast is not None
                         and (bound := templates.max_length(ast, lengths)) > TELEGRAM_TEXT_LIMIT
                     ):
-                        self.add(node, followup.line, f"nudge say.{lang} {_too_long(bound)}")
+                        self.add(node, followup.line, f"nudge say.{lang} {too_long(bound)}")
             if node.nudges and node.end and not node.buttons:
                 self.add(
                     node, node.nudges[0].line, "a nudge on an end node would remind of nothing"
@@ -382,7 +365,7 @@ class _Checker:
                     ast is not None
                     and (bound := templates.max_length(ast, lengths)) > TELEGRAM_TEXT_LIMIT
                 ):
-                    self.add(None, line, f"message '{key}'.{lang} {_too_long(bound)}", src.path)
+                    self.add(None, line, f"message '{key}'.{lang} {too_long(bound)}", src.path)
 
     def facts(self) -> None:
         if (
@@ -393,34 +376,6 @@ class _Checker:
             self.problems.append(
                 Problem("dialogs", 0, None, "nodes use facts but there is no facts file")
             )
-
-
-def _advocate_lengths() -> dict[tuple[str, ...], int]:
-    """The longest values the advocate messages receive (names are cut to 64)."""
-    invite = {"link": 110, "code": 11, "name": 32, "joined": 6}
-    friend = {"name": 64, "shares": 5, "progress": 32, "last": 40, "dormant": 5, "invite": 32,
-              "stage": 1, "stage_name": 40, "days": 5}  # fmt: skip
-    leader = {"rank": 2, "name": 64, "me": 5, "finished": 7, "tree": 7, "depth": 2}
-    out: dict[tuple[str, ...], int] = {}
-    out.update({("invite", k): v for k, v in invite.items()})
-    out.update({("#item", "invitations", k): v for k, v in invite.items()})
-    out.update({("friend", k): v for k, v in friend.items()})
-    for group in ("friends", "joined", "progressed", "dormant"):
-        out.update({("#item", group, k): v for k, v in friend.items()})
-    out.update({("#item", "leaders", k): v for k, v in leader.items()})
-    out.update({("mine", k): v for k, v in leader.items()})
-    out[("#items", "invitations")] = 20
-    out[("#items", "friends")] = FRIENDS_PER_PAGE
-    out[("#items", "leaders")] = LEADERS
-    for group in ("joined", "progressed", "dormant"):
-        out[("#items", group)] = DIGEST_NAMES
-    for name, length in {"advocate": 64, "again": 5, "link": 110, "code": 11, "name": 32,
-                         "domains": 200, "short": 5, "long": 5, "problem": 16,
-                         "max": 4, "total": 7, "finished": 7, "page": 6, "pages": 6, "days": 5,
-                         "invited": 5, "shares": 5, "public": 5, "on": 5, "count": 7,
-                         "others": 7}.items():  # fmt: skip
-        out[(name,)] = length
-    return out
 
 
 def stale_facts(dialogs: DialogSet, year: int, max_age: int) -> list[Problem]:
@@ -438,12 +393,6 @@ def stale_facts(dialogs: DialogSet, year: int, max_age: int) -> list[Problem]:
         for fact in dialogs.facts.values()
         if year - fact.year > max_age
     ]
-
-
-def _too_long(bound: int) -> str:
-    if bound >= templates.UNBOUNDED:
-        return "can render up to any length (a loop over a list of unknown size)"
-    return f"can render up to {bound} characters (Telegram allows {TELEGRAM_TEXT_LIMIT})"
 
 
 def run_checks(
