@@ -238,3 +238,11 @@ async def test_nobody_can_revoke_someone_elses_link(make_harness: HarnessFactory
     eve.expect("n'existe plus, ou il ne vous appartient pas")
     found = await paul.conversations.store.advocates.invitation(payload=payload)
     assert found is not None and not found.revoked
+
+
+def test_a_greeting_is_not_taken_for_a_code(bundled: DialogSet) -> None:
+    state, _ = step(bundled, newcomer(), Start(), NOW)
+    assert state.pending == "referrer"
+    after, effects = step(bundled, state, Text("Bonjour !"), NOW)
+    assert (after.node, after.pending) == ("menu", None)
+    assert not any("Je ne retrouve pas" in t for t in sends(effects))
