@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.dialogs.model import Answer, DialogSet, Node, Target
-from bot.events import Event, Text
+from bot.dialogs.model import Answer, DialogSet, Node
+from bot.events import ButtonView, Event, Text
 from bot.links import RedirectCheck, on_shortener, parse_web_url, same_target
 from bot.state import UserState
 
@@ -22,15 +22,27 @@ REFUSED = ("private_address", "no_redirect")  # a verified short link must redir
 
 
 def _spec(dialogs: DialogSet, state: UserState) -> Answer | None:
-    if state.flow is None or state.node is None:
-        return None
-    node = dialogs.node(Target(state.flow, state.node))
+    node = dialogs.node_at(state.flow, state.node)
     return None if node is None else node.input
 
 
-def _acceptable_short(spec: Answer, state: UserState, url: str) -> bool:
-    original = str(state.vars.get(spec.of or "", ""))
-    return on_shortener(url, spec.shorteners) and (not original or len(url) < len(original))
+def _original(spec: Answer, state: UserState) -> str:
+    return str(state.vars.get(spec.of or "", ""))
+
+
+def short_refusal(spec: Answer, url: str, original: str, known: object = None) -> str | None:
+    """Why this short link is not accepted, or None: not on a listed shortener, not
+    shorter than the original, or (when it was verified) not leading back to it."""
+    if not on_shortener(url, spec.shorteners):
+        return "not_shortener"
+    if original and len(url) >= len(original):
+        return "not_shorter"
+    if isinstance(known, RedirectCheck) and known.url == url:
+        if known.problem in REFUSED:
+            return known.problem
+        if known.location is not None and original and not same_target(known.location, original):
+            return "elsewhere"
+    return None
 
 
 def to_verify(dialogs: DialogSet, state: UserState, event: Event) -> str | None:
@@ -40,7 +52,9 @@ def to_verify(dialogs: DialogSet, state: UserState, event: Event) -> str | None:
     if spec is None or spec.kind != "short_url" or not isinstance(event, Text) or state.pending:
         return None  # (a pending question gets the text first: nothing to verify)
     url = parse_web_url(event.text)
-    return url if url is not None and _acceptable_short(spec, state, url) else None
+    if url is None or short_refusal(spec, url, _original(spec, state)) is not None:
+        return None
+    return url
 
 
 def answer(turn: Turn, node: Node, event: Text, *, other_meaning: bool) -> bool:
@@ -57,10 +71,11 @@ def answer(turn: Turn, node: Node, event: Text, *, other_meaning: bool) -> bool:
         turn.say("input_not_url", buttons)
         return True
     if spec.kind == "short_url":
-        original = str(turn.state.vars.get(spec.of or "", ""))
-        reason = _short_problem(turn, spec, url, original, event.known)
+        original = _original(spec, turn.state)
+        reason = short_refusal(spec, url, original, event.known)
         if reason is not None:
             turn.record("answer_refused", node=node.key, reason=reason)
+            _explain(turn, buttons, spec, reason, url, original)
             return True
     turn.record("answer", node=node.key, kind=spec.kind)
     turn.set_vars({spec.save: url})
@@ -70,20 +85,12 @@ def answer(turn: Turn, node: Node, event: Text, *, other_meaning: bool) -> bool:
     return True
 
 
-def _short_problem(turn: Turn, spec: Answer, url: str, original: str, known: object) -> str | None:
-    """Why this short link is not accepted (after saying so), or None."""
-    buttons = turn.buttons(turn.current())
-    if not on_shortener(url, spec.shorteners):
+def _explain(
+    turn: Turn, buttons: tuple[ButtonView, ...], spec: Answer, reason: str, url: str, original: str
+) -> None:
+    if reason == "not_shortener":
         turn.say("input_not_shortener", buttons, domains=", ".join(spec.shorteners))
-        return "not_shortener"
-    if original and len(url) >= len(original):
+    elif reason == "not_shorter":
         turn.say("input_not_shorter", buttons, short=len(url), long=len(original))
-        return "not_shorter"
-    if isinstance(known, RedirectCheck) and known.url == url:
-        elsewhere = (
-            known.location is not None and original and not same_target(known.location, original)
-        )
-        if known.problem in REFUSED or elsewhere:
-            turn.say("input_wrong_target", buttons, problem=known.problem or "elsewhere")
-            return known.problem or "elsewhere"
-    return None
+    else:
+        turn.say("input_wrong_target", buttons, problem=reason)

@@ -1,5 +1,8 @@
 """Configuration: a TOML file, then environment overrides, checked into frozen records.
 
+Every default is in `DEFAULTS` (equal to config.example.toml) and nowhere else: the
+records are only built by `load_config`, from the merged values.
+
 The bot token comes only from `TELEGRAM_BOT_TOKEN`. Any other setting can be overridden
 by `VIE_<SECTION>_<KEY>` (for example `VIE_STORE_PATH=/data/vie.db`). A bad value is
 rejected with its key and value named.
@@ -11,7 +14,7 @@ import copy
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
@@ -161,7 +164,7 @@ class BotConfig:
     default_language: str
     dialogs: Path
     entry_flow: str
-    fact_max_age: int = 5  # years: the checker warns about older facts
+    fact_max_age: int  # years: the checker warns about older facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,16 +178,16 @@ class TelegramConfig:
     base_url: str
     base_file_url: str
     admins: tuple[int, ...]
-    mode: str = "polling"
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8443
-    webhook_url: str = ""
-    webhook_secret: str = ""
-    concurrent_updates: int = 256
-    overall_per_second: float = 30
-    per_chat_per_second: float = 1
-    per_chat_burst: int = 3
-    max_retries: int = 5
+    mode: str
+    webhook_listen: str
+    webhook_port: int
+    webhook_url: str
+    webhook_secret: str
+    concurrent_updates: int
+    overall_per_second: float
+    per_chat_per_second: float
+    per_chat_burst: int
+    max_retries: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,13 +224,9 @@ class Config:
     telegram: TelegramConfig
     log_level: str
     source: str  # where it came from, for messages
-    nudges: NudgeConfig = field(
-        default_factory=lambda: NudgeConfig(
-            NudgePolicy(), timedelta(seconds=1), 100, timedelta(minutes=2)
-        )
-    )
-    advocates: AdvocatePolicy = field(default_factory=AdvocatePolicy)
-    links: LinkConfig = field(default_factory=lambda: LinkConfig(False, 5.0))
+    nudges: NudgeConfig
+    advocates: AdvocatePolicy
+    links: LinkConfig
 
 
 def _from_env(key: str, raw: str, default: Any) -> Any:

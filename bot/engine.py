@@ -13,7 +13,7 @@ from typing import Any
 
 from bot import answers, callback
 from bot.advocates import alerts, attribution, dashboard
-from bot.advocates.lookups import ALERTS_KEY, DORMANT_KEY, REFERRER_QUESTION
+from bot.advocates.records import ALERTS_KEY, DORMANT_KEY, JOURNEY_STAGE, REFERRER_QUESTION
 from bot.dialogs.model import DialogSet, Node, Scalar, Target, TextRule
 from bot.dialogs.schema import STAGES
 from bot.events import (
@@ -93,10 +93,7 @@ class Turn:
 
     # -- nodes ------------------------------------------------------------------------
     def current(self) -> Node | None:
-        s = self.state
-        if s.flow is None or s.node is None:
-            return None
-        return self.dialogs.node(Target(s.flow, s.node))
+        return self.dialogs.node_at(self.state.flow, self.state.node)
 
     def buttons(self, node: Node | None) -> tuple[ButtonView, ...]:
         if node is None:
@@ -251,7 +248,7 @@ def step(
         kind = event.kind if event.kind in UNSUPPORTED_KINDS else "other"
         turn.record("unsupported", kind=kind)
         turn.say("unsupported", turn.buttons(turn.current()), kind=kind)
-    if "E" in turn.state.completed and "E" not in state.completed:
+    if JOURNEY_STAGE in turn.state.completed and JOURNEY_STAGE not in state.completed:
         dashboard.offer_advocacy(turn)
     alerts.watch(turn)
     return _done(turn, active=True)

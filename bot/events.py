@@ -71,7 +71,6 @@ class NudgeDue:
 
 
 Event = Start | Press | Text | Command | Unsupported | NudgeDue
-USER_EVENTS = (Start, Press, Text, Command, Unsupported)  # what shows the person is there
 
 
 def valid_payload(payload: str | None) -> str | None:

@@ -7,12 +7,13 @@ as text, `/quit` leaves. It goes through ChatHarness, the same path the tests us
 from __future__ import annotations
 
 import hashlib
-import re
 import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.advocates.invites import read_typed
 from bot.conversation import Conversations, Person
+from bot.events import valid_payload
 from bot.nudges.policy import parse_duration
 from bot.testing.harness import ChatHarness, HarnessError, Line, ShiftedClock, format_line
 
@@ -46,8 +47,8 @@ async def chat(
 
     write(f"VIE Coach: chatting as {name}. Type a number to press a button, /quit to leave.\n")
     mark = len(harness.transcript)
-    found = re.search(r"(?:start=)?([A-Za-z0-9_-]{1,64})$", start.strip())
-    await harness.send(f"/start {found.group(1)}" if found else "/start")
+    payload = read_typed(start).payload or valid_payload(start.strip())
+    await harness.send(f"/start {payload}" if payload else "/start")
     show(mark + 1)
     while True:
         if interactive:

@@ -110,7 +110,7 @@ def explore(dialogs: DialogSet, lang: str) -> Walk:
             (Press(b.data), f"[{b.label}]") for b in keyboard if b.data[:1] not in ("!", "")
         ]
         events.append((Text(NONSENSE), "nonsense"))
-        node = dialogs.node(Target(state.flow, state.node)) if state.flow and state.node else None
+        node = dialogs.node_at(state.flow, state.node)
         if node is not None and node.input is not None:
             events.append((Text(LONG_LINK if node.input.kind == "url" else SHORT_LINK), "a link"))
         for event, what in events:

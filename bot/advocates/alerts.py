@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot import callback
-from bot.advocates.lookups import ALERTS_KEY, DORMANT_KEY
-from bot.advocates.records import DIGEST_NAMES, Alert, AlertBatch
+from bot.advocates.records import ALERTS_KEY, DIGEST_NAMES, DORMANT_KEY, Alert, AlertBatch
+from bot.dialogs.schema import STAGES
 from bot.events import AckAlerts, ButtonView, Notify, NudgeDue, ScheduleNudge, Send
 from bot.nudges.followups import timezone_of
 from bot.nudges.policy import is_quiet, quiet_ends
@@ -134,7 +134,7 @@ def buttons(turn: Turn) -> tuple[ButtonView, ...]:
 
 def _friend_view(turn: Turn, alert: Alert) -> dict[str, Any]:
     stage = alert.stage or ""
-    name = turn.message(f"stage_{stage}") if stage in ("V", "I", "E") else stage
+    name = turn.message(f"stage_{stage}") if stage in STAGES else stage
     days = max(1, (turn.now - alert.at).days + turn.dialogs.advocacy.dormant_after.days)
     return {"name": alert.friend_name, "stage": stage, "stage_name": name, "days": days}
 

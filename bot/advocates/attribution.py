@@ -13,8 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.advocates import alerts
-from bot.advocates.lookups import REFERRER_QUESTION
-from bot.advocates.records import MAX_PATH, Invitation
+from bot.advocates.records import MAX_PATH, REFERRER_QUESTION, Invitation
 from bot.events import CreditReferral, Start, Text
 from bot.state import UserState, evolve
 
@@ -42,7 +41,7 @@ def refusal(state: UserState, invitation: Invitation | None, *, typed: bool) -> 
 
 
 def _credit(turn: Turn, invitation: Invitation) -> None:
-    name = invitation.advocate_name[:64]
+    name = invitation.advocate_name
     turn.set_vars({"invited": True, "advocate_name": name})
     turn.state = evolve(turn.state, referrer=invitation.advocate_id, pending=None)
     path = tuple(invitation.path[:MAX_PATH]) or (invitation.advocate_id,)
@@ -64,7 +63,7 @@ def arrive(turn: Turn, event: Start) -> None:
     turn.record("start", invited=reason is None)
     turn.enter(turn.dialogs.entry)
     if reason is None and invitation is not None:
-        turn.say("privacy_notice", advocate=invitation.advocate_name[:64])
+        turn.say("privacy_notice", advocate=invitation.advocate_name)
     else:
         turn.state = evolve(turn.state, pending=REFERRER_QUESTION)
         turn.say("ask_referrer")
@@ -78,7 +77,7 @@ def answer(turn: Turn, event: Text, *, other_meaning: bool) -> bool:
     if invitation is not None and reason is None:
         _credit(turn, invitation)
         turn.record("referrer_typed", credited=True)
-        name = invitation.advocate_name[:64]
+        name = invitation.advocate_name
         turn.say("referrer_found", advocate=name)
         turn.say("privacy_notice", advocate=name)
         turn.show()

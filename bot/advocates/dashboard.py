@@ -3,6 +3,7 @@ Pure: what they show was looked up beforehand (see `lookups`) and arrives in `kn
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from bot import callback
 from bot.advocates import invites
 from bot.advocates.records import (
+    DORMANT_KEY,
     FRIENDS_PER_PAGE,
     Friend,
     FriendsPage,
@@ -26,6 +28,7 @@ from bot.state import evolve
 if TYPE_CHECKING:
     from bot.engine import Turn
 
+_CURSOR = re.compile(r"^([np])([0-9]{1,6})_([0-9]{1,15})_(-?[0-9]{1,18})$")  # fits 64 bits
 COMMANDS = ("invite", "invites", "friends", "leaderboard", "privacy", "alerts")
 PRESSES = ("invite", "invites", "revoke", "friends", "privacy", "alerts")
 
@@ -105,6 +108,10 @@ def _invitation_view(turn: Turn, invitation: Invitation) -> dict[str, Any]:
     }
 
 
+def _invite_button(turn: Turn) -> ButtonView:
+    return ButtonView(turn.label("invite_button"), system("invite", "me"))
+
+
 def _list_button(turn: Turn) -> ButtonView:
     return ButtonView(turn.label("invites_button"), system("invites", "list"))
 
@@ -151,6 +158,23 @@ def _days(turn: Turn, moment: datetime | None) -> int:
     return -1 if moment is None else max(0, (turn.now - moment).days)
 
 
+def friends_button(direction: str, page: int, friend: Friend) -> str:
+    """The value of a `!friends:` button: page `page`, the friends after (`n`) or before
+    (`p`) `friend`, newest first. `friends_cursor` reads it back."""
+    return f"{direction}{page}_{round(friend.joined_at.timestamp() * 1000)}_{friend.user_id}"
+
+
+def friends_cursor(value: str) -> tuple[int, tuple[int, int] | None, tuple[int, int] | None]:
+    """`!friends:` button values: "1" (first page), or `n<page>_<ms>_<id>` (the page after
+    that friend) or `p<page>_<ms>_<id>` (before). Anything else is the first page."""
+    m = _CURSOR.match(value)
+    if m is None:
+        return 1, None, None
+    direction, page, ms, friend = m.groups()
+    cursor, number = (int(ms), int(friend)), max(1, int(page))
+    return (number, cursor, None) if direction == "n" else (number, None, cursor)
+
+
 def _friend_view(turn: Turn, friend: Friend) -> dict[str, Any]:
     dormant_days = turn.dialogs.advocacy.dormant_after.days
     days = _days(turn, friend.active_at or friend.joined_at)
@@ -167,16 +191,16 @@ def _friend_view(turn: Turn, friend: Friend) -> dict[str, Any]:
 
 def _friends(turn: Turn, known: Known | None) -> None:
     if not isinstance(known, FriendsPage) or known.total == 0 or not known.friends:
-        turn.say("friends_none", (ButtonView(turn.label("invite_button"), system("invite", "me")),))
+        turn.say("friends_none", (_invite_button(turn),))
         return
     pages = max(1, -(-known.total // FRIENDS_PER_PAGE))
     buttons = []
     first, last = known.friends[0], known.friends[-1]
     if known.page > 1:
-        cursor = f"p{known.page - 1}_{round(first.joined_at.timestamp() * 1000)}_{first.user_id}"
+        cursor = friends_button("p", known.page - 1, first)
         buttons.append(ButtonView(turn.label("friends_prev"), system("friends", cursor)))
     if known.has_next:
-        cursor = f"n{known.page + 1}_{round(last.joined_at.timestamp() * 1000)}_{last.user_id}"
+        cursor = friends_button("n", known.page + 1, last)
         buttons.append(ButtonView(turn.label("friends_next"), system("friends", cursor)))
     turn.say(
         "friends",
@@ -204,8 +228,7 @@ def _leaderboard(turn: Turn, known: Known | None) -> None:
     me = board.me
     mine = {"friends": me.friends if me else 0, "finished": me.finished if me else 0,
             "tree": me.tree_finished if me else 0, "depth": me.depth if me else 0}  # fmt: skip
-    button = ButtonView(turn.label("invite_button"), system("invite", "me"))
-    turn.say("leaderboard", (button,), leaders=leaders, mine=mine)
+    turn.say("leaderboard", (_invite_button(turn),), leaders=leaders, mine=mine)
 
 
 # -- privacy and alerts ---------------------------------------------------------------------
@@ -227,7 +250,7 @@ def _set_sharing(turn: Turn, on: bool) -> None:
     s = turn.state
     turn.state = evolve(s, shares=on, watch_at=None if not on else s.watch_at)
     if not on and s.watch_at is not None:
-        turn.effects.append(CancelNudge("dormant"))
+        turn.effects.append(CancelNudge(DORMANT_KEY))
     turn.record("privacy", shares=on)
 
 
@@ -246,8 +269,7 @@ def _set_alerts(turn: Turn, on: bool) -> None:
 
 def offer_advocacy(turn: Turn) -> None:
     """Eduquer finished: invite them to become an advocate in turn (once)."""
-    button = ButtonView(turn.label("invite_button"), system("invite", "me"))
-    turn.effects.append(Send(turn.message("become_advocate"), (button,)))
+    turn.effects.append(Send(turn.message("become_advocate"), (_invite_button(turn),)))
     turn.record("advocacy_offered")
 
 

@@ -9,66 +9,21 @@ the engine draws no random numbers.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
-from typing import Protocol
 
 from bot import callback
 from bot.advocates import invites
+from bot.advocates.dashboard import friends_cursor
 from bot.advocates.records import (
+    ALERTS_KEY,
     FRIENDS_PER_PAGE,
-    AlertBatch,
-    FriendsPage,
+    REFERRER_QUESTION,
     Invitation,
-    InviteList,
-    Leaderboard,
 )
 from bot.events import Command, Event, Known, NudgeDue, Press, Start, Text, Unsupported
+from bot.interfaces import AdvocateReads
 from bot.state import UserState
 from bot.textmatch import normalize
-
-ALERTS_KEY = "alerts"  # the advocate's alert delivery, in the nudge outbox
-DORMANT_KEY = "dormant"  # the friend's "have they gone quiet?" check, in the outbox
-REFERRER_QUESTION = "referrer"  # `pending` while "who invited you?" awaits an answer
-_CURSOR = re.compile(r"^([np])([0-9]{1,6})_([0-9]{1,15})_(-?[0-9]{1,18})$")  # fits 64 bits
-
-
-class AdvocateReads(Protocol):
-    """The store's read queries for advocates (`SqliteStore.advocates`)."""
-
-    async def invitation(self, *, payload: str = "", code: str = "") -> Invitation | None: ...
-
-    async def invitation_by_names(self, advocate_name: str, newcomer: str) -> Invitation | None: ...
-
-    async def open_invitation(
-        self, advocate_id: int, name: str
-    ) -> tuple[Invitation | None, int]: ...
-
-    async def invitations(self, advocate_id: int, limit: int = 20) -> InviteList: ...
-
-    async def friends_page(
-        self,
-        advocate_id: int,
-        size: int,
-        page: int = 1,
-        after: tuple[int, int] | None = None,
-        before: tuple[int, int] | None = None,
-    ) -> FriendsPage: ...
-
-    async def leaderboard(self, user_id: int, limit: int = 10) -> Leaderboard: ...
-
-    async def pending_alerts(self, advocate_id: int, limit: int = 200) -> AlertBatch: ...
-
-
-def friends_cursor(value: str) -> tuple[int, tuple[int, int] | None, tuple[int, int] | None]:
-    """`!friends:` button values: "1" (first page), or `n<page>_<ms>_<id>` (the page after
-    that friend) or `p<page>_<ms>_<id>` (before). Anything else is the first page."""
-    m = _CURSOR.match(value)
-    if m is None:
-        return 1, None, None
-    direction, page, ms, friend = m.groups()
-    cursor, number = (int(ms), int(friend)), max(1, int(page))
-    return (number, cursor, None) if direction == "n" else (number, None, cursor)
 
 
 async def enrich(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from bot.advocates.records import DIGEST_NAMES, FRIENDS_PER_PAGE, LEADERS
+from bot.advocates.invites import CODE_LENGTH, NAME_LIMIT
+from bot.advocates.records import DIGEST_NAMES, FRIENDS_PER_PAGE, INVITES_SHOWN, LEADERS
 from bot.dialogs import templates
 from bot.dialogs.model import Fact
 from bot.dialogs.schema import STAGES
@@ -38,7 +39,8 @@ def value_lengths(variables: Mapping[str, int], facts: Iterable[Fact]) -> Length
 
 def _advocate_lengths() -> Lengths:
     """The longest values the advocate messages receive (names are cut to 64)."""
-    invite = {"link": 110, "code": 11, "name": 32, "joined": 6}
+    code = CODE_LENGTH + 1  # shown with a dash in the middle
+    invite = {"link": 110, "code": code, "name": NAME_LIMIT, "joined": 6}
     friend = {"name": 64, "shares": 5, "progress": 32, "last": 40, "dormant": 5, "invite": 32,
               "stage": 1, "stage_name": 40, "days": 5}  # fmt: skip
     leader = {"rank": 2, "name": 64, "me": 5, "finished": 7, "tree": 7, "depth": 2}
@@ -50,12 +52,12 @@ def _advocate_lengths() -> Lengths:
         out.update({("#item", group, k): v for k, v in friend.items()})
     out.update({("#item", "leaders", k): v for k, v in leader.items()})
     out.update({("mine", k): v for k, v in leader.items()})
-    out[("#items", "invitations")] = 20
+    out[("#items", "invitations")] = INVITES_SHOWN
     out[("#items", "friends")] = FRIENDS_PER_PAGE
     out[("#items", "leaders")] = LEADERS
     for group in ("joined", "progressed", "dormant"):
         out[("#items", group)] = DIGEST_NAMES
-    for name, length in {"advocate": 64, "again": 5, "link": 110, "code": 11, "name": 32,
+    for name, length in {"advocate": 64, "again": 5, "link": 110, "code": code, "name": NAME_LIMIT,
                          "domains": 200, "short": 5, "long": 5, "problem": 16,
                          "max": 4, "total": 7, "finished": 7, "page": 6, "pages": 6, "days": 5,
                          "invited": 5, "shares": 5, "public": 5, "on": 5, "count": 7,

@@ -153,6 +153,10 @@ class DialogSet:
         flow = self.flows.get(target.flow)
         return None if flow is None else flow.nodes.get(target.node)
 
+    def node_at(self, flow: str | None, node: str | None) -> Node | None:
+        """The node a person is at (their state's `flow` and `node`), if it exists."""
+        return None if flow is None or node is None else self.node(Target(flow, node))
+
     def start_of(self, flow_id: str) -> Target:
         return Target(flow_id, self.flows[flow_id].start)
 

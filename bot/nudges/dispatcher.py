@@ -40,7 +40,6 @@ class NudgeDispatcher:
     ) -> None:
         self.conversations, self.outbox, self.deliver = conversations, outbox, deliver
         self.clock, self.batch, self.lease = clock, batch, lease
-        self.sent = 0  # nudges delivered since start (for logs and benchmarks)
         self._busy = asyncio.Lock()  # one drain at a time; close() waits for it
         self._closed = False
 
@@ -91,14 +90,13 @@ class NudgeDispatcher:
 
     async def _one(self, user_id: int, key: str, due: datetime) -> None:
         try:
-            sent = await self.conversations.handle_due(
+            await self.conversations.handle_due(
                 user_id, NudgeDue(key, due), self.clock(), self.deliver
             )
         except Exception:
             # Left in flight on purpose: `recover` retries it after the lease.
             log.exception("nudge %s for user %s failed; retried after its lease", key, user_id)
             return
-        self.sent += len(sent)
         await self.outbox.complete_nudge(user_id, key, due)
 
     async def recover(self) -> int:

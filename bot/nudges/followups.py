@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot import callback
 from bot.events import ButtonView, CancelNudge, NudgeDue, ScheduleNudge, Send
 from bot.nudges.policy import (
+    WEEK,
     Defer,
     Drop,
     NudgeHistory,
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from bot.engine import Turn
 
 KEY = "followup"  # one pending follow-up per person: moving on replaces it
-WEEK = timedelta(days=7)
 SNOOZES = {"tomorrow": timedelta(days=1), "later": timedelta(days=7)}
 
 

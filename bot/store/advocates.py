@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.advocates.records import (
+    INVITES_SHOWN,
     LEADERS,
     MAX_PATH,
     Alert,
@@ -70,6 +71,7 @@ QUERIES = {
     "alerts": "SELECT a.id, a.friend_id, u.first_name, a.kind, a.stage, a.at_ms, u.shares "
     "FROM alerts a JOIN users u ON u.user_id = a.friend_id "
     "WHERE a.advocate_id = ? ORDER BY a.id LIMIT ?",
+    "alerts_count": "SELECT count(*) FROM alerts WHERE advocate_id = ?",
 }
 
 
@@ -112,8 +114,7 @@ class AdvocateQueries:
         self._store = store
 
     async def _all(self, query: str, args: Sequence[Any]) -> list[Any]:
-        async with self._store._lock, self._store.connection.execute(query, args) as cur:
-            return list(await cur.fetchall())
+        return await self._store.fetch_all(query, args)
 
     async def invitation(self, *, payload: str = "", code: str = "") -> Invitation | None:
         """The invitation with this deep-link payload or typed code, revoked or not."""
@@ -140,7 +141,7 @@ class AdvocateQueries:
         count = await self._all(QUERIES["open_count"], (advocate_id,))
         return (_invitation(rows[0]) if rows else None), int(count[0][0])
 
-    async def invitations(self, advocate_id: int, limit: int = 20) -> InviteList:
+    async def invitations(self, advocate_id: int, limit: int = INVITES_SHOWN) -> InviteList:
         rows = await self._all(QUERIES["invitations"], (advocate_id, limit))
         return InviteList(tuple(_invitation(r) for r in rows))
 
@@ -175,4 +176,8 @@ class AdvocateQueries:
         alerts = tuple(
             Alert(r[0], r[1], r[2], r[3], r[4], from_ms(r[5]), bool(r[6])) for r in rows[:limit]
         )
-        return AlertBatch(alerts, more=max(0, len(rows) - limit))
+        more = 0
+        if len(rows) > limit:  # rare: how many wait beyond this batch, for the digest to say
+            (total,) = (await self._all(QUERIES["alerts_count"], (advocate_id,)))[0]
+            more = int(total) - limit
+        return AlertBatch(alerts, more=more)

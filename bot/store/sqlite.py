@@ -104,6 +104,11 @@ class SqliteStore:
                     f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
                 )
 
+    async def fetch_all(self, query: str, args: Sequence[Any] = ()) -> list[Any]:
+        """Every row of one read query, between the store's own statements."""
+        async with self._lock, self._db.execute(query, args) as cur:
+            return list(await cur.fetchall())
+
     # -- cache ---------------------------------------------------------------------------
     def _remember(self, user_id: int, state: UserState | None) -> None:
         self._cache[user_id] = state

@@ -7,7 +7,7 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -19,9 +19,9 @@ from telegram.request import BaseRequest
 from bot.config import Config
 from bot.conversation import Conversations
 from bot.dialogs.model import DialogSet
-from bot.nudges.dispatcher import NudgeDispatcher, start_scheduler
+from bot.nudges.dispatcher import NudgeDispatcher, start_scheduler, utc_now
 from bot.store import open_store
-from bot.telegram.handlers import TelegramBot, utc_now
+from bot.telegram.handlers import TelegramBot
 from bot.telegram.ordering import PerUserUpdateProcessor
 from bot.telegram.ratelimit import SendLimiter
 from bot.telegram.webhook import webhook_app
@@ -110,7 +110,14 @@ def build_application(
         dispatcher = NudgeDispatcher(bot.conversations, store, bot.deliver, clock, n.batch, n.lease)
         app.bot_data["dispatcher"] = dispatcher
         if start_nudges:
-            app.bot_data["scheduler"] = start_scheduler(dispatcher, n.tick)
+
+            async def prune() -> None:
+                pruned = await store.prune(clock())
+                log.info("dropped %d processed-update keys older than two days", pruned)
+
+            # off the update path: Telegram redelivers for a day, keys are kept two
+            housekeeping = [(prune, timedelta(hours=1))]
+            app.bot_data["scheduler"] = start_scheduler(dispatcher, n.tick, housekeeping)
         for lang in dialogs.languages:
             commands = COMMAND_HELP.get(lang, COMMAND_HELP["en"])
             await app.bot.set_my_commands(

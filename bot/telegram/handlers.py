@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from telegram import Bot, ChatMember, Update
 from telegram.constants import ChatType, ParseMode
@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot.conversation import Conversations, Person
 from bot.engine import render_message
 from bot.events import Event, Press, Send, Unsupported
+from bot.nudges.dispatcher import utc_now
 from bot.render import to_plain
 from bot.state import new_state
 from bot.telegram.convert import keyboard, message_event
@@ -29,11 +30,6 @@ from bot.telegram.convert import keyboard, message_event
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 _PRESSED_MEMORY = 50_000
-_PRUNE_EVERY = 10_000  # updates between two clean-ups of old processed-update keys
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class TelegramBot:
@@ -47,7 +43,6 @@ class TelegramBot:
         self.clock = clock
         # messages whose buttons were already used: a second tap is a double tap
         self._pressed: OrderedDict[tuple[int, int], None] = OrderedDict()
-        self._handled = 0
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         self.bot = app.bot
@@ -137,10 +132,6 @@ class TelegramBot:
     ) -> None:
         now = self.clock()
         replies = await self.conversations.handle(person, event, now, f"tg:{update.update_id}")
-        self._handled += 1
-        if self._handled % _PRUNE_EVERY == 0:
-            pruned = await self.store.prune(now)
-            log.info("dropped %d processed-update keys older than two days", pruned)
         log.info("update %s from user %s: %s -> %d message(s)", update.update_id, person.user_id,
                  type(event).__name__, len(replies))  # fmt: skip
         await self.deliver(chat_id, replies)

@@ -59,7 +59,6 @@ class SendLimiter(BaseRateLimiter[int]):
         self._sleep = sleep
         # chats Telegram asked us to leave alone for a while (429): their sends wait
         self._held: dict[int | str, asyncio.Event] = {}
-        self.retries = 0  # how many calls were retried (for logs and benchmarks)
 
     async def initialize(self) -> None:
         return None
@@ -102,7 +101,6 @@ class SendLimiter(BaseRateLimiter[int]):
                     raise
                 wait = retry_after_seconds(exc)
                 log.warning("429 on %s for chat %s: its sends wait %.1f s", endpoint, chat_id, wait)
-                self.retries += 1
                 # Only this chat waits: the global pace already keeps the bot as a whole
                 # under its limit, and pausing everyone would stall every other person.
                 held = self._held.setdefault(chat_id, asyncio.Event())
@@ -118,6 +116,5 @@ class SendLimiter(BaseRateLimiter[int]):
                     raise
                 delay = min(_MAX_BACKOFF, 0.25 * 2**attempt)
                 log.warning("network error on %s (%s): retry in %.2f s", endpoint, exc, delay)
-                self.retries += 1
                 await self._sleep(delay)
         raise AssertionError("unreachable")  # the loop returns or raises
