@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import LANGS, ROOT
-from bot.conversation import Conversations, Person
-from bot.dialogs.loader import load_dialogs
-from bot.events import Command, Press
+from bot.core.events import Command, Press
+from bot.dialogs.load import load_dialogs
+from bot.runtime.conversation import Conversations, Person
 from bot.store import SqliteStore, open_store
 
 ADVOCATE = 1

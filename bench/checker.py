@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import LANGS, ROOT, best_of, clock
-from bot.dialogs.loader import check_directory
+from bot.dialogs.load import check_directory
 
 NODES_PER_FLOW = 100
 

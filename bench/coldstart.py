@@ -14,7 +14,7 @@ from bench.common import LANGS, ROOT, clock
 PROGRAM = """
 import asyncio, sys, time
 start = time.perf_counter()
-from bot.dialogs.loader import load_dialogs
+from bot.dialogs.load import load_dialogs
 from bot.store import open_store
 async def main():
     load_dialogs(sys.argv[1], ("fr", "en"), "welcome")
@@ -26,7 +26,7 @@ print((time.perf_counter() - start) * 1000)
 
 
 def in_process(folder: Path) -> float:
-    from bot.dialogs.loader import load_dialogs
+    from bot.dialogs.load import load_dialogs
     from bot.store import open_store
 
     async def once() -> float:

@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import LANGS, ROOT
-from bot.conversation import Conversations
-from bot.dialogs.loader import load_dialogs
-from bot.dialogs.model import DialogSet
-from bot.events import ScheduleNudge, Send
-from bot.nudges.dispatcher import NudgeDispatcher, start_scheduler
-from bot.state import new_state
+from bot.adapters.telegram.ratelimit import SendLimiter
+from bot.core.events import ScheduleNudge, Send
+from bot.core.model import DialogSet
+from bot.core.state import new_state
+from bot.dialogs.load import load_dialogs
+from bot.runtime.conversation import Conversations
+from bot.runtime.dispatcher import NudgeDispatcher, start_scheduler
 from bot.store import SqliteStore, open_store
 from bot.store.rows import to_ms
-from bot.telegram.ratelimit import SendLimiter
 from bot.testing.botapi import BotApiEmulator, EmulatorRequest
 
 LIMIT = 300
@@ -196,7 +196,9 @@ def claim_in_fresh_process(count: int) -> tuple[float, float]:
 def run() -> dict[str, Any]:
     import logging
 
-    logging.getLogger("bot.telegram.ratelimit").setLevel(logging.ERROR)  # 1 % of 429s, on purpose
+    logging.getLogger("bot.adapters.telegram.ratelimit").setLevel(
+        logging.ERROR
+    )  # 1 % of 429s, on purpose
     clean = asyncio.run(rate_run(0.0))
     flaky = asyncio.run(rate_run(0.01))
     print(f"(nudges a) 3,000 due nudges, emulator enforcing {LIMIT}/s")

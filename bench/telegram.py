@@ -30,11 +30,11 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bench.common import LANGS, ROOT
-from bot.config import load_config
-from bot.dialogs.loader import load_dialogs
-from bot.telegram.app import build_application
-from bot.telegram.ordering import PerUserUpdateProcessor
-from bot.telegram.ratelimit import SendLimiter
+from bot.adapters.telegram.app import build_application
+from bot.adapters.telegram.ordering import PerUserUpdateProcessor
+from bot.adapters.telegram.ratelimit import SendLimiter
+from bot.app.config import load_config
+from bot.dialogs.load import load_dialogs
 from bot.testing.botapi import BotApiEmulator, EmulatorRequest, FakeUser, serve
 
 USERS, UPDATES, CONCURRENCY = 1000, 10, 256

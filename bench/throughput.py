@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import LANGS, ROOT, clock
-from bot.conversation import Conversations, Person
-from bot.dialogs.loader import load_dialogs
-from bot.dialogs.model import DialogSet
-from bot.engine import step
-from bot.events import Event, Press, Send, Text, parse_text
-from bot.state import UserState, new_state
+from bot.core.engine import step
+from bot.core.events import Event, Press, Send, Text, parse_text
+from bot.core.model import DialogSet
+from bot.core.state import UserState, new_state
+from bot.dialogs.load import load_dialogs
+from bot.runtime.conversation import Conversations, Person
 from bot.store import open_store
 
 USERS, EVENTS = 1000, 20

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.conversation import Conversations, Person
-from bot.dialogs.loader import load_dialogs
-from bot.dialogs.model import DialogSet
+from bot.core.model import DialogSet
+from bot.dialogs.load import load_dialogs
+from bot.runtime.conversation import Conversations, Person
 from bot.store import SqliteStore, open_store
 from bot.testing import ChatHarness, FakeClock
 

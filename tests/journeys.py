@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import deque
 from datetime import UTC, datetime
 
-from bot.dialogs.model import DialogSet
-from bot.engine import step
-from bot.events import Press, Send, Start
-from bot.state import UserState, new_state
+from bot.core.engine import step
+from bot.core.events import Press, Send, Start
+from bot.core.model import DialogSet
+from bot.core.state import UserState, new_state
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -7,11 +7,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.conversation import Conversations, Person
-from bot.dialogs.model import DialogSet
-from bot.events import CreditReferral, Record
-from bot.render import to_plain
-from bot.state import new_state
+from bot.core.events import CreditReferral, Record
+from bot.core.model import DialogSet
+from bot.core.render import to_plain
+from bot.core.state import new_state
+from bot.runtime.conversation import Conversations, Person
 from bot.store import SqliteStore
 from bot.testing import ChatHarness, FakeClock
 
@@ -395,8 +395,8 @@ async def test_mydata_tells_nothing_about_codes_or_other_peoples_ids(
 async def test_one_bad_turn_does_not_fail_the_turns_saved_with_it(store: SqliteStore) -> None:
     import asyncio
 
-    from bot.advocates.records import Invitation
-    from bot.events import CreateInvite, ScheduleNudge
+    from bot.core.events import CreateInvite, ScheduleNudge
+    from bot.features.advocates.records import Invitation
 
     taken = Invitation("a" * 22, "ABCDE12345", 1)
     await store.save(None, new_state(1, "fr", NOW), [CreateInvite(taken)], {})

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.conversation import Conversations, Person
-from bot.dialogs.loader import check_directory, load_dialogs
-from bot.dialogs.model import DialogSet
-from bot.links import RedirectCheck
-from bot.redirects import check_redirect
+from bot.adapters.redirects import check_redirect
+from bot.core.links import RedirectCheck
+from bot.core.model import DialogSet
+from bot.dialogs.load import check_directory, load_dialogs
+from bot.runtime.conversation import Conversations, Person
 from bot.store import SqliteStore
 from bot.testing import ChatHarness, FakeClock
 

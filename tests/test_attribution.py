@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.advocates.attribution import refusal
-from bot.advocates.invites import read_typed, show_code
-from bot.advocates.records import Invitation
-from bot.dialogs.model import DialogSet
-from bot.engine import step
-from bot.events import CreditReferral, Notify, Send, Start, Text
-from bot.state import UserState, new_state
+from bot.core.engine import step
+from bot.core.events import CreditReferral, Notify, Send, Start, Text
+from bot.core.model import DialogSet
+from bot.core.state import UserState, new_state
+from bot.features.advocates.attribution import refusal
+from bot.features.advocates.invites import read_typed, show_code
+from bot.features.advocates.records import Invitation
 from bot.testing import ChatHarness
 
 from .conftest import HarnessFactory

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.dialogs.loader import check_directory, load_dialogs
-from bot.dialogs.model import DialogSet
+from bot.core.model import DialogSet
+from bot.dialogs.load import check_directory, load_dialogs
 from bot.errors import DialogError, Problem
 
 from .conftest import LANGS, MINI, ROOT
@@ -280,7 +280,7 @@ def test_missing_folder(tmp_path: Path) -> None:
 
 
 def test_check_command_exit_codes(tmp_path: Path) -> None:
-    exe = [sys.executable, "-m", "bot.cli", "check"]
+    exe = [sys.executable, "-m", "bot.app.cli", "check"]
     ok = subprocess.run([*exe, str(MINI)], capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and ok.stdout.splitlines()[-1].startswith("ok: 2 flows")
     # an old fact is a warning: reported with its line, the set still loads

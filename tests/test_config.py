@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULTS, find_config, load_config
+from bot.app.config import DEFAULTS, find_config, load_config
 from bot.errors import ConfigError
 
 from .conftest import ROOT

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.conversation import Conversations, Person
-from bot.dialogs.model import DialogSet
+from bot.core.model import DialogSet
+from bot.runtime.conversation import Conversations, Person
 from bot.store import open_store
 from bot.testing import ChatHarness, FakeClock
 from bot.testing.harness import HarnessError
@@ -113,7 +113,7 @@ async def test_one_persons_events_run_in_order(make_harness: HarnessFactory) -> 
     await h.send("/start")
     data = h.find("M'informer").data
     person, conv = h.person, h.conversations
-    from bot.events import Press
+    from bot.core.events import Press
 
     results = await asyncio.gather(*(conv.handle(person, Press(data), h.now()) for _ in range(5)))
     moved = [r for r in results if r and "retient" in r[-1].text and "expiré" not in r[0].text]

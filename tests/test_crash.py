@@ -14,8 +14,8 @@ from .conftest import MINI, ROOT
 
 PROGRAM = """
 import asyncio, sys
-from bot.conversation import Conversations, Person
-from bot.dialogs.loader import load_dialogs
+from bot.runtime.conversation import Conversations, Person
+from bot.dialogs.load import load_dialogs
 from bot.store import open_store
 from bot.testing import ChatHarness, FakeClock
 
@@ -74,9 +74,9 @@ def test_sigkill_mid_conversation_loses_at_most_the_event_in_flight(tmp_path: Pa
 DISPATCH = """
 import asyncio, sys
 from datetime import UTC, datetime, timedelta
-from bot.conversation import Conversations, Person
-from bot.dialogs.loader import load_dialogs
-from bot.nudges.dispatcher import NudgeDispatcher
+from bot.runtime.conversation import Conversations, Person
+from bot.dialogs.load import load_dialogs
+from bot.runtime.dispatcher import NudgeDispatcher
 from bot.store import open_store
 from bot.testing import ChatHarness, FakeClock
 
@@ -113,9 +113,9 @@ asyncio.run(main())
 async def test_sigkill_mid_dispatch_loses_no_nudge(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from bot.conversation import Conversations
-    from bot.dialogs.loader import load_dialogs
-    from bot.nudges.dispatcher import NudgeDispatcher
+    from bot.dialogs.load import load_dialogs
+    from bot.runtime.conversation import Conversations
+    from bot.runtime.dispatcher import NudgeDispatcher
     from bot.store import open_store
 
     db = tmp_path / "dispatch.db"

@@ -10,8 +10,8 @@ import pytest
 from telegram import Update
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
-from bot.telegram.ordering import PerUserUpdateProcessor
-from bot.telegram.ratelimit import SendLimiter
+from bot.adapters.telegram.ordering import PerUserUpdateProcessor
+from bot.adapters.telegram.ratelimit import SendLimiter
 
 
 class Sleeps:

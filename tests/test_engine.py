@@ -7,11 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import callback
-from bot.advocates.records import Invitation
-from bot.dialogs.model import DialogSet
-from bot.engine import step
-from bot.events import (
+from bot.core import callback
+from bot.core.engine import step
+from bot.core.events import (
     Command,
     CreditReferral,
     ExportUserData,
@@ -24,7 +22,9 @@ from bot.events import (
     Unsupported,
     parse_text,
 )
-from bot.state import UserState, new_state
+from bot.core.model import DialogSet
+from bot.core.state import UserState, new_state
+from bot.features.advocates.records import Invitation
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

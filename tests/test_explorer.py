@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import callback
-from bot.advocates.records import Invitation
-from bot.dialogs.model import DialogSet, Target
-from bot.engine import step
-from bot.events import Event, Press, Record, Send, Start, Text
-from bot.links import parse_web_url
-from bot.render import TELEGRAM_TEXT_LIMIT, to_plain, visible_length
-from bot.state import UserState, new_state
+from bot.core import callback
+from bot.core.engine import step
+from bot.core.events import Event, Press, Record, Send, Start, Text
+from bot.core.links import parse_web_url
+from bot.core.model import DialogSet, Target
+from bot.core.render import TELEGRAM_TEXT_LIMIT, to_plain, visible_length
+from bot.core.state import UserState, new_state
+from bot.features.advocates.records import Invitation
 from bot.testing.botapi import check_html
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
-from bot.links import host_of, on_shortener, parse_web_url, same_target
-from bot.redirects import RedirectCheck, check_redirect
+from bot.adapters.redirects import RedirectCheck, check_redirect
+from bot.core.links import host_of, on_shortener, parse_web_url, same_target
 
 from .conftest import local_http
 

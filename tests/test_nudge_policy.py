@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.nudges.policy import (
+from bot.core.durations import parse_duration
+from bot.features.nudges.policy import (
     MAX_DELAY,
     WEEK,
     Defer,
@@ -23,7 +24,6 @@ from bot.nudges.policy import (
     delay_for,
     is_quiet,
     next_allowed,
-    parse_duration,
     quiet_ends,
     schedule,
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.conversation import Conversations, Person
-from bot.dialogs.model import DialogSet
+from bot.core.model import DialogSet
+from bot.runtime.conversation import Conversations, Person
 from bot.store import open_store
 from bot.testing import ChatHarness, FakeClock
 
@@ -109,7 +109,7 @@ async def test_dormant_after_three_ignored(tmp_path: Path, mini: DialogSet) -> N
 async def test_weekly_cap(make_harness: HarnessFactory, mini: DialogSet) -> None:
     from dataclasses import replace
 
-    from bot.nudges.policy import NudgePolicy
+    from bot.features.nudges.policy import NudgePolicy
 
     capped = replace(mini, nudge_policy=NudgePolicy(weekly_cap=1, backoff=False))
     h = await make_harness(dialogs=capped)
@@ -188,7 +188,7 @@ async def test_after_downtime_overdue_nudges_are_spread_not_burst(
         h = ChatHarness(conversations, Person(uid, f"P{uid}", "fr"), clock)
         await h.send("/start")
         await h.press("M'informer")
-    from bot.nudges.dispatcher import NudgeDispatcher
+    from bot.runtime.dispatcher import NudgeDispatcher
 
     sent: dict[int, datetime] = {}
 

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import callback
-from bot.dialogs.model import DialogSet
-from bot.engine import step
-from bot.events import Press, Send, Text
-from bot.render import visible_length
-from bot.state import new_state
-from bot.textmatch import matches, normalize
+from bot.core import callback
+from bot.core.engine import step
+from bot.core.events import Press, Send, Text
+from bot.core.model import DialogSet
+from bot.core.render import visible_length
+from bot.core.state import new_state
+from bot.core.textmatch import matches, normalize
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 IDS = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)

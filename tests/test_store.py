@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.events import CancelNudge, Record, ScheduleNudge
+from bot.core.state import new_state
 from bot.errors import StoreError
-from bot.events import CancelNudge, Record, ScheduleNudge
-from bot.state import new_state
 from bot.store import SqliteStore, open_store
 from bot.store.sqlite import migrations
 

@@ -12,9 +12,9 @@ import pytest
 from telegram import Update
 from telegram.ext import Application
 
-from bot.config import load_config
-from bot.dialogs.model import DialogSet
-from bot.telegram.app import build_application
+from bot.adapters.telegram.app import build_application
+from bot.app.config import load_config
+from bot.core.model import DialogSet
 from bot.testing.botapi import BotApiEmulator, EmulatorRequest, FakeUser
 
 ZOE = FakeUser(101, "Zoé", "fr")
@@ -136,7 +136,7 @@ async def test_blocked_user_does_not_crash_the_bot(running: Any) -> None:
 
 async def test_html_rejected_is_resent_as_plain_text(running: Any) -> None:
     app, emulator = running
-    from bot.events import Send
+    from bot.core.events import Send
 
     telegram_bot = app.bot_data["vie"]
     assert await telegram_bot.deliver(ZOE.id, [Send("<b>broken")])

@@ -11,7 +11,17 @@ from .conftest import MINI, ROOT
 
 def chat(db: Path, typed: str, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat", "--db", str(db), "--dialogs", str(MINI), *extra],
+        [
+            sys.executable,
+            "-m",
+            "bot.app.cli",
+            "chat",
+            "--db",
+            str(db),
+            "--dialogs",
+            str(MINI),
+            *extra,
+        ],
         input=typed,
         capture_output=True,
         text=True,
@@ -66,7 +76,7 @@ def test_invalid_dialogs_refuse_to_start(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.app.cli",
             "chat",
             "--db",
             str(tmp_path / "c.db"),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from bot.advocates.invites import CODE_LENGTH, NAME_LIMIT
-from bot.advocates.records import DIGEST_NAMES, FRIENDS_PER_PAGE, INVITES_SHOWN, LEADERS
+from bot.core.model import Fact
+from bot.core.render import TELEGRAM_TEXT_LIMIT
 from bot.dialogs import templates
-from bot.dialogs.model import Fact
 from bot.dialogs.schema import STAGES
-from bot.render import TELEGRAM_TEXT_LIMIT
+from bot.features.advocates.invites import CODE_LENGTH, NAME_LIMIT
+from bot.features.advocates.records import DIGEST_NAMES, FRIENDS_PER_PAGE, INVITES_SHOWN, LEADERS
 
 USER_FIELDS = {"first_name": 64, "lang": 2}
 PROGRESS_FIELDS = {"reached": 3, "total": 3, "done": 5}

@@ -12,11 +12,9 @@ from typing import Any
 from jinja2 import TemplateSyntaxError
 from jinja2.nodes import Template
 
-from bot.callback import MAX_CALLBACK_BYTES, encode_dialog
-from bot.dialogs import templates
-from bot.dialogs.bounds import PROGRESS_FIELDS, USER_FIELDS, too_long, value_lengths
-from bot.dialogs.loader import Built, Parsed
-from bot.dialogs.model import (
+from bot.core.callback import MAX_CALLBACK_BYTES, encode_dialog
+from bot.core.links import MAX_URL_LENGTH
+from bot.core.model import (
     ENGINE_VARIABLES,
     MESSAGE_PARAMS,
     DialogSet,
@@ -24,10 +22,12 @@ from bot.dialogs.model import (
     Target,
     TextRule,
 )
+from bot.core.render import TELEGRAM_TEXT_LIMIT, Renderer
+from bot.dialogs import templates
+from bot.dialogs.bounds import PROGRESS_FIELDS, USER_FIELDS, too_long, value_lengths
+from bot.dialogs.parse import Built, Parsed
 from bot.dialogs.schema import STAGES
 from bot.errors import Problem
-from bot.links import MAX_URL_LENGTH
-from bot.render import TELEGRAM_TEXT_LIMIT, Renderer
 
 MAX_LABEL = 64
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from jinja2 import nodes
 from jinja2.environment import Environment
 
-from bot.render import visible_length
+from bot.core.render import visible_length
 
 UNBOUNDED = 10**9
 DEFAULT_VALUE_LENGTH = 64  # what an unknown value may take, e.g. a first name (64 max)

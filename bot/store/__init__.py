@@ -1,4 +1,4 @@
-"""Durable storage behind the `bot.interfaces.Store` protocol."""
+"""Durable storage behind the `bot.store.interfaces.Store` protocol."""
 
 from bot.store.sqlite import SqliteStore, open_store
 

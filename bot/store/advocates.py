@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.advocates.records import (
+from bot.core.textmatch import normalize
+from bot.features.advocates.records import (
     INVITES_SHOWN,
     LEADERS,
     MAX_PATH,
@@ -26,7 +27,6 @@ from bot.advocates.records import (
     Leaderboard,
 )
 from bot.store.rows import from_ms
-from bot.textmatch import normalize
 
 if TYPE_CHECKING:
     from bot.store.sqlite import SqliteStore

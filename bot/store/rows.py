@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.events import (
+from bot.core.events import (
     AckAlerts,
     CancelNudge,
     CreateInvite,
@@ -19,8 +19,8 @@ from bot.events import (
     RevokeInvite,
     ScheduleNudge,
 )
-from bot.state import UserState
-from bot.textmatch import normalize
+from bot.core.state import UserState
+from bot.core.textmatch import normalize
 
 TURN_COLUMNS = 36
 INSERT_TURN = f"INSERT INTO turns VALUES ({', '.join('?' * TURN_COLUMNS)})"

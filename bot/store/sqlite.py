@@ -24,9 +24,9 @@ from typing import Any
 
 import aiosqlite
 
+from bot.core.events import Effect
+from bot.core.state import UserState
 from bot.errors import StoreError
-from bot.events import Effect
-from bot.state import UserState
 from bot.store.advocates import AdvocateQueries
 from bot.store.rows import INSERT_TURN, LOAD, from_ms, state_from, to_ms, turn_row
 

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.conversation import Conversations, Person
+from bot.core.events import ButtonView, Event, Press, Send, Unsupported, parse_text
+from bot.core.render import to_plain
 from bot.errors import VieError
-from bot.events import ButtonView, Event, Press, Send, Unsupported, parse_text
-from bot.nudges.dispatcher import NudgeDispatcher
-from bot.render import to_plain
+from bot.runtime.conversation import Conversations, Person
+from bot.runtime.dispatcher import NudgeDispatcher
 
 
 class HarnessError(VieError, AssertionError):

@@ -1,0 +1,153 @@
+"""The `vie-coach` command: check dialogs, chat in the terminal, run on Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import click
+
+from bot.app.config import Config, find_config
+from bot.core.model import DialogSet
+from bot.dialogs.checks import stale_facts
+from bot.dialogs.load import check_directory
+from bot.errors import DialogError, VieError
+from bot.runtime.conversation import Conversations
+from bot.store import open_store
+
+
+def _config(path: str | None) -> Config:
+    try:
+        return find_config(path, os.environ)
+    except VieError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def load_checked(config: Config, directory: Path | None = None) -> DialogSet:
+    """Load the dialogs or raise DialogError (the bot never starts on a bad set)."""
+    folder = directory or config.bot.dialogs
+    dialogs, problems = check_directory(folder, config.bot.languages, config.bot.entry_flow)
+    if dialogs is None:
+        raise DialogError(problems)
+    return dialogs
+
+
+@click.group()
+@click.version_option(package_name="vie-coach")
+def main() -> None:
+    """VIE Coach: gently coach reluctant friends onto social networks."""
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.option("--config", "config_path", help="Configuration file (TOML).")
+def check(directory: Path | None, config_path: str | None) -> None:
+    """Check every dialog file in DIRECTORY (default: the configured folder)."""
+    config = _config(config_path)
+    folder = directory or config.bot.dialogs
+    dialogs, problems = check_directory(folder, config.bot.languages, config.bot.entry_flow)
+    if dialogs is not None:
+        problems = [*problems, *stale_facts(dialogs, date.today().year, config.bot.fact_max_age)]
+    for problem in problems:
+        click.echo(str(problem), err=problem.severity == "error")
+    errors = sum(1 for p in problems if p.severity == "error")
+    if dialogs is None:
+        click.echo(
+            f"{errors} error(s) in {folder}: the bot will not start until they are fixed.", err=True
+        )
+        sys.exit(1)
+    nodes = sum(len(f.nodes) for f in dialogs.flows.values())
+    click.echo(
+        f"ok: {len(dialogs.flows)} flows, {nodes} nodes, {len(dialogs.facts)} facts, "
+        f"languages {', '.join(dialogs.languages)} (version {dialogs.version})"
+    )
+
+
+@main.command()
+@click.option("--config", "config_path", help="Configuration file (TOML).")
+@click.option(
+    "--db", "db_path", type=click.Path(path_type=Path), help="SQLite file (created if missing)."
+)
+@click.option("--user", "user", default="Alex", show_default=True, help="Your name in this chat.")
+@click.option("--lang", type=click.Choice(["fr", "en"]), help="Language for a new user.")
+@click.option("--dialogs", "dialogs_dir", type=click.Path(path_type=Path), help="Dialog folder.")
+@click.option(
+    "--start",
+    "link",
+    default="",
+    help="Arrive through an invitation: its link (t.me/…?start=…) or its payload.",
+)
+def chat(
+    config_path: str | None,
+    db_path: Path | None,
+    user: str,
+    lang: str | None,
+    dialogs_dir: Path | None,
+    link: str,
+) -> None:
+    """Chat with the bot in this terminal (or through a pipe). No token needed.
+
+    Several people can share one database: `--user Paul` makes an invitation with
+    /invite, then `--user Zoé --start <link>` arrives through it."""
+    from bot.adapters.terminal import chat as run_chat
+
+    config = _config(config_path)
+
+    async def go() -> None:
+        dialogs = replace(
+            load_checked(config, dialogs_dir),
+            nudge_policy=config.nudges.policy,
+            advocacy=config.advocates,
+        )
+        store = await open_store(db_path or config.store.path)
+        try:
+            conversations = Conversations(
+                dialogs, store, lang or config.bot.default_language, config.links.verifier()
+            )
+            await run_chat(conversations, user, lang, start=link)
+        finally:
+            await store.close()
+
+    _run(go())
+
+
+@main.command()
+@click.option("--config", "config_path", help="Configuration file (TOML).")
+def run(config_path: str | None) -> None:
+    """Run the bot on Telegram (token from TELEGRAM_BOT_TOKEN)."""
+    from bot.adapters.telegram.app import run_bot
+
+    config = _config(config_path)
+    logging.basicConfig(
+        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if not config.telegram.token:
+        raise click.ClickException(
+            "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather, then "
+            "TELEGRAM_BOT_TOKEN=... vie-coach run"
+        )
+    try:
+        dialogs = load_checked(config)
+    except DialogError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for problem in stale_facts(dialogs, date.today().year, config.bot.fact_max_age):
+        logging.getLogger("bot.dialogs").warning("%s", problem)
+    run_bot(config, dialogs)
+
+
+def _run(coro: object) -> None:
+    try:
+        asyncio.run(coro)  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        click.echo("\nBye!")
+    except VieError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+if __name__ == "__main__":
+    main()

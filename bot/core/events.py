@@ -1,0 +1,182 @@
+"""What can happen to the bot: events in (from adapters) and effects out (to adapters)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.core.links import RedirectCheck
+from bot.features.advocates.records import (
+    AlertBatch,
+    FriendsPage,
+    Invitation,
+    InviteList,
+    Leaderboard,
+)
+
+# What an event may carry that only the outside world knows, looked up before the step.
+Known = Invitation | InviteList | FriendsPage | Leaderboard | AlertBatch | RedirectCheck
+
+START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.S)
+
+
+# -- events ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Start:
+    """`/start`, with a deep-link payload when it is well formed (else None)."""
+
+    payload: str | None = None
+    known: Known | None = None  # the invitation the payload names, looked up beforehand
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A button press; `data` is raw callback data and is never trusted."""
+
+    data: str
+    known: Known | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+    known: Known | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    args: str = ""
+    known: Known | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    """A sticker, photo, voice note…: `kind` names it."""
+
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class NudgeDue:
+    """The dispatcher found the pending nudge `key` due (it was due at `due`)."""
+
+    key: str
+    due: datetime
+    known: Known | None = None
+
+
+Event = Start | Press | Text | Command | Unsupported | NudgeDue
+
+
+def valid_payload(payload: str | None) -> str | None:
+    """The payload if it is a well-formed deep-link payload, else None."""
+    if payload and START_PAYLOAD.match(payload):
+        return payload
+    return None
+
+
+def parse_text(text: str) -> Event:
+    """Typed text to an event: `/start x` -> Start, `/cmd args` -> Command, else Text."""
+    match = _COMMAND.match(text.strip())
+    if match is None:
+        return Text(text)
+    name, args = match.group(1).lower(), (match.group(2) or "").strip()
+    if name == "start":
+        return Start(valid_payload(args))
+    return Command(name, args)
+
+
+# -- effects --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ButtonView:
+    """A button: `data` comes back when pressed; a `url` button opens a link instead."""
+
+    label: str
+    data: str = ""
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send an HTML message, with buttons (one per row)."""
+
+    text: str
+    buttons: tuple[ButtonView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Append to the event log (analytics); never holds what the person wrote."""
+
+    name: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetUser:
+    """Erase every row about the person."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportUserData:
+    """Send the person everything stored about them."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleNudge:
+    """Create or replace the person's pending nudge `key`."""
+
+    key: str
+    due: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CancelNudge:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreditReferral:
+    """The person joined through `advocate_id`'s invitation `payload` (first touch)."""
+
+    advocate_id: int
+    payload: str
+    path: tuple[int, ...]  # the advocate, then their own advocates
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """Queue an alert about this person for their advocate, due at `due` at the earliest."""
+
+    advocate_id: int
+    kind: str  # joined | stage | dormant
+    stage: str | None
+    due: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CreateInvite:
+    invitation: Invitation
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeInvite:
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class AckAlerts:
+    """These alerts were told (or dropped): remove them from the advocate's queue."""
+
+    ids: tuple[int, ...]
+
+
+Effect = (
+    Send | Record | ForgetUser | ExportUserData | ScheduleNudge | CancelNudge
+    | CreditReferral | Notify | CreateInvite | RevokeInvite | AckAlerts
+)  # fmt: skip

@@ -1,0 +1,394 @@
+"""Load `dialogs/*.yaml` into a DialogSet, collecting every problem with file and line.
+
+Parsing keeps line numbers (ruamel.yaml); structure is validated by JSON Schema; what
+a schema cannot say (targets, reachability, templates, Telegram limits) is in checks.py.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from bot.core.durations import parse_duration
+from bot.core.model import (
+    Answer,
+    Branch,
+    Button,
+    Fact,
+    Flow,
+    Followup,
+    Node,
+    Scalar,
+    Target,
+    TextRule,
+    Texts,
+)
+from bot.core.textmatch import normalize
+from bot.dialogs import schema, yamlfile
+from bot.errors import Problem
+
+
+@dataclass
+class SourceFile:
+    """One parsed YAML file, kept for line look-ups."""
+
+    path: str
+    doc: Any
+    kind: str | None = None
+    valid: bool = False
+
+    def line(self, *path: Any) -> int:
+        """1-based line of the key (or list item) at `path`; the deepest found."""
+        return yamlfile.line_of(self.doc, path)
+
+
+@dataclass
+class Parsed:
+    files: list[SourceFile] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def parse_directory(directory: Path) -> Parsed:
+    """Read every `*.yaml` file of `directory`; syntax errors become problems."""
+    parsed = Parsed()
+    if not directory.is_dir():
+        parsed.problems.append(Problem(_display(directory), 0, None, "no such dialog folder"))
+        return parsed
+    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    if not paths:
+        parsed.problems.append(Problem(_display(directory), 0, None, "no .yaml file here"))
+    for path in paths:
+        shown = _display(path)
+        try:
+            doc = yamlfile.load(path.read_text(encoding="utf-8"))
+        except yamlfile.MarkedError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 0
+            reason = exc.problem or "invalid YAML"
+            if exc.context and "duplicate" not in reason:
+                reason = f"{exc.context}: {reason}"
+            parsed.problems.append(Problem(shown, line, None, f"YAML syntax: {reason}"))
+            continue
+        except (yamlfile.YamlError, UnicodeDecodeError, OSError) as exc:
+            parsed.problems.append(Problem(shown, 0, None, f"cannot read: {exc}"))
+            continue
+        source = SourceFile(shown, doc)
+        if not isinstance(doc, yamlfile.LineDict):
+            parsed.problems.append(
+                Problem(shown, 1, None, "expected a mapping with 'flow', 'facts' or 'messages'")
+            )
+            continue
+        source.kind = next((k for k in ("flow", "facts", "messages") if k in doc), None)
+        if source.kind is None:
+            parsed.problems.append(
+                Problem(
+                    shown, 1, None, "not a dialog file: no top-level 'flow', 'facts' or 'messages'"
+                )
+            )
+            continue
+        parsed.files.append(source)
+    return parsed
+
+
+def _schema_for(kind: str, languages: Sequence[str]) -> schema.Schema:
+    if kind == "flow":
+        return schema.flow_schema(languages)
+    if kind == "facts":
+        return schema.facts_schema(languages)
+    return schema.messages_schema(languages)
+
+
+def _describe(
+    error: ValidationError, languages: Sequence[str]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Turn one schema error into (path, friendly message) pairs."""
+    path = tuple(error.absolute_path)
+    if "propertyNames" in error.schema_path and isinstance(error.instance, str):
+        return [
+            (
+                (*path, error.instance),
+                f"{error.instance!r} is not a valid id (lowercase letters, digits, _)",
+            )
+        ]
+    name = next((str(p) for p in reversed(path) if isinstance(p, str)), "file")
+    props = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+    is_texts = set(props) == set(languages) and bool(props)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        out = []
+        for key in error.instance:
+            if key in props:
+                continue
+            if is_texts:
+                out.append(
+                    (
+                        (*path, key),
+                        f"unknown language '{key}' (configured: {', '.join(languages)})",
+                    )
+                )
+            else:
+                hint = difflib.get_close_matches(str(key), list(props), n=1)
+                tip = f" (did you mean '{hint[0]}'?)" if hint else ""
+                out.append(((*path, key), f"unknown key '{key}' in {name}{tip}"))
+        return out
+    if error.validator == "required":
+        required = error.validator_value if isinstance(error.validator_value, list) else []
+        present = error.instance if isinstance(error.instance, dict) else {}
+        missing = [k for k in required if k not in present]
+        if is_texts:
+            return [(path, f"{name}: missing translation '{k}'") for k in missing]
+        return [(path, f"{name}: missing key '{k}'") for k in missing]
+    if error.validator == "type":
+        wanted = error.validator_value
+        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        got = type(error.instance).__name__
+        return [(path, f"{name}: expected {wanted}, got {got} {_short(error.instance)}")]
+    if error.validator == "pattern":
+        pattern = str(error.validator_value)
+        if pattern.startswith("^https?"):
+            what = "an http(s) address"
+        elif pattern == schema.DOMAIN:
+            what = "a domain name such as bit.ly (lowercase, no https://)"
+        elif "\\." in pattern:
+            what = "a target: node or flow.node, in lowercase letters, digits and _"
+        else:
+            what = "an id: lowercase letters, digits and _"
+        return [(path, f"{name}: {_short(error.instance)} is not {what}")]
+    if error.validator == "enum" and isinstance(error.validator_value, list):
+        options = ", ".join(map(str, error.validator_value))
+        return [(path, f"{name}: {_short(error.instance)} is not one of {options}")]
+    if error.validator == "maxLength":
+        return [
+            (
+                path,
+                f"{name}: {_short(error.instance)} is longer than {error.validator_value} characters",
+            )
+        ]
+    if error.validator == "minLength":
+        return [(path, f"{name}: must not be empty")]
+    return [(path, f"{name}: {error.message}")]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def validate_files(parsed: Parsed, languages: Sequence[str]) -> None:
+    """Check each file against its schema, marking valid files and adding problems."""
+    for source in parsed.files:
+        assert source.kind is not None
+        validator = Draft202012Validator(_schema_for(source.kind, languages))
+        found = False
+        for error in validator.iter_errors(source.doc):
+            for path, message in _describe(error, languages):
+                found = True
+                node = (
+                    path[1]
+                    if source.kind == "flow" and len(path) > 1 and path[0] == "nodes"
+                    else None
+                )
+                parsed.problems.append(Problem(source.path, source.line(*path), node, message))
+        source.valid = not found
+
+
+def plain(value: Any) -> Any:
+    """Line-tracking containers to plain dicts and lists (for hashing)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _target(flow: str, raw: str) -> Target:
+    head, _, tail = raw.partition(".")
+    return Target(head, tail) if tail else Target(flow, head)
+
+
+def _texts(raw: Any) -> Texts:
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def _sets(raw: Any) -> dict[str, Scalar]:
+    return dict(raw or {})
+
+
+def _rules(
+    flow: str, raw: Any, source: SourceFile, languages: Iterable[str], path: tuple[str, ...]
+) -> tuple[TextRule, ...]:
+    return tuple(
+        TextRule(
+            keywords={lang: tuple(normalize(w) for w in r["match"][lang]) for lang in languages},
+            target=_target(flow, r["goto"]),
+            set=_sets(r.get("set")),
+            line=source.line(*path, i),
+        )
+        for i, r in enumerate(raw or ())
+    )
+
+
+def _duration(text: str) -> timedelta | None:
+    try:
+        return parse_duration(text)
+    except ValueError:
+        return None  # reported by the checker with its line
+
+
+def _node(flow: str, node_id: str, raw: Any, source: SourceFile, languages: Iterable[str]) -> Node:
+    version = hashlib.blake2b(
+        json.dumps(plain(raw), sort_keys=True, ensure_ascii=False).encode(), digest_size=3
+    ).hexdigest()
+    buttons = tuple(
+        Button(
+            id=b["id"],
+            label=_texts(b["label"]),
+            target=_target(flow, b["goto"]),
+            set=_sets(b.get("set")),
+            when=b.get("when"),
+            line=source.line("nodes", node_id, "buttons", i),
+        )
+        for i, b in enumerate(raw.get("buttons") or ())
+    )
+    rules = _rules(flow, raw.get("on_text"), source, languages, ("nodes", node_id, "on_text"))
+    goto_raw = raw.get("goto")
+    if isinstance(goto_raw, str):
+        goto: tuple[Branch, ...] = (Branch(None, _target(flow, goto_raw)),)
+    else:
+        goto = tuple(Branch(b.get("if"), _target(flow, b["goto"])) for b in goto_raw or ())
+    nudges = tuple(
+        Followup(_duration(f["after"]), str(f["after"]), _texts(f["say"]),
+                 source.line("nodes", node_id, "nudges", i))
+        for i, f in enumerate(raw.get("nudges") or ())
+    )  # fmt: skip
+    raw_input = raw.get("input")
+    answer = None
+    if raw_input:
+        answer = Answer(
+            kind=raw_input["kind"],
+            save=raw_input["save"],
+            target=_target(flow, raw_input["goto"]),
+            of=raw_input.get("of"),
+            shorteners=tuple(raw_input.get("shorteners") or ()),
+            line=source.line("nodes", node_id, "input"),
+        )
+    return Node(
+        input=answer,
+        nudges=nudges,
+        flow=flow,
+        id=node_id,
+        say=_texts(raw["say"]),
+        fact=raw.get("fact"),
+        buttons=buttons,
+        on_text=rules,
+        goto=goto,
+        set=_sets(raw.get("set")),
+        milestone=raw.get("milestone"),
+        completes=bool(raw.get("completes", False)),
+        end=bool(raw.get("end", False)),
+        line=source.line("nodes", node_id),
+        version=version,
+    )
+
+
+@dataclass
+class Built:
+    """A dialog set under construction, plus what the checks need to report lines."""
+
+    flows: dict[str, Flow] = field(default_factory=dict)
+    facts: dict[str, Fact] = field(default_factory=dict)
+    messages: dict[str, Texts] = field(default_factory=dict)
+    sources: dict[str, SourceFile] = field(default_factory=dict)  # flow id -> file
+    messages_source: SourceFile | None = None
+    facts_source: SourceFile | None = None
+    broken_flows: set[str] = field(default_factory=set)  # flows whose schema failed
+    broken_facts: bool = False
+
+
+def build(parsed: Parsed, languages: Sequence[str]) -> Built:
+    """Turn the schema-valid files into model objects; note duplicates as problems."""
+    built = Built()
+    for source in parsed.files:
+        doc = source.doc
+        if source.kind == "flow":
+            flow_id = doc.get("flow")
+            if not isinstance(flow_id, str):
+                continue
+            if flow_id in built.sources or flow_id in built.broken_flows:
+                first = built.sources.get(flow_id)
+                where = f" (first in {first.path})" if first else ""
+                parsed.problems.append(
+                    Problem(
+                        source.path,
+                        source.line("flow"),
+                        None,
+                        f"duplicate flow id '{flow_id}'{where}",
+                    )
+                )
+                continue
+            if not source.valid:
+                built.broken_flows.add(flow_id)
+                continue
+            nodes = {
+                nid: _node(flow_id, nid, raw, source, languages)
+                for nid, raw in doc["nodes"].items()
+            }
+            anywhere = _rules(flow_id, doc.get("on_text"), source, languages, ("on_text",))
+            built.flows[flow_id] = Flow(
+                flow_id,
+                doc.get("stage"),
+                doc["start"],
+                nodes,
+                source.path,
+                source.line("flow"),
+                anywhere,
+            )
+            built.sources[flow_id] = source
+        elif source.kind == "facts":
+            if not source.valid:
+                built.broken_facts = True
+                continue
+            for fact_id, raw in doc["facts"].items():
+                if fact_id in built.facts:
+                    parsed.problems.append(
+                        Problem(
+                            source.path,
+                            source.line("facts", fact_id),
+                            None,
+                            f"duplicate fact '{fact_id}'",
+                        )
+                    )
+                    continue
+                built.facts[fact_id] = Fact(
+                    fact_id,
+                    _texts(raw["text"]),
+                    raw["source"],
+                    raw["year"],
+                    raw.get("url"),
+                    source.path,
+                    source.line("facts", fact_id),
+                )
+            built.facts_source = source
+        elif source.kind == "messages":
+            if not source.valid:
+                built.messages_source = built.messages_source or source
+                continue
+            for key, raw in doc["messages"].items():
+                built.messages[key] = _texts(raw)
+            built.messages_source = source
+    return built

@@ -1,0 +1,174 @@
+"""One conversation turn, the same for every adapter: load, step, save, then deliver.
+
+The state and the event log are committed in one transaction *before* anything is sent,
+so a crash loses at most the event being processed and never leaves half a turn stored.
+Turns of one person run strictly one after another; different people run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import sqlite3
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.core.engine import render_message, step
+from bot.core.events import Effect, Event, ExportUserData, ForgetUser, NudgeDue, Send, Text
+from bot.core.links import RedirectCheck
+from bot.core.model import DialogSet
+from bot.core.render import TELEGRAM_TEXT_LIMIT, visible_length
+from bot.core.state import UserState, new_state
+from bot.errors import StoreError
+from bot.features.advocates.lookups import enrich
+from bot.features.answers import answers
+from bot.store.interfaces import Store
+
+log = logging.getLogger(__name__)
+Deliver = Callable[[int, list[Send]], Awaitable[bool]]  # (user id, messages) -> delivered?
+VerifyLink = Callable[[str], Awaitable[RedirectCheck]]  # where does this short link lead?
+_EXPORT_CHUNK = TELEGRAM_TEXT_LIMIT - 200
+
+
+def coalesce(messages: list[Send]) -> list[Send]:
+    """Join consecutive messages into one while it fits: one notification, not three.
+
+    Only one keyboard fits under a message, so two messages that both have buttons stay
+    apart; a text after a message with buttons joins it, the buttons going to the end.
+    """
+    out: list[Send] = []
+    for message in messages:
+        last = out[-1] if out else None
+        if last is not None and not (last.buttons and message.buttons):
+            joined = f"{last.text}\n\n{message.text}"
+            if visible_length(joined) <= TELEGRAM_TEXT_LIMIT:
+                out[-1] = Send(joined, last.buttons or message.buttons)
+                continue
+        out.append(message)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Who sent an event, as the adapter knows them (Telegram user, terminal name)."""
+
+    user_id: int
+    first_name: str = ""
+    language_code: str | None = None
+
+
+class Conversations:
+    """Runs turns for many people against one dialog set and one store."""
+
+    def __init__(
+        self,
+        dialogs: DialogSet,
+        store: Store,
+        default_language: str,
+        verify_link: VerifyLink | None = None,
+    ) -> None:
+        self.dialogs = dialogs
+        self.store = store
+        self.default_language = default_language
+        # asks where a short link leads (one HEAD request); None: short links not verified
+        self.verify_link = verify_link
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def language_for(self, code: str | None) -> str:
+        """Telegram's `language_code` ('fr-CA') to a configured language."""
+        short = (code or "").split("-")[0].lower()
+        return short if short in self.dialogs.languages else self.default_language
+
+    def _lock(self, user_id: int) -> asyncio.Lock:
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user_id] = lock
+        return lock
+
+    async def handle(
+        self, person: Person, event: Event, now: datetime, update_key: str | None = None
+    ) -> list[Send]:
+        """Process one event; return the messages to send, in order.
+
+        `update_key` identifies a delivery (a Telegram update id): an event delivered twice
+        is processed once, the second delivery returns no message.
+        """
+        async with self._lock(person.user_id):
+            try:
+                if update_key is not None and await self.store.seen(update_key):
+                    log.info("update %s already processed: ignored", update_key)
+                    return []
+                return coalesce(await self._turn(person, event, now, update_key))
+            except sqlite3.Error as exc:
+                raise StoreError(f"{getattr(self.store, 'path', 'store')}: {exc}") from exc
+
+    async def _turn(
+        self, person: Person, event: Event, now: datetime, update_key: str | None
+    ) -> list[Send]:
+        before = await self.store.load(person.user_id)
+        state = before or new_state(person.user_id, self.language_for(person.language_code), now)
+        if person.first_name and person.first_name != state.first_name:
+            state = replace(state, first_name=person.first_name[:64])
+        if state.blocked:  # they are writing to us: they have unblocked the bot
+            state = replace(state, blocked=False)
+        event = await enrich(self.store.advocates, state, event)
+        if (
+            self.verify_link is not None
+            and isinstance(event, Text)
+            and (url := answers.to_verify(self.dialogs, state, event))
+        ):
+            event = replace(event, known=await self.verify_link(url))
+        after, effects = step(self.dialogs, state, event, now)
+        sends = [e for e in effects if isinstance(e, Send)]
+        if any(isinstance(e, ForgetUser) for e in effects):
+            await self.store.forget(person.user_id)
+            log.info("user %s erased their data", person.user_id)
+            return sends
+        await self._save(before, after, effects, update_key)
+        if any(isinstance(e, ExportUserData) for e in effects):
+            sends.extend(await self._export(after))
+        return sends
+
+    async def _save(
+        self,
+        before: UserState | None,
+        after: UserState,
+        effects: tuple[Effect, ...],
+        update_key: str | None,
+    ) -> None:
+        """State, event log, milestones, nudges, invitations, alerts: one atomic statement."""
+        await self.store.save(before, after, effects, self.dialogs.milestone_stage, update_key)
+
+    async def handle_due(
+        self, user_id: int, event: NudgeDue, now: datetime, deliver: Deliver
+    ) -> list[Send]:
+        """A due nudge: decide, *deliver*, then commit.
+
+        The reverse order of a person's turn, on purpose: a crash between the two repeats
+        the nudge (at-least-once) instead of losing it. `deliver` returns False when the
+        person blocked the bot; an exception (Telegram unreachable) commits nothing, so
+        the nudge stays in flight and is retried after its lease.
+        """
+        async with self._lock(user_id):
+            before = await self.store.load(user_id)
+            if before is None:
+                return []  # erased meanwhile (the outbox row went with them)
+            enriched = await enrich(self.store.advocates, before, event)
+            after, effects = step(self.dialogs, before, enriched, now)
+            sends = coalesce([e for e in effects if isinstance(e, Send)])
+            if sends and not await deliver(user_id, sends):
+                after = replace(after, blocked=True)
+            await self._save(before, after, effects, None)
+            return sends
+
+    async def _export(self, state: UserState) -> list[Send]:
+        data = await self.store.export(state.user_id)
+        intro = render_message(self.dialogs, state, "mydata_intro")
+        dump = json.dumps(data, ensure_ascii=False, indent=1, default=str)
+        chunks = [dump[i : i + _EXPORT_CHUNK] for i in range(0, len(dump), _EXPORT_CHUNK)]
+        return [Send(intro)] + [Send(f"<pre>{html.escape(c, quote=False)}</pre>") for c in chunks]

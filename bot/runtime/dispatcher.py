@@ -1,0 +1,132 @@
+"""The durable dispatcher: claims due nudges from the outbox, has them decided and
+delivered, then marks them done.
+
+At-least-once with de-duplication: a claimed row is in flight under a lease; it is
+deleted only after its nudge was delivered and the new state committed. A crash leaves
+it in flight, and `recover` makes it pending again once the lease is over: nothing is
+lost, and only what was in flight may be sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.core.events import NudgeDue
+from bot.runtime.conversation import Conversations, Deliver
+from bot.store.interfaces import NudgeOutbox
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NudgeDispatcher:
+    """Moves due nudges from the outbox to the people they are for."""
+
+    def __init__(
+        self,
+        conversations: Conversations,
+        outbox: NudgeOutbox,
+        deliver: Deliver,
+        clock: Callable[[], datetime] = utc_now,
+        batch: int = 100,
+        lease: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self.conversations, self.outbox, self.deliver = conversations, outbox, deliver
+        self.clock, self.batch, self.lease = clock, batch, lease
+        self._busy = asyncio.Lock()  # one drain at a time; close() waits for it
+        self._closed = False
+
+    async def drain(self) -> int:
+        """Send everything due now (the scheduler's periodic job); how many were claimed.
+
+        Up to `batch` nudges are in flight at once, and more are claimed whenever half of
+        them are done: one slow send (a chat told to wait by a 429) holds up no one else.
+        """
+        total = 0
+        in_flight: set[asyncio.Task[None]] = set()
+        low = self.batch // 2
+        refill = asyncio.Event()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            if len(in_flight) <= low:
+                refill.set()
+
+        async with self._busy:
+            try:
+                while not self._closed:
+                    room = self.batch - len(in_flight)
+                    claimed = await self.outbox.claim_due(self.clock(), room, self.lease)
+                    for user_id, key, due in claimed:
+                        task = asyncio.create_task(self._one(user_id, key, due))
+                        in_flight.add(task)
+                        task.add_done_callback(finished)
+                    total += len(claimed)
+                    if not in_flight:
+                        break
+                    if len(claimed) < room:  # nothing more due for now: finish what is in hand
+                        await asyncio.gather(*in_flight)
+                        continue
+                    refill.clear()
+                    if len(in_flight) > low:
+                        await refill.wait()
+            finally:
+                if in_flight:
+                    await asyncio.gather(*in_flight)
+        return total
+
+    async def close(self) -> None:
+        """Stop taking nudges and wait for the batch in hand (before the store closes)."""
+        self._closed = True
+        async with self._busy:
+            pass
+
+    async def _one(self, user_id: int, key: str, due: datetime) -> None:
+        try:
+            await self.conversations.handle_due(
+                user_id, NudgeDue(key, due), self.clock(), self.deliver
+            )
+        except Exception:
+            # Left in flight on purpose: `recover` retries it after the lease.
+            log.exception("nudge %s for user %s failed; retried after its lease", key, user_id)
+            return
+        await self.outbox.complete_nudge(user_id, key, due)
+
+    async def recover(self) -> int:
+        """In-flight nudges whose lease is over (a crash) become pending again."""
+        if self._closed:
+            return 0
+        recovered = await self.outbox.recover_leases(self.clock())
+        if recovered:
+            log.warning("recovered %d nudge(s) left in flight", recovered)
+        return recovered
+
+
+def start_scheduler(
+    dispatcher: NudgeDispatcher, tick: timedelta, housekeeping: list[Any] | None = None
+) -> Any:
+    """APScheduler's AsyncIOScheduler: the dispatcher every `tick`, lease recovery every
+    minute, and any extra (callable, timedelta) housekeeping jobs."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    # A tick that finds the previous drain still running is skipped on purpose
+    # (max_instances=1); APScheduler would log a warning for each one.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    now = datetime.now(UTC)
+    options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    scheduler.add_job(dispatcher.recover, "interval", minutes=1, next_run_time=now, **options)
+    scheduler.add_job(
+        dispatcher.drain, "interval", seconds=tick.total_seconds(), next_run_time=now, **options
+    )
+    for job, every in housekeeping or []:
+        scheduler.add_job(job, "interval", seconds=every.total_seconds(), **options)
+    scheduler.start()
+    return scheduler
