@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import LANGS, ROOT
+from bot.app.bootstrap import standard_features
 from bot.core.events import Command, Press
 from bot.dialogs.load import load_dialogs
 from bot.runtime.conversation import Conversations, Person
@@ -84,7 +85,7 @@ async def timed(conversations: Conversations, event_of: list[Command | Press]) -
 
 
 async def measure(users: int, friends: int) -> dict[str, list[float]]:
-    dialogs = load_dialogs(ROOT / "dialogs", LANGS, "welcome")
+    dialogs = load_dialogs(ROOT / "dialogs", LANGS, "welcome", standard_features())
     with tempfile.TemporaryDirectory() as tmp:
         store = await open_store(Path(tmp) / "bench.db")
         try:

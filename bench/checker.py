@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import LANGS, ROOT, best_of, clock
+from bot.app.bootstrap import standard_features
 from bot.dialogs.load import check_directory
 
 NODES_PER_FLOW = 100
@@ -53,7 +54,7 @@ def time_check(nodes: int) -> float:
 
         def once() -> float:
             start = clock()
-            dialogs, problems = check_directory(folder, LANGS, "welcome")
+            dialogs, problems = check_directory(folder, LANGS, "welcome", standard_features())
             assert dialogs is not None, problems[:3]
             return clock() - start
 

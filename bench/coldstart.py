@@ -14,10 +14,11 @@ from bench.common import LANGS, ROOT, clock
 PROGRAM = """
 import asyncio, sys, time
 start = time.perf_counter()
+from bot.app.bootstrap import standard_features
 from bot.dialogs.load import load_dialogs
 from bot.store import open_store
 async def main():
-    load_dialogs(sys.argv[1], ("fr", "en"), "welcome")
+    load_dialogs(sys.argv[1], ("fr", "en"), "welcome", standard_features())
     store = await open_store(sys.argv[2])
     await store.close()
 asyncio.run(main())
@@ -26,12 +27,13 @@ print((time.perf_counter() - start) * 1000)
 
 
 def in_process(folder: Path) -> float:
+    from bot.app.bootstrap import standard_features
     from bot.dialogs.load import load_dialogs
     from bot.store import open_store
 
     async def once() -> float:
         start = clock()
-        load_dialogs(ROOT / "dialogs", LANGS, "welcome")
+        load_dialogs(ROOT / "dialogs", LANGS, "welcome", standard_features())
         store = await open_store(folder / "cold.db")
         await store.close()
         return (clock() - start) * 1000

@@ -22,10 +22,12 @@ from typing import Any
 
 from bench.common import LANGS, ROOT
 from bot.adapters.telegram.ratelimit import SendLimiter
+from bot.app.bootstrap import standard_features
+from bot.core.dialogset import DialogSet
 from bot.core.events import ScheduleNudge, Send
-from bot.core.model import DialogSet
 from bot.core.state import new_state
 from bot.dialogs.load import load_dialogs
+from bot.features.nudges.state import NUDGES
 from bot.runtime.conversation import Conversations
 from bot.runtime.dispatcher import NudgeDispatcher, start_scheduler
 from bot.store import SqliteStore, open_store
@@ -36,7 +38,7 @@ LIMIT = 300
 
 
 def dialogs() -> DialogSet:
-    return load_dialogs(ROOT / "dialogs", LANGS, "welcome")
+    return load_dialogs(ROOT / "dialogs", LANGS, "welcome", standard_features())
 
 
 async def people_with_nudges(
@@ -48,8 +50,9 @@ async def people_with_nudges(
     assert node.nudges, "the benchmark needs a node with follow-ups"
     base = datetime(2026, 1, 5, 10, tzinfo=UTC)
     await asyncio.gather(*(
-        store.save(None, replace(new_state(uid, "fr", base, f"P{uid}"), flow="informer", node="choose",
-                                 node_version=node.version, next_nudge_at=due[uid - 1]),
+        store.save(None, NUDGES.update(replace(new_state(uid, "fr", base, f"P{uid}"), flow="informer",
+                                               node="choose", node_version=node.version),
+                                       next_at=due[uid - 1]),
                    [ScheduleNudge("followup", due[uid - 1])], {})
         for uid in range(1, count + 1)
     ))  # fmt: skip

@@ -30,10 +30,11 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bench.common import LANGS, ROOT
-from bot.adapters.telegram.app import build_application
 from bot.adapters.telegram.ordering import PerUserUpdateProcessor
 from bot.adapters.telegram.ratelimit import SendLimiter
+from bot.app.bootstrap import standard_features
 from bot.app.config import load_config
+from bot.app.telegram import build_application
 from bot.dialogs.load import load_dialogs
 from bot.testing.botapi import BotApiEmulator, EmulatorRequest, FakeUser, serve
 
@@ -116,7 +117,7 @@ async def drive(
 async def full_bot(
     request: BaseRequest, url: str, folder: Path
 ) -> AsyncIterator[tuple[Any, Timed]]:
-    dialogs = load_dialogs(ROOT / "dialogs", LANGS, "welcome")
+    dialogs = load_dialogs(ROOT / "dialogs", LANGS, "welcome", standard_features())
     config = load_config(
         {"store": {"path": str(folder / "bench.db")}, "telegram": {"base_url": url}},
         {"TELEGRAM_BOT_TOKEN": "1:bench"},

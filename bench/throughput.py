@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import LANGS, ROOT, clock
+from bot.app.bootstrap import standard_features
+from bot.core.dialogset import DialogSet
 from bot.core.engine import step
 from bot.core.events import Event, Press, Send, Text, parse_text
-from bot.core.model import DialogSet
 from bot.core.state import UserState, new_state
 from bot.dialogs.load import load_dialogs
 from bot.runtime.conversation import Conversations, Person
@@ -79,7 +80,7 @@ async def through_store(dialogs: DialogSet, scripts: list[list[Event]], folder: 
 
 
 def run() -> dict[str, float]:
-    dialogs = load_dialogs(ROOT / "dialogs", LANGS, "welcome")
+    dialogs = load_dialogs(ROOT / "dialogs", LANGS, "welcome", standard_features())
     scripts = script(dialogs, 1)
     total = USERS * EVENTS
     engine_s = min(engine_only(dialogs, scripts) for _ in range(3))

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.core.model import DialogSet
+from bot.app.bootstrap import standard_features
+from bot.core.dialogset import DialogSet
 from bot.dialogs.load import load_dialogs
 from bot.runtime.conversation import Conversations, Person
 from bot.store import SqliteStore, open_store
@@ -39,12 +40,12 @@ LANGS = ("fr", "en")
 
 @pytest.fixture(scope="session")
 def mini() -> DialogSet:
-    return load_dialogs(MINI, LANGS, "welcome")
+    return load_dialogs(MINI, LANGS, "welcome", standard_features())
 
 
 @pytest.fixture(scope="session")
 def bundled() -> DialogSet:
-    return load_dialogs(BUNDLED, LANGS, "welcome")
+    return load_dialogs(BUNDLED, LANGS, "welcome", standard_features())
 
 
 @pytest.fixture

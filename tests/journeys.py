@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import deque
 from datetime import UTC, datetime
 
+from bot.core.dialogset import DialogSet
 from bot.core.engine import step
 from bot.core.events import Press, Send, Start
-from bot.core.model import DialogSet
 from bot.core.state import UserState, new_state
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

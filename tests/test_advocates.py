@@ -7,10 +7,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.core.events import CreditReferral, Record
-from bot.core.model import DialogSet
+from bot.app.bootstrap import standard_features, with_features
+from bot.core.dialogset import DialogSet
+from bot.core.events import Record
 from bot.core.render import to_plain
 from bot.core.state import new_state
+from bot.features.advocates.effects import CreditReferral
+from bot.features.advocates.records import AdvocatePolicy
+from bot.features.advocates.state import ADVOCACY
 from bot.runtime.conversation import Conversations, Person
 from bot.store import SqliteStore
 from bot.testing import ChatHarness, FakeClock
@@ -56,7 +60,7 @@ async def test_invite_reuses_the_open_link_and_names_make_new_ones(
 async def test_the_number_of_open_invitations_is_capped(
     make_harness: HarnessFactory, mini: DialogSet
 ) -> None:
-    small = replace(mini, advocacy=replace(mini.advocacy, max_invites=2))
+    small = with_features(mini, standard_features(advocacy=AdvocatePolicy(max_invites=2)))
     paul = await make_harness(dialogs=small, user_id=1, name="Paul")
     await invite(paul, "A")
     await invite(paul, "B")
@@ -316,14 +320,14 @@ async def test_a_friend_who_stopped_sharing_is_not_counted_as_finished(
     await save_referral(store, 2, 1, (1,))
     zoe = await store.load(2)
     assert zoe is not None
-    await store.save(zoe, replace(zoe, shares=False), [], {})
+    await store.save(zoe, ADVOCACY.update(zoe, shares=False), [], {})
     await finish(store, 2)
     assert await counters(store, 1) == (1, 0, 1, 0), "finished while private: not counted"
     zoe = await store.load(2)
     assert zoe is not None
-    await store.save(zoe, replace(zoe, shares=True), [], {})
+    await store.save(zoe, ADVOCACY.update(zoe, shares=True), [], {})
     assert await counters(store, 1) == (1, 1, 1, 1)
-    await store.save(zoe, replace(zoe, shares=False), [], {})
+    await store.save(zoe, ADVOCACY.update(zoe, shares=False), [], {})
     assert await counters(store, 1) == (1, 0, 1, 0)
 
 
@@ -342,7 +346,7 @@ async def test_an_advocate_who_leaves_leaves_no_trace_and_counts_stay_right(
         rows = await c.fetchall()
     assert rows == [(3, None, "[1]"), (4, 3, "[3,1]")], "A's id is gone from every chain"
     b = await store.load(3)
-    assert b is not None and b.referrer is None
+    assert b is not None and ADVOCACY.of(b).referrer is None
     await finish(store, 4)
     assert await counters(store, 1) == (0, 0, 2, 1)
     await store.forget(3)  # B leaves too
@@ -395,7 +399,8 @@ async def test_mydata_tells_nothing_about_codes_or_other_peoples_ids(
 async def test_one_bad_turn_does_not_fail_the_turns_saved_with_it(store: SqliteStore) -> None:
     import asyncio
 
-    from bot.core.events import CreateInvite, ScheduleNudge
+    from bot.core.events import ScheduleNudge
+    from bot.features.advocates.effects import CreateInvite
     from bot.features.advocates.records import Invitation
 
     taken = Invitation("a" * 22, "ABCDE12345", 1)

@@ -10,8 +10,9 @@ import pytest
 from aiohttp import web
 
 from bot.adapters.redirects import check_redirect
+from bot.app.bootstrap import standard_features
+from bot.core.dialogset import DialogSet
 from bot.core.links import RedirectCheck
-from bot.core.model import DialogSet
 from bot.dialogs.load import check_directory, load_dialogs
 from bot.runtime.conversation import Conversations, Person
 from bot.store import SqliteStore
@@ -52,7 +53,9 @@ def with_exercise(folder: Path, text: str = EXERCISE) -> Path:
 
 @pytest.fixture(scope="module")
 def exercise(tmp_path_factory: pytest.TempPathFactory) -> DialogSet:
-    return load_dialogs(with_exercise(tmp_path_factory.mktemp("x") / "d"), LANGS, "welcome")
+    return load_dialogs(
+        with_exercise(tmp_path_factory.mktemp("x") / "d"), LANGS, "welcome", standard_features()
+    )
 
 
 Verify = Callable[[str], Awaitable[RedirectCheck]]
@@ -239,7 +242,7 @@ def test_the_checker_catches_exercise_mistakes(
 ) -> None:
     assert old in EXERCISE, old
     folder = with_exercise(tmp_path / "d", EXERCISE.replace(old, new, 1))
-    dialogs, problems = check_directory(folder, LANGS, "welcome")
+    dialogs, problems = check_directory(folder, LANGS, "welcome", standard_features())
     errors = [p for p in problems if p.severity == "error"]
     assert dialogs is None and any(fragment in p.message for p in errors), errors
     assert all(

@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.core.dialogset import DialogSet
 from bot.core.engine import step
-from bot.core.events import CreditReferral, Notify, Send, Start, Text
-from bot.core.model import DialogSet
-from bot.core.state import UserState, new_state
+from bot.core.events import Send, Start, Text
+from bot.core.state import Pending, UserState, new_state
 from bot.features.advocates.attribution import refusal
+from bot.features.advocates.effects import CreditReferral, Notify
 from bot.features.advocates.invites import read_typed, show_code
 from bot.features.advocates.records import Invitation
+from bot.features.advocates.state import ADVOCACY
 from bot.testing import ChatHarness
 
 from .conftest import HarnessFactory
@@ -40,8 +42,8 @@ def started() -> UserState:
         (newcomer(), replace(PAUL, revoked=True), False, "revoked"),
         (newcomer(), replace(PAUL, advocate_id=ME, path=(ME,)), False, "self"),
         (started(), PAUL, False, "existing_user"),  # already uses the bot
-        (replace(newcomer(), referrer=3), PAUL, False, "first_touch"),
-        (replace(started(), referrer=3), PAUL, True, "first_touch"),
+        (ADVOCACY.update(newcomer(), referrer=3), PAUL, False, "first_touch"),
+        (ADVOCACY.update(started(), referrer=3), PAUL, True, "first_touch"),
         (newcomer(), replace(PAUL, path=(77, ME, 5)), False, "loop"),  # ME is above Paul
         (started(), replace(PAUL, path=(77, ME)), True, "loop"),
         (started(), PAUL, True, None),  # typed just after arriving: counts
@@ -68,7 +70,7 @@ def test_a_link_that_does_not_count_is_a_normal_welcome_revealing_nothing(
     _, plain_effects = step(mini, newcomer(), Start(), NOW)
     after, effects = step(mini, newcomer(), Start("P" * 22, known=invitation), NOW)
     assert sends(effects) == sends(plain_effects)  # word for word the same welcome
-    assert after.referrer is None and "invited" not in after.vars
+    assert ADVOCACY.of(after).referrer is None and "invited" not in after.vars
     assert not any(isinstance(e, CreditReferral | Notify) for e in effects)
 
 
@@ -76,7 +78,7 @@ def test_a_valid_link_credits_the_advocate_and_tells_the_newcomer_what_is_shared
     mini: DialogSet,
 ) -> None:
     after, effects = step(mini, newcomer(), Start("P" * 22, known=PAUL), NOW)
-    assert after.referrer == 77 and after.vars["advocate_name"] == "Paul"
+    assert ADVOCACY.of(after).referrer == 77 and after.vars["advocate_name"] == "Paul"
     assert CreditReferral(77, "P" * 22, (77, 5)) in effects
     (notify,) = [e for e in effects if isinstance(e, Notify)]
     assert (notify.advocate_id, notify.kind) == (77, "joined")
@@ -85,17 +87,17 @@ def test_a_valid_link_credits_the_advocate_and_tells_the_newcomer_what_is_shared
 
 
 def test_an_existing_user_following_a_link_keeps_their_first_touch(mini: DialogSet) -> None:
-    state = replace(started(), referrer=3)
+    state = ADVOCACY.update(started(), referrer=3)
     after, effects = step(mini, state, Start("P" * 22, known=PAUL), NOW)
-    assert after.referrer == 3
+    assert ADVOCACY.of(after).referrer == 3
     assert not any(isinstance(e, CreditReferral) for e in effects)
 
 
 def test_missing_payload_then_typed_code(mini: DialogSet) -> None:
     state, _ = step(mini, newcomer(), Start(), NOW)
-    assert state.pending == "referrer"
+    assert state.pending == Pending("advocates", "referrer")
     after, effects = step(mini, state, Text("abcde-12345", known=PAUL), NOW)
-    assert after.referrer == 77 and after.pending is None
+    assert ADVOCACY.of(after).referrer == 77 and after.pending is None
     texts = sends(effects)
     assert any("C'est donc Paul qui vous a parlé de moi" in t for t in texts)
     assert any("Paul verra où vous en êtes" in t for t in texts)
@@ -106,7 +108,7 @@ def test_a_wrong_code_can_be_retried_then_the_question_is_dropped(mini: DialogSe
     for attempt in (1, 2, 3):
         state, effects = step(mini, state, Text("XYZ-123"), NOW)
         assert any("Je ne retrouve pas cette invitation" in t for t in sends(effects))
-        assert state.invite_tries == attempt
+        assert ADVOCACY.of(state).invite_tries == attempt
     assert state.pending is None  # asked once: three tries, then never again
     state, effects = step(mini, state, Text("XYZ-123"), NOW)
     assert "pas compris" in sends(effects)[0]
@@ -163,7 +165,7 @@ async def test_first_touch_wins_between_two_advocates(make_harness: HarnessFacto
     await zoe.send(f"/start {from_anne}")
     store = zoe.conversations.store
     state = await store.load(3)
-    assert state is not None and state.referrer == 1
+    assert state is not None and ADVOCACY.of(state).referrer == 1
     assert (await store.advocates.friends_page(1, 8)).total == 1
     assert (await store.advocates.friends_page(2, 8)).total == 0
 
@@ -189,14 +191,14 @@ async def test_a_typed_code_or_name_after_arriving_without_the_link(
     await luc.send("/start")
     await luc.send("Paul")
     luc.expect("Je ne retrouve pas cette invitation")
-    assert (await luc.conversations.store.load(5)).referrer is None  # type: ignore[union-attr]
+    assert ADVOCACY.of(await luc.conversations.store.load(5)).referrer is None  # type: ignore[union-attr]
 
 
 async def test_inviting_yourself_or_a_loop_is_ignored(make_harness: HarnessFactory) -> None:
     paul = await make_harness(user_id=1, name="Paul")
     own, _ = await invite(paul)
     await paul.send(f"/start {own}")
-    assert (await paul.conversations.store.load(1)).referrer is None  # type: ignore[union-attr]
+    assert ADVOCACY.of(await paul.conversations.store.load(1)).referrer is None  # type: ignore[union-attr]
     # A loop needs a newcomer who already has friends of her own: Zoé invites Luc, then
     # types Luc's code. (/invite closes her question, so this takes forcing it open again;
     # the rule guards the tree all the same.)
@@ -209,10 +211,12 @@ async def test_inviting_yourself_or_a_loop_is_ignored(make_harness: HarnessFacto
     _, luc_code = await invite(luc)
     state = await zoe.conversations.store.load(3)
     assert state is not None
-    await zoe.conversations.store.save(state, replace(state, pending="referrer"), [], {})
+    await zoe.conversations.store.save(
+        state, replace(state, pending=Pending("advocates", "referrer")), [], {}
+    )
     await zoe.send(luc_code)
     zoe.expect("Je ne retrouve pas cette invitation")
-    assert (await zoe.conversations.store.load(3)).referrer is None  # type: ignore[union-attr]
+    assert ADVOCACY.of(await zoe.conversations.store.load(3)).referrer is None  # type: ignore[union-attr]
 
 
 async def test_a_revoked_link_no_longer_credits_anyone(make_harness: HarnessFactory) -> None:
@@ -226,7 +230,7 @@ async def test_a_revoked_link_no_longer_credits_anyone(make_harness: HarnessFact
     zoe = await make_harness(user_id=3, name="Zoé")
     await zoe.send(f"/start {payload}")
     zoe.expect("Un code d'invitation ?")
-    assert (await zoe.conversations.store.load(3)).referrer is None  # type: ignore[union-attr]
+    assert ADVOCACY.of(await zoe.conversations.store.load(3)).referrer is None  # type: ignore[union-attr]
 
 
 async def test_nobody_can_revoke_someone_elses_link(make_harness: HarnessFactory) -> None:
@@ -242,7 +246,7 @@ async def test_nobody_can_revoke_someone_elses_link(make_harness: HarnessFactory
 
 def test_a_greeting_is_not_taken_for_a_code(bundled: DialogSet) -> None:
     state, _ = step(bundled, newcomer(), Start(), NOW)
-    assert state.pending == "referrer"
+    assert state.pending == Pending("advocates", "referrer")
     after, effects = step(bundled, state, Text("Bonjour !"), NOW)
     assert (after.node, after.pending) == ("menu", None)
     assert not any("Je ne retrouve pas" in t for t in sends(effects))

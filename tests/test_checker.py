@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.model import DialogSet
+from bot.app.bootstrap import standard_features
+from bot.core.dialogset import DialogSet
 from bot.dialogs.load import check_directory, load_dialogs
 from bot.errors import DialogError, Problem
 
@@ -28,7 +29,7 @@ def broken(tmp_path: Path, file: str, old: str, new: str) -> Path:
 
 
 def errors(folder: Path) -> list[Problem]:
-    dialogs, problems = check_directory(folder, LANGS, "welcome")
+    dialogs, problems = check_directory(folder, LANGS, "welcome", standard_features())
     found = [p for p in problems if p.severity == "error"]
     assert dialogs is None and found, "the broken set must be refused"
     return found
@@ -47,7 +48,7 @@ def line_of(folder: Path, file: str, needle: str) -> int:
 
 def test_bundled_and_fixture_sets_are_valid() -> None:
     for folder in (MINI, ROOT / "dialogs"):
-        dialogs, problems = check_directory(folder, LANGS, "welcome")
+        dialogs, problems = check_directory(folder, LANGS, "welcome", standard_features())
         assert dialogs is not None, "\n".join(map(str, problems))
 
 
@@ -223,7 +224,7 @@ def test_text_that_can_render_over_4096(tmp_path: Path) -> None:
 def test_longest_branch_counts(tmp_path: Path) -> None:
     text = '"{% if vars.vip %}' + "a" * 4000 + "{% else %}" + "b" * 200 + '{% endif %}"'
     folder = broken(tmp_path, "welcome.yaml", '"À bientôt."', text)
-    dialogs, _ = check_directory(folder, LANGS, "welcome")
+    dialogs, _ = check_directory(folder, LANGS, "welcome", standard_features())
     assert dialogs is not None  # 4000 fits
     folder2 = broken(
         tmp_path / "2", "welcome.yaml", '"À bientôt."', text.replace("a" * 4000, "a" * 4100)
@@ -246,7 +247,7 @@ def test_fact_without_year(tmp_path: Path) -> None:
 def test_missing_bot_message(tmp_path: Path) -> None:
     folder = broken(tmp_path, "messages.yaml", "  welcome_back:", "  welcome_bak:")
     assert one(folder, "missing bot message 'welcome_back'").file.endswith("messages.yaml")
-    _, problems = check_directory(folder, LANGS, "welcome")
+    _, problems = check_directory(folder, LANGS, "welcome", standard_features())
     assert any(p.severity == "warning" and "welcome_bak" in p.message for p in problems)
 
 
@@ -271,7 +272,7 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
 def test_load_dialogs_raises_one_error_listing_everything(tmp_path: Path) -> None:
     folder = broken(tmp_path, "informer.yaml", "goto: done}", "goto: nowhere}")
     with pytest.raises(DialogError) as caught:
-        load_dialogs(folder, LANGS, "welcome")
+        load_dialogs(folder, LANGS, "welcome", standard_features())
     assert "informer.yaml" in str(caught.value) and caught.value.problems
 
 

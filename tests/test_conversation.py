@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.model import DialogSet
+from bot.core.dialogset import DialogSet
 from bot.runtime.conversation import Conversations, Person
 from bot.store import open_store
 from bot.testing import ChatHarness, FakeClock

@@ -15,13 +15,14 @@ from .conftest import MINI, ROOT
 PROGRAM = """
 import asyncio, sys
 from bot.runtime.conversation import Conversations, Person
+from bot.app.bootstrap import standard_features
 from bot.dialogs.load import load_dialogs
 from bot.store import open_store
 from bot.testing import ChatHarness, FakeClock
 
 async def main():
     store = await open_store(sys.argv[2])
-    h = ChatHarness(Conversations(load_dialogs(sys.argv[1], ("fr", "en"), "welcome"), store, "fr"),
+    h = ChatHarness(Conversations(load_dialogs(sys.argv[1], ("fr", "en"), "welcome", standard_features()), store, "fr"),
                     Person(1, "Zoé", "fr"), FakeClock())
     await h.send("/start")
     n = 0
@@ -75,6 +76,7 @@ DISPATCH = """
 import asyncio, sys
 from datetime import UTC, datetime, timedelta
 from bot.runtime.conversation import Conversations, Person
+from bot.app.bootstrap import standard_features
 from bot.dialogs.load import load_dialogs
 from bot.runtime.dispatcher import NudgeDispatcher
 from bot.store import open_store
@@ -83,7 +85,7 @@ from bot.testing import ChatHarness, FakeClock
 async def main():
     clock = FakeClock(datetime(2026, 1, 5, 10, 0, tzinfo=UTC))
     store = await open_store(sys.argv[2])
-    conversations = Conversations(load_dialogs(sys.argv[1], ("fr", "en"), "welcome"), store, "fr")
+    conversations = Conversations(load_dialogs(sys.argv[1], ("fr", "en"), "welcome", standard_features()), store, "fr")
     for uid in range(1, 201):  # 200 people, each with a follow-up due in two days
         h = ChatHarness(conversations, Person(uid, f"P{uid}", "fr"), clock)
         await h.send("/start")
@@ -113,6 +115,7 @@ asyncio.run(main())
 async def test_sigkill_mid_dispatch_loses_no_nudge(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
+    from bot.app.bootstrap import standard_features
     from bot.dialogs.load import load_dialogs
     from bot.runtime.conversation import Conversations
     from bot.runtime.dispatcher import NudgeDispatcher
@@ -131,7 +134,9 @@ async def test_sigkill_mid_dispatch_loses_no_nudge(tmp_path: Path) -> None:
         second.append(user_id)
         return True
 
-    conversations = Conversations(load_dialogs(MINI, ("fr", "en"), "welcome"), store, "fr")
+    conversations = Conversations(
+        load_dialogs(MINI, ("fr", "en"), "welcome", standard_features()), store, "fr"
+    )
     dispatcher = NudgeDispatcher(conversations, store, deliver, lambda: now, batch=20)
     assert await dispatcher.recover() > 0, "the batch in flight at the crash is recovered"
     await dispatcher.drain()

@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.telegram.app import build_application
 from bot.app.config import load_config
-from bot.core.model import DialogSet
+from bot.app.telegram import build_application
+from bot.core.dialogset import DialogSet
 from bot.testing.botapi import BotApiEmulator, FakeUser, serve
 
 ZOE = FakeUser(101, "Zoé", "fr")

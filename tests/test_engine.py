@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.core import callback
+from bot.core.dialogset import DialogSet
 from bot.core.engine import step
 from bot.core.events import (
     Command,
-    CreditReferral,
     ExportUserData,
     ForgetUser,
     Press,
@@ -22,9 +22,11 @@ from bot.core.events import (
     Unsupported,
     parse_text,
 )
-from bot.core.model import DialogSet
-from bot.core.state import UserState, new_state
+from bot.core.state import Pending, UserState, new_state
+from bot.features.advocates.effects import CreditReferral
 from bot.features.advocates.records import Invitation
+from bot.features.advocates.state import ADVOCACY
+from bot.features.nudges.state import NUDGES
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -56,7 +58,11 @@ def test_start_follows_goto_to_the_menu(mini: DialogSet) -> None:
     texts = [s.text for s in sends(effects)]
     assert texts[:2] == ["Bonjour Zoé !", "Par où commencer ?"]
     assert texts[2] == "Un code d'invitation ?"
-    assert (state.flow, state.node, state.pending) == ("welcome", "menu", "referrer")
+    assert (state.flow, state.node, state.pending) == (
+        "welcome",
+        "menu",
+        Pending("advocates", "referrer"),
+    )
     assert [b.label for b in sends(effects)[1].buttons] == ["M'informer", "Au revoir"]
 
 
@@ -67,14 +73,16 @@ def test_start_with_invite_payload_takes_the_invited_branch(mini: DialogSet) -> 
     assert texts[1] == "A friend invited you."
     assert texts[3].startswith("🔒 Good to know: Paul will see how far you are")
     assert state.vars == {"invited": True, "advocate_name": "Paul"}
-    assert state.referrer == 77 and state.pending is None
+    assert ADVOCACY.of(state).referrer == 77 and state.pending is None
     assert CreditReferral(77, "p" * 22, (77,)) in effects
 
 
 def test_start_with_an_unknown_payload_is_a_plain_welcome(mini: DialogSet) -> None:
     state, effects = step(mini, fresh("en"), Start("abc_123"), NOW)
-    assert "invited" not in state.vars and state.referrer is None
-    assert state.pending == "referrer"  # asked, as if there had been no payload
+    assert "invited" not in state.vars and ADVOCACY.of(state).referrer is None
+    assert state.pending == Pending(
+        "advocates", "referrer"
+    )  # asked, as if there had been no payload
     assert not any(isinstance(e, CreditReferral) for e in effects)
 
 
@@ -174,7 +182,7 @@ def test_completing_a_stage_and_progress(mini: DialogSet) -> None:
 
 def test_forget_needs_confirmation(mini: DialogSet) -> None:
     state, effects = step(mini, at(mini, "welcome", "menu"), Command("forget"), NOW)
-    assert state.pending == "forget"
+    assert state.pending == Pending("privacy", "forget")
     yes, no = sends(effects)[0].buttons
     kept, effects = step(mini, state, Press(no.data), NOW)
     assert (
@@ -209,7 +217,7 @@ def test_language_by_button_and_argument(mini: DialogSet) -> None:
     ("command", "check"),
     [
         ("help", lambda s, e: "/progress" in sends(e)[0].text),
-        ("stop", lambda s, e: s.reminders is False),
+        ("stop", lambda s, e: NUDGES.of(s).reminders is False),
         ("mydata", lambda s, e: any(isinstance(x, ExportUserData) for x in e)),
         ("restart", lambda s, e: s.node == "menu" and s.milestones == {"i_hidden"}),
         ("frobnicate", lambda s, e: "Commande inconnue : /frobnicate" in sends(e)[0].text),

@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.core import callback
+from bot.core.dialogset import DialogSet
 from bot.core.engine import step
 from bot.core.events import Event, Press, Record, Send, Start, Text
 from bot.core.links import parse_web_url
-from bot.core.model import DialogSet, Target
+from bot.core.model import Target
 from bot.core.render import TELEGRAM_TEXT_LIMIT, to_plain, visible_length
 from bot.core.state import UserState, new_state
 from bot.features.advocates.records import Invitation

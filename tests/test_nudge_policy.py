@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.durations import parse_duration
+from bot.core.localtime import default_timezone
 from bot.features.nudges.policy import (
     MAX_DELAY,
     WEEK,
@@ -20,7 +21,6 @@ from bot.features.nudges.policy import (
     NudgePolicy,
     Send,
     decide,
-    default_timezone,
     delay_for,
     is_quiet,
     next_allowed,

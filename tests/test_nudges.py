@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.core.model import DialogSet
+from bot.app.bootstrap import standard_features, with_features
+from bot.core.dialogset import DialogSet
+from bot.features.nudges.state import NUDGES
 from bot.runtime.conversation import Conversations, Person
 from bot.store import open_store
 from bot.testing import ChatHarness, FakeClock
@@ -83,17 +85,16 @@ async def test_ignored_nudges_back_off_then_go_dormant_until_the_person_writes(
     assert await h.advance(6 * DAY - timedelta(minutes=1)) == [], "3 d doubled: 6 d"
     assert len(await h.advance(timedelta(minutes=1))) == 1  # 2nd, ignored
     state = await h.conversations.store.load(1)
-    assert state is not None and state.ignored_in_a_row == 2
+    assert state is not None and NUDGES.of(state).ignored_in_a_row == 2
     await h.send("bof")  # the person is back: not ignoring any more
     state = await h.conversations.store.load(1)
-    assert state is not None and state.ignored_in_a_row == 0
+    assert state is not None and NUDGES.of(state).ignored_in_a_row == 0
     await h.press("Retour")
     await h.press("M'informer")
     assert len(await h.advance(2 * DAY)) == 1, "no back-off any more"
 
 
 async def test_dormant_after_three_ignored(tmp_path: Path, mini: DialogSet) -> None:
-    from dataclasses import replace
 
     store = await open_store(tmp_path / "d.db")
     h = ChatHarness(Conversations(mini, store, "fr"), Person(1, "Zoé", "fr"), FakeClock())
@@ -101,17 +102,16 @@ async def test_dormant_after_three_ignored(tmp_path: Path, mini: DialogSet) -> N
     await h.press("M'informer")
     state = await store.load(1)
     assert state is not None
-    await store.save(state, replace(state, ignored_in_a_row=3), [], {})
+    await store.save(state, NUDGES.update(state, ignored_in_a_row=3), [], {})
     assert await h.advance(30 * DAY) == [], "three ignored in a row: dormant"
     await store.close()
 
 
 async def test_weekly_cap(make_harness: HarnessFactory, mini: DialogSet) -> None:
-    from dataclasses import replace
 
     from bot.features.nudges.policy import NudgePolicy
 
-    capped = replace(mini, nudge_policy=NudgePolicy(weekly_cap=1, backoff=False))
+    capped = with_features(mini, standard_features(NudgePolicy(weekly_cap=1, backoff=False)))
     h = await make_harness(dialogs=capped)
     await h.send("/start")
     await h.press("M'informer")

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import callback
+from bot.core.dialogset import DialogSet
 from bot.core.engine import step
 from bot.core.events import Press, Send, Text
-from bot.core.model import DialogSet
 from bot.core.render import visible_length
 from bot.core.state import new_state
 from bot.core.textmatch import matches, normalize

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.core.events import CancelNudge, Record, ScheduleNudge
-from bot.core.state import new_state
+from bot.core.state import Pending, new_state
 from bot.errors import StoreError
+from bot.features.advocates.state import ADVOCACY
+from bot.features.nudges.state import NUDGES
 from bot.store import SqliteStore, open_store
 from bot.store.sqlite import migrations
 
@@ -28,10 +30,10 @@ async def test_save_and_load_round_trip(store: SqliteStore) -> None:
         vars={"device": "android", "n": 3, "ok": True},
         milestones=frozenset({"i_hidden", "i_time"}),
         completed=frozenset({"I"}),
-        reminders=False,
-        pending="forget",
+        pending=Pending("privacy", "forget"),
         dialog_version="v1",
     )
+    state = NUDGES.update(state, reminders=False)
     await store.save(None, state, [Record("start", {"invited": False})], {"i_hidden": "I"})
     assert await store.load(42) == state
 
@@ -195,13 +197,13 @@ async def test_nudge_outbox_claim_complete_and_recover(store: SqliteStore) -> No
 
 
 async def test_nudge_fields_round_trip(store: SqliteStore) -> None:
-    state = replace(new_state(4, "fr", NOW), timezone="America/New_York",
-                    nudges_sent=(NOW, NOW + timedelta(hours=1)), ignored_in_a_row=2,
-                    nudge_step=1, next_nudge_at=NOW + timedelta(days=4))  # fmt: skip
+    state = NUDGES.update(replace(new_state(4, "fr", NOW), timezone="America/New_York"),
+                          sent=(NOW, NOW + timedelta(hours=1)), ignored_in_a_row=2,
+                          step=1, next_at=NOW + timedelta(days=4))  # fmt: skip
     await store.save(None, state, [ScheduleNudge("followup", NOW + timedelta(days=4))], {})
     store._cache.clear()
     assert await store.load(4) == state
-    await store.save(state, replace(state, next_nudge_at=None), [CancelNudge("followup")], {})
+    await store.save(state, NUDGES.update(state, next_at=None), [CancelNudge("followup")], {})
     assert await store.next_due() is None
 
 
@@ -222,14 +224,19 @@ async def test_a_database_from_before_the_advocates_is_upgraded(tmp_path: Path) 
     try:
         state = await store.load(7)
         assert state is not None and state.first_name == "Léa"
-        assert (state.referrer, state.shares, state.alerts, state.active_at) == (
+        assert (
+            ADVOCACY.of(state).referrer,
+            ADVOCACY.of(state).shares,
+            ADVOCACY.of(state).alerts,
+            state.active_at,
+        ) == (
             None,
             True,
             True,
             None,
         )
-        await store.save(state, replace(state, public=True), [], {})
+        await store.save(state, ADVOCACY.update(state, public=True), [], {})
         store._cache.clear()
-        assert (await store.load(7)).public is True  # type: ignore[union-attr]
+        assert ADVOCACY.of(await store.load(7)).public is True  # type: ignore[union-attr]
     finally:
         await store.close()

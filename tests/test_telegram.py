@@ -12,9 +12,9 @@ import pytest
 from telegram import Update
 from telegram.ext import Application
 
-from bot.adapters.telegram.app import build_application
 from bot.app.config import load_config
-from bot.core.model import DialogSet
+from bot.app.telegram import build_application
+from bot.core.dialogset import DialogSet
 from bot.testing.botapi import BotApiEmulator, EmulatorRequest, FakeUser
 
 ZOE = FakeUser(101, "Zoé", "fr")

@@ -11,10 +11,10 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.adapters.telegram.app import build_application
 from bot.adapters.telegram.webhook import SECRET_HEADER, webhook_app
 from bot.app.config import load_config
-from bot.core.model import DialogSet
+from bot.app.telegram import build_application
+from bot.core.dialogset import DialogSet
 from bot.testing.botapi import BotApiEmulator, EmulatorRequest, FakeUser
 
 ZOE = FakeUser(101, "Zoé", "fr")
@@ -100,7 +100,7 @@ async def test_malformed_body_with_the_right_secret(webhook: Any) -> None:
 async def test_serve_webhook_registers_and_stops(tmp_path: Path, mini: DialogSet) -> None:
     import socket
 
-    from bot.adapters.telegram.app import serve_webhook
+    from bot.app.telegram import serve_webhook
 
     with socket.socket() as probe:  # a free port on loopback for the bot to listen on
         probe.bind(("127.0.0.1", 0))

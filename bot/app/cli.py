@@ -6,16 +6,15 @@ import asyncio
 import logging
 import os
 import sys
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import click
 
+from bot.app import bootstrap
 from bot.app.config import Config, find_config
-from bot.core.model import DialogSet
+from bot.core.dialogset import DialogSet
 from bot.dialogs.checks import stale_facts
-from bot.dialogs.load import check_directory
 from bot.errors import DialogError, VieError
 from bot.runtime.conversation import Conversations
 from bot.store import open_store
@@ -30,8 +29,7 @@ def _config(path: str | None) -> Config:
 
 def load_checked(config: Config, directory: Path | None = None) -> DialogSet:
     """Load the dialogs or raise DialogError (the bot never starts on a bad set)."""
-    folder = directory or config.bot.dialogs
-    dialogs, problems = check_directory(folder, config.bot.languages, config.bot.entry_flow)
+    dialogs, problems = bootstrap.check(config, directory)
     if dialogs is None:
         raise DialogError(problems)
     return dialogs
@@ -50,7 +48,7 @@ def check(directory: Path | None, config_path: str | None) -> None:
     """Check every dialog file in DIRECTORY (default: the configured folder)."""
     config = _config(config_path)
     folder = directory or config.bot.dialogs
-    dialogs, problems = check_directory(folder, config.bot.languages, config.bot.entry_flow)
+    dialogs, problems = bootstrap.check(config, folder)
     if dialogs is not None:
         problems = [*problems, *stale_facts(dialogs, date.today().year, config.bot.fact_max_age)]
     for problem in problems:
@@ -99,11 +97,7 @@ def chat(
     config = _config(config_path)
 
     async def go() -> None:
-        dialogs = replace(
-            load_checked(config, dialogs_dir),
-            nudge_policy=config.nudges.policy,
-            advocacy=config.advocates,
-        )
+        dialogs = load_checked(config, dialogs_dir)
         store = await open_store(db_path or config.store.path)
         try:
             conversations = Conversations(
@@ -120,7 +114,7 @@ def chat(
 @click.option("--config", "config_path", help="Configuration file (TOML).")
 def run(config_path: str | None) -> None:
     """Run the bot on Telegram (token from TELEGRAM_BOT_TOKEN)."""
-    from bot.adapters.telegram.app import run_bot
+    from bot.app.telegram import run_bot
 
     config = _config(config_path)
     logging.basicConfig(

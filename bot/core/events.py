@@ -8,17 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.core.links import RedirectCheck
-from bot.features.advocates.records import (
-    AlertBatch,
-    FriendsPage,
-    Invitation,
-    InviteList,
-    Leaderboard,
-)
+from bot.core import callback
 
-# What an event may carry that only the outside world knows, looked up before the step.
-Known = Invitation | InviteList | FriendsPage | Leaderboard | AlertBatch | RedirectCheck
+# What an event may carry that only the outside world knows, looked up before the step by
+# a feature's lookup; the core passes it through and never looks inside.
+Known = object
 
 START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.S)
@@ -35,10 +29,17 @@ class Start:
 
 @dataclass(frozen=True, slots=True)
 class Press:
-    """A button press; `data` is raw callback data and is never trusted."""
+    """A button press; `data` is raw callback data and is never trusted. It is decoded
+    once, here (`decoded`: None when malformed), for the lookups and the step alike."""
 
     data: str
     known: Known | None = None
+    decoded: callback.DialogPress | callback.SystemPress | None = field(
+        init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decoded", callback.decode(self.data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,43 +141,10 @@ class CancelNudge:
     key: str
 
 
-@dataclass(frozen=True, slots=True)
-class CreditReferral:
-    """The person joined through `advocate_id`'s invitation `payload` (first touch)."""
+class FeatureEffect:
+    """Base of the effects a feature defines (the store knows how to keep each one)."""
 
-    advocate_id: int
-    payload: str
-    path: tuple[int, ...]  # the advocate, then their own advocates
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Notify:
-    """Queue an alert about this person for their advocate, due at `due` at the earliest."""
-
-    advocate_id: int
-    kind: str  # joined | stage | dormant
-    stage: str | None
-    due: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CreateInvite:
-    invitation: Invitation
-
-
-@dataclass(frozen=True, slots=True)
-class RevokeInvite:
-    payload: str
-
-
-@dataclass(frozen=True, slots=True)
-class AckAlerts:
-    """These alerts were told (or dropped): remove them from the advocate's queue."""
-
-    ids: tuple[int, ...]
-
-
-Effect = (
-    Send | Record | ForgetUser | ExportUserData | ScheduleNudge | CancelNudge
-    | CreditReferral | Notify | CreateInvite | RevokeInvite | AckAlerts
-)  # fmt: skip
+Effect = Send | Record | ForgetUser | ExportUserData | ScheduleNudge | CancelNudge | FeatureEffect

@@ -13,30 +13,41 @@ from jinja2 import TemplateSyntaxError
 from jinja2.nodes import Template
 
 from bot.core.callback import MAX_CALLBACK_BYTES, encode_dialog
+from bot.core.dialogset import DialogSet
+from bot.core.engine import CORE_LENGTHS, CORE_MESSAGES
+from bot.core.feature import Feature
 from bot.core.links import MAX_URL_LENGTH
-from bot.core.model import (
-    ENGINE_VARIABLES,
-    MESSAGE_PARAMS,
-    DialogSet,
-    Node,
-    Target,
-    TextRule,
-)
+from bot.core.model import STAGES, Node, Target, TextRule
 from bot.core.render import TELEGRAM_TEXT_LIMIT, Renderer
 from bot.dialogs import templates
 from bot.dialogs.bounds import PROGRESS_FIELDS, USER_FIELDS, too_long, value_lengths
 from bot.dialogs.parse import Built, Parsed
-from bot.dialogs.schema import STAGES
 from bot.errors import Problem
 
 MAX_LABEL = 64
 
 
 class _Checker:
-    def __init__(self, built: Built, parsed: Parsed, languages: Sequence[str], renderer: Renderer):
+    def __init__(
+        self,
+        built: Built,
+        parsed: Parsed,
+        languages: Sequence[str],
+        renderer: Renderer,
+        features: Sequence[Feature],
+    ):
         self.built, self.languages, self.renderer = built, languages, renderer
         self.problems = parsed.problems
-        self.variables: dict[str, int] = dict(ENGINE_VARIABLES)  # name -> longest value
+        # what the engine and the features need: messages, their values, variables
+        self.required: dict[str, frozenset[str]] = dict(CORE_MESSAGES)
+        self.extra_lengths: dict[tuple[str, ...], int] = dict(CORE_LENGTHS)
+        self.variables: dict[str, int] = {}  # name -> longest value
+        for feature in features:
+            self.required.update(feature.messages)
+            for key, length in feature.lengths.items():
+                self.extra_lengths[key] = max(length, self.extra_lengths.get(key, 0))
+            for name, length in feature.variables.items():
+                self.variables[name] = max(length, self.variables.get(name, 0))
         for node in self.nodes():
             rules = [*node.on_text, *self.built.flows[node.flow].on_text]
             for sets in [node.set, *(b.set for b in node.buttons), *(r.set for r in rules)]:
@@ -225,7 +236,7 @@ class _Checker:
 
     # -- templates ----------------------------------------------------------------
     def lengths(self) -> dict[tuple[str, ...], int]:
-        return value_lengths(self.variables, self.built.facts.values())
+        return {**value_lengths(self.variables, self.built.facts.values()), **self.extra_lengths}
 
     def names_ok(self, usage: templates.Usage, extra: frozenset[str]) -> list[str]:
         errors = []
@@ -341,11 +352,11 @@ class _Checker:
             return
         if not src.valid:
             return
-        for key in MESSAGE_PARAMS:
+        for key in self.required:
             if key not in self.built.messages:
                 self.add(None, src.line("messages"), f"missing bot message '{key}'", src.path)
         for key, texts in self.built.messages.items():
-            if key not in MESSAGE_PARAMS:
+            if key not in self.required:
                 self.problems.append(
                     Problem(
                         src.path,
@@ -358,7 +369,7 @@ class _Checker:
                 continue
             for lang in self.languages:
                 line = src.line("messages", key, lang)
-                ast, errors = self.template(texts[lang], MESSAGE_PARAMS[key])
+                ast, errors = self.template(texts[lang], self.required[key])
                 for e in errors:
                     self.add(None, line, f"message '{key}'.{lang}: {e}", src.path)
                 if (
@@ -402,9 +413,10 @@ def run_checks(
     entry_flow: str,
     renderer: Renderer,
     version: str,
+    features: Sequence[Feature] = (),
 ) -> DialogSet | None:
     """Run every check; return the DialogSet when it could be assembled at all."""
-    checker = _Checker(built, parsed, languages, renderer)
+    checker = _Checker(built, parsed, languages, renderer, features)
     checker.structure()
     checker.reachability(entry_flow)
     checker.goto_loops()
@@ -432,4 +444,5 @@ def run_checks(
         anywhere=tuple(checker.anywhere()),
         milestone_stage=milestone_stage,
         stage_totals=totals,
+        features=tuple(features),
     )

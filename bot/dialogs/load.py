@@ -10,7 +10,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.core.model import DialogSet
+from bot.core.dialogset import DialogSet
+from bot.core.feature import Feature
 from bot.core.render import Renderer
 from bot.dialogs.checks import run_checks
 from bot.dialogs.parse import Parsed, build, parse_directory, plain, validate_files
@@ -25,11 +26,15 @@ def dialog_version(parsed: Parsed) -> str:
 
 
 def check_directory(
-    directory: str | os.PathLike[str], languages: Sequence[str], entry_flow: str
+    directory: str | os.PathLike[str],
+    languages: Sequence[str],
+    entry_flow: str,
+    features: Sequence[Feature] = (),
 ) -> tuple[DialogSet | None, list[Problem]]:
-    """Load and check a dialog folder: the set (None if it has errors) and all problems."""
+    """Load and check a dialog folder for these features (their messages, variables…):
+    the set (None if it has errors) and all problems."""
     with _no_gc_pauses():
-        return _check(Path(directory), languages, entry_flow)
+        return _check(Path(directory), languages, entry_flow, features)
 
 
 @contextmanager
@@ -46,13 +51,14 @@ def _no_gc_pauses() -> Iterator[None]:
 
 
 def _check(
-    directory: Path, languages: Sequence[str], entry_flow: str
+    directory: Path, languages: Sequence[str], entry_flow: str, features: Sequence[Feature]
 ) -> tuple[DialogSet | None, list[Problem]]:
     parsed = parse_directory(directory)
     validate_files(parsed, languages)
     built = build(parsed, languages)
     renderer = Renderer()
-    dialogs = run_checks(built, parsed, languages, entry_flow, renderer, dialog_version(parsed))
+    version = dialog_version(parsed)
+    dialogs = run_checks(built, parsed, languages, entry_flow, renderer, version, features)
     problems = sorted(parsed.problems, key=lambda p: (p.file, p.line, p.message))
     if any(p.severity == "error" for p in problems):
         return None, problems
@@ -60,10 +66,13 @@ def _check(
 
 
 def load_dialogs(
-    directory: str | os.PathLike[str], languages: Sequence[str], entry_flow: str
+    directory: str | os.PathLike[str],
+    languages: Sequence[str],
+    entry_flow: str,
+    features: Sequence[Feature] = (),
 ) -> DialogSet:
     """Load a dialog folder or raise DialogError listing every problem."""
-    dialogs, problems = check_directory(directory, languages, entry_flow)
+    dialogs, problems = check_directory(directory, languages, entry_flow, features)
     if dialogs is None:
         raise DialogError(problems)
     return dialogs

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot.core.model import STAGES
+
 ID = r"^[a-z][a-z0-9_]*$"
 TARGET = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$"
-STAGES = ("V", "I", "E")
 INPUT_KINDS = ("url", "short_url")
 DOMAIN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}$"
 

@@ -17,15 +17,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.core.engine import render_message, step
-from bot.core.events import Effect, Event, ExportUserData, ForgetUser, NudgeDue, Send, Text
+from bot.core.dialogset import DialogSet
+from bot.core.engine import step
+from bot.core.events import Event, ExportUserData, ForgetUser, NudgeDue, Send, Unsupported
 from bot.core.links import RedirectCheck
-from bot.core.model import DialogSet
 from bot.core.render import TELEGRAM_TEXT_LIMIT, visible_length
-from bot.core.state import UserState, new_state
+from bot.core.state import UserState, evolve, new_state
+from bot.core.turn import render_message
 from bot.errors import StoreError
-from bot.features.advocates.lookups import enrich
-from bot.features.answers import answers
+from bot.features.advocates.reads import AdvocateReads
 from bot.store.interfaces import Store
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,23 @@ def coalesce(messages: list[Send]) -> list[Send]:
 
 
 @dataclass(frozen=True, slots=True)
+class Services:
+    """What the features' lookups may use before a step: the dialogs, the store's reads,
+    and the one outside request (where a short link leads; None when it is off)."""
+
+    dialogs: DialogSet
+    store: Store
+    link_check: VerifyLink | None = None
+
+    @property
+    def advocates(self) -> AdvocateReads:
+        return self.store.advocates
+
+    async def verify_link(self, url: str) -> RedirectCheck | None:
+        return None if self.link_check is None else await self.link_check(url)
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
     """Who sent an event, as the adapter knows them (Telegram user, terminal name)."""
 
@@ -75,7 +92,8 @@ class Conversations:
         self.store = store
         self.default_language = default_language
         # asks where a short link leads (one HEAD request); None: short links not verified
-        self.verify_link = verify_link
+        self.services = Services(dialogs, store, verify_link)
+        self._lookups = tuple(f.lookup for f in dialogs.features if f.lookup is not None)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def language_for(self, code: str | None) -> str:
@@ -113,36 +131,31 @@ class Conversations:
         before = await self.store.load(person.user_id)
         state = before or new_state(person.user_id, self.language_for(person.language_code), now)
         if person.first_name and person.first_name != state.first_name:
-            state = replace(state, first_name=person.first_name[:64])
+            state = evolve(state, first_name=person.first_name[:64])
         if state.blocked:  # they are writing to us: they have unblocked the bot
-            state = replace(state, blocked=False)
-        event = await enrich(self.store.advocates, state, event)
-        if (
-            self.verify_link is not None
-            and isinstance(event, Text)
-            and (url := answers.to_verify(self.dialogs, state, event))
-        ):
-            event = replace(event, known=await self.verify_link(url))
+            state = evolve(state, blocked=False)
+        event = await self.look_up(state, event)
         after, effects = step(self.dialogs, state, event, now)
         sends = [e for e in effects if isinstance(e, Send)]
         if any(isinstance(e, ForgetUser) for e in effects):
             await self.store.forget(person.user_id)
             log.info("user %s erased their data", person.user_id)
             return sends
-        await self._save(before, after, effects, update_key)
+        # State, event log, milestones, nudges, invitations, alerts: one atomic statement.
+        await self.store.save(before, after, effects, self.dialogs.milestone_stage, update_key)
         if any(isinstance(e, ExportUserData) for e in effects):
-            sends.extend(await self._export(after))
+            sends.extend(await self._export(after, now))
         return sends
 
-    async def _save(
-        self,
-        before: UserState | None,
-        after: UserState,
-        effects: tuple[Effect, ...],
-        update_key: str | None,
-    ) -> None:
-        """State, event log, milestones, nudges, invitations, alerts: one atomic statement."""
-        await self.store.save(before, after, effects, self.dialogs.milestone_stage, update_key)
+    async def look_up(self, state: UserState | None, event: Event) -> Event:
+        """The event with what the first feature that needs something found in `known`."""
+        if isinstance(event, Unsupported):
+            return event
+        for lookup in self._lookups:
+            known = await lookup(self.services, state, event)
+            if known is not None:
+                return replace(event, known=known)
+        return event
 
     async def handle_due(
         self, user_id: int, event: NudgeDue, now: datetime, deliver: Deliver
@@ -158,17 +171,17 @@ class Conversations:
             before = await self.store.load(user_id)
             if before is None:
                 return []  # erased meanwhile (the outbox row went with them)
-            enriched = await enrich(self.store.advocates, before, event)
+            enriched = await self.look_up(before, event)
             after, effects = step(self.dialogs, before, enriched, now)
             sends = coalesce([e for e in effects if isinstance(e, Send)])
             if sends and not await deliver(user_id, sends):
-                after = replace(after, blocked=True)
-            await self._save(before, after, effects, None)
+                after = evolve(after, blocked=True)
+            await self.store.save(before, after, effects, self.dialogs.milestone_stage, None)
             return sends
 
-    async def _export(self, state: UserState) -> list[Send]:
+    async def _export(self, state: UserState, now: datetime) -> list[Send]:
         data = await self.store.export(state.user_id)
-        intro = render_message(self.dialogs, state, "mydata_intro")
+        intro = render_message(self.dialogs, state, "mydata_intro", now)
         dump = json.dumps(data, ensure_ascii=False, indent=1, default=str)
         chunks = [dump[i : i + _EXPORT_CHUNK] for i in range(0, len(dump), _EXPORT_CHUNK)]
         return [Send(intro)] + [Send(f"<pre>{html.escape(c, quote=False)}</pre>") for c in chunks]

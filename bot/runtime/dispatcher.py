@@ -16,14 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core.events import NudgeDue
+from bot.runtime.clock import utc_now
 from bot.runtime.conversation import Conversations, Deliver
 from bot.store.interfaces import NudgeOutbox
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class NudgeDispatcher:

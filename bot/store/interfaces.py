@@ -8,41 +8,7 @@ from typing import Any, Protocol
 
 from bot.core.events import Effect
 from bot.core.state import UserState
-from bot.features.advocates.records import (
-    INVITES_SHOWN,
-    AlertBatch,
-    FriendsPage,
-    Invitation,
-    InviteList,
-    Leaderboard,
-)
-
-
-class AdvocateReads(Protocol):
-    """The store's read queries for advocates (`SqliteStore.advocates`)."""
-
-    async def invitation(self, *, payload: str = "", code: str = "") -> Invitation | None: ...
-
-    async def invitation_by_names(self, advocate_name: str, newcomer: str) -> Invitation | None: ...
-
-    async def open_invitation(
-        self, advocate_id: int, name: str
-    ) -> tuple[Invitation | None, int]: ...
-
-    async def invitations(self, advocate_id: int, limit: int = INVITES_SHOWN) -> InviteList: ...
-
-    async def friends_page(
-        self,
-        advocate_id: int,
-        size: int,
-        page: int = 1,
-        after: tuple[int, int] | None = None,
-        before: tuple[int, int] | None = None,
-    ) -> FriendsPage: ...
-
-    async def leaderboard(self, user_id: int, limit: int = 10) -> Leaderboard: ...
-
-    async def pending_alerts(self, advocate_id: int, limit: int = 200) -> AlertBatch: ...
+from bot.features.advocates.reads import AdvocateReads
 
 
 class NudgeOutbox(Protocol):

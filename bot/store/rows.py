@@ -1,5 +1,11 @@
-"""How a person's state and a turn map to SQL rows: the one `turns` row a turn writes,
-and the row `LOAD` reads back. Times of the outbox are integer milliseconds."""
+"""How a person's state and a turn map to SQL rows, by column name: the one `turns` row a
+turn writes, and the row `LOAD` reads back. Times of the outbox are integer milliseconds.
+
+The core state maps to the `users` and `conversations` columns; each feature's record to
+its own columns (`NUDGE_COLUMNS`, `ADVOCACY_COLUMNS`); the effects a feature defines to
+the JSON columns its part of the trigger reads. A test compares `TURN_COLUMNS` with the
+columns of the `turns` view, so that a column can be neither forgotten nor swapped.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +14,42 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.core.events import (
+from bot.core.events import CancelNudge, Effect, Record, ScheduleNudge
+from bot.core.model import JOURNEY_STAGE
+from bot.core.state import Part, Pending, UserState
+from bot.core.textmatch import normalize
+from bot.features.advocates.effects import (
     AckAlerts,
-    CancelNudge,
     CreateInvite,
     CreditReferral,
-    Effect,
     Notify,
-    Record,
     RevokeInvite,
-    ScheduleNudge,
 )
-from bot.core.state import UserState
-from bot.core.textmatch import normalize
+from bot.features.advocates.state import ADVOCACY, AdvocacyState
+from bot.features.nudges.state import NUDGES, NudgeState
 
-TURN_COLUMNS = 36
-INSERT_TURN = f"INSERT INTO turns VALUES ({', '.join('?' * TURN_COLUMNS)})"
+TURN_COLUMNS = (
+    "user_id", "first_name", "lang", "reminders", "blocked", "created_at", "updated_at",
+    "flow", "node", "node_version", "vars", "pending", "dialog_version",
+    "milestones", "stages", "events", "update_key",
+    "timezone", "nudges_sent", "ignored_in_a_row", "nudge_step", "next_nudge_ms", "nudge_ops",
+    "active_at", "shares", "public", "alerts", "invite_tries", "watch_ms", "alerts_sent",
+    "digest_ms", "finished", "now_ms", "referral", "notify", "invite_ops", "alerts_ack",
+)  # fmt: skip
+INSERT_TURN = (
+    f"INSERT INTO turns ({', '.join(TURN_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in TURN_COLUMNS)})"
+)
 LOAD = """
     SELECT u.lang, u.created_at, u.first_name, c.flow, c.node, c.node_version, c.vars,
            u.reminders, u.blocked, c.pending, c.dialog_version, u.updated_at,
-           (SELECT group_concat(milestone, ' ') FROM milestones m WHERE m.user_id = u.user_id),
-           (SELECT group_concat(stage, ' ') FROM stages_completed s WHERE s.user_id = u.user_id),
+           (SELECT group_concat(milestone, ' ') FROM milestones m
+            WHERE m.user_id = u.user_id) AS milestones,
+           (SELECT group_concat(stage, ' ') FROM stages_completed s
+            WHERE s.user_id = u.user_id) AS stages,
            u.timezone, u.nudges_sent, u.ignored_in_a_row, c.nudge_step, c.next_nudge_ms,
-           u.active_at, r.advocate_id, u.shares, u.public, u.alerts, u.invite_tries,
-           u.watch_ms, u.alerts_sent, u.digest_ms
+           u.active_at, r.advocate_id AS referrer, u.shares, u.public, u.alerts,
+           u.invite_tries, u.watch_ms, u.alerts_sent, u.digest_ms
     FROM users u LEFT JOIN conversations c ON c.user_id = u.user_id
     LEFT JOIN referrals r ON r.friend_id = u.user_id
     WHERE u.user_id = ?"""
@@ -69,56 +87,89 @@ def _at(ms: int | None) -> datetime | None:
     return None if ms is None else from_ms(ms)
 
 
-def state_from(user_id: int, row: Sequence[Any]) -> UserState:
-    return UserState(
-        user_id=user_id,
-        lang=row[0],
-        created_at=datetime.fromisoformat(row[1]),
-        first_name=row[2],
-        flow=row[3],
-        node=row[4],
-        node_version=row[5] or "",
-        vars=json.loads(row[6] or "{}"),
-        reminders=bool(row[7]),
-        blocked=bool(row[8]),
-        pending=row[9],
-        dialog_version=row[10] or "",
-        updated_at=datetime.fromisoformat(row[11]),
-        milestones=frozenset((row[12] or "").split()),
-        completed=frozenset((row[13] or "").split()),
-        timezone=row[14],
-        nudges_sent=tuple(from_ms(ms) for ms in json.loads(row[15])),
-        ignored_in_a_row=row[16],
-        nudge_step=row[17] or 0,
-        next_nudge_at=_at(row[18]),
-        active_at=None if row[19] is None else datetime.fromisoformat(row[19]),
-        referrer=row[20],
-        shares=bool(row[21]),
-        public=bool(row[22]),
-        alerts=bool(row[23]),
-        invite_tries=row[24],
-        watch_at=_at(row[25]),
-        alerts_sent=tuple(from_ms(ms) for ms in json.loads(row[26])),
-        digest_at=_at(row[27]),
+def _times(raw: str) -> tuple[datetime, ...]:
+    return tuple(from_ms(ms) for ms in json.loads(raw))
+
+
+# -- each feature's record and its columns ---------------------------------------------------
+def nudge_columns(part: NudgeState) -> dict[str, Any]:
+    return {
+        "reminders": int(part.reminders),
+        "nudges_sent": _json([to_ms(t) for t in part.sent]),
+        "ignored_in_a_row": part.ignored_in_a_row,
+        "nudge_step": part.step,
+        "next_nudge_ms": _ms(part.next_at),
+    }
+
+
+def nudge_part(row: Mapping[str, Any]) -> NudgeState:
+    return NudgeState(
+        reminders=bool(row["reminders"]),
+        sent=_times(row["nudges_sent"]),
+        ignored_in_a_row=row["ignored_in_a_row"],
+        step=row["nudge_step"] or 0,
+        next_at=_at(row["next_nudge_ms"]),
     )
 
 
-def turn_row(
-    before: UserState | None,
-    after: UserState,
-    effects: Sequence[Effect],
-    milestone_stage: Mapping[str, str],
-    update_key: str | None,
-) -> tuple[Any, ...]:
-    """The values of one `INSERT INTO turns`: the state and what the turn's effects store."""
-    now = after.updated_at or after.created_at
-    old_milestones = before.milestones if before else frozenset()
-    old_stages = before.completed if before else frozenset()
-    new_milestones = [
-        [m, milestone_stage.get(m)] for m in sorted(after.milestones - old_milestones)
-    ]
+def advocacy_columns(part: AdvocacyState) -> dict[str, Any]:
+    return {
+        "shares": int(part.shares),
+        "public": int(part.public),
+        "alerts": int(part.alerts),
+        "invite_tries": part.invite_tries,
+        "watch_ms": _ms(part.watch_at),
+        "alerts_sent": _json([to_ms(t) for t in part.alerts_sent]),
+        "digest_ms": _ms(part.digest_at),
+    }
+
+
+def advocacy_part(row: Mapping[str, Any]) -> AdvocacyState:
+    return AdvocacyState(
+        referrer=row["referrer"],
+        shares=bool(row["shares"]),
+        public=bool(row["public"]),
+        alerts=bool(row["alerts"]),
+        invite_tries=row["invite_tries"],
+        watch_at=_at(row["watch_ms"]),
+        alerts_sent=_times(row["alerts_sent"]),
+        digest_at=_at(row["digest_ms"]),
+    )
+
+
+# -- the whole state ----------------------------------------------------------------------
+def state_from(user_id: int, row: Mapping[str, Any]) -> UserState:
+    """The state from a `LOAD` row (a mapping of column name to value)."""
+    return UserState(
+        user_id=user_id,
+        lang=row["lang"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        first_name=row["first_name"],
+        flow=row["flow"],
+        node=row["node"],
+        node_version=row["node_version"] or "",
+        vars=json.loads(row["vars"] or "{}"),
+        milestones=frozenset((row["milestones"] or "").split()),
+        completed=frozenset((row["stages"] or "").split()),
+        blocked=bool(row["blocked"]),
+        pending=Pending.parse(row["pending"]),
+        dialog_version=row["dialog_version"] or "",
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        timezone=row["timezone"],
+        active_at=None if row["active_at"] is None else datetime.fromisoformat(row["active_at"]),
+        parts=_parts((NUDGES, nudge_part(row)), (ADVOCACY, advocacy_part(row))),
+    )
+
+
+def _parts(*found: tuple[Part[Any], object]) -> dict[str, object]:
+    """Only the records that differ from their defaults (see `Part.put`)."""
+    return {part.name: value for part, value in found if value != part.default}
+
+
+def _effect_columns(effects: Sequence[Effect]) -> dict[str, Any]:
+    """What the turn's effects store: the event log, nudge schedule, referral, alerts."""
     records: list[Any] = []
-    nudge_ops: list[Any] = []
+    nudge_ops: dict[str, int | None] = {}  # key -> due ms (None: cancel); the last one wins
     notify: list[Any] = []
     invite_ops: list[Any] = []
     acks: list[int] = []
@@ -127,9 +178,11 @@ def turn_row(
         if isinstance(e, Record):
             records.append([e.name, dict(e.data)])
         elif isinstance(e, ScheduleNudge):
-            nudge_ops = [op for op in nudge_ops if op[0] != e.key] + [[e.key, to_ms(e.due)]]
+            nudge_ops.pop(e.key, None)
+            nudge_ops[e.key] = to_ms(e.due)
         elif isinstance(e, CancelNudge):
-            nudge_ops = [op for op in nudge_ops if op[0] != e.key] + [[e.key, None]]
+            nudge_ops.pop(e.key, None)
+            nudge_ops[e.key] = None
         elif isinstance(e, CreditReferral):
             referral = _json({"advocate": e.advocate_id, "payload": e.payload, "path": e.path})
         elif isinstance(e, Notify):
@@ -141,15 +194,52 @@ def turn_row(
             invite_ops.append(["revoke", e.payload])
         elif isinstance(e, AckAlerts):
             acks.extend(e.ids)
-    return (
-        after.user_id, after.first_name, after.lang, int(after.reminders), int(after.blocked),
-        _iso(after.created_at), now.isoformat(), after.flow, after.node, after.node_version,
-        _json(dict(after.vars)), after.pending, after.dialog_version,
-        _json(new_milestones), _json(sorted(after.completed - old_stages)), _json(records),
-        update_key, after.timezone, _json([to_ms(t) for t in after.nudges_sent]),
-        after.ignored_in_a_row, after.nudge_step, _ms(after.next_nudge_at),
-        _json(nudge_ops), _iso(after.active_at), int(after.shares), int(after.public),
-        int(after.alerts), after.invite_tries, _ms(after.watch_at),
-        _json([to_ms(t) for t in after.alerts_sent]), _ms(after.digest_at), to_ms(now),
-        referral, _json(notify), _json(invite_ops), _json(acks),
-    )  # fmt: skip
+    return {
+        "events": _json(records),
+        "nudge_ops": _json([[key, due] for key, due in nudge_ops.items()]),
+        "referral": referral,
+        "notify": _json(notify),
+        "invite_ops": _json(invite_ops),
+        "alerts_ack": _json(acks),
+    }
+
+
+def turn_row(
+    before: UserState | None,
+    after: UserState,
+    effects: Sequence[Effect],
+    milestone_stage: Mapping[str, str],
+    update_key: str | None,
+) -> dict[str, Any]:
+    """The values of one `INSERT INTO turns`, by column: the state and what the turn's
+    effects store."""
+    now = after.updated_at or after.created_at
+    old_milestones = before.milestones if before else frozenset()
+    old_stages = before.completed if before else frozenset()
+    new_milestones = [
+        [m, milestone_stage.get(m)] for m in sorted(after.milestones - old_milestones)
+    ]
+    return {
+        "user_id": after.user_id,
+        "first_name": after.first_name,
+        "lang": after.lang,
+        "blocked": int(after.blocked),
+        "created_at": _iso(after.created_at),
+        "updated_at": now.isoformat(),
+        "flow": after.flow,
+        "node": after.node,
+        "node_version": after.node_version,
+        "vars": _json(dict(after.vars)),
+        "pending": None if after.pending is None else str(after.pending),
+        "dialog_version": after.dialog_version,
+        "milestones": _json(new_milestones),
+        "stages": _json(sorted(after.completed - old_stages)),
+        "update_key": update_key,
+        "timezone": after.timezone,
+        "active_at": _iso(after.active_at),
+        "finished": int(JOURNEY_STAGE in after.completed),
+        "now_ms": to_ms(now),
+        **nudge_columns(NUDGES.of(after)),
+        **advocacy_columns(ADVOCACY.of(after)),
+        **_effect_columns(effects),
+    }

@@ -16,7 +16,6 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 import aiosqlite
 
 from bot.core.events import Effect
-from bot.core.state import UserState
+from bot.core.state import UserState, evolve
 from bot.errors import StoreError
 from bot.store.advocates import AdvocateQueries
 from bot.store.rows import INSERT_TURN, LOAD, from_ms, state_from, to_ms, turn_row
@@ -65,7 +64,7 @@ class SqliteStore:
         self._lock = asyncio.Lock()  # statements of one transaction never interleave
         self._cache: OrderedDict[int, UserState | None] = OrderedDict()
         self._cache_size = cache_size
-        self._pending: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()  # recent update keys
         self.advocates = AdvocateQueries(self)
@@ -123,7 +122,8 @@ class SqliteStore:
             return self._cache[user_id]
         async with self._lock, self._db.execute(LOAD, (user_id,)) as cur:
             row = await cur.fetchone()
-        state = None if row is None else state_from(user_id, row)
+            names = [d[0] for d in cur.description]
+        state = None if row is None else state_from(user_id, dict(zip(names, row, strict=True)))
         self._remember(user_id, state)
         return state
 
@@ -172,7 +172,7 @@ class SqliteStore:
                 if not done.done():
                     done.set_result(None)
 
-    async def _one_by_one(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[None]]]) -> None:
+    async def _one_by_one(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
         """Commit each save of a failed batch on its own: only the bad one fails."""
         for row, done in batch:
             try:
@@ -210,7 +210,7 @@ class SqliteStore:
             )
         cached = self._cache.get(user_id)
         if cached is not None:
-            self._cache[user_id] = replace(cached, blocked=blocked)
+            self._cache[user_id] = evolve(cached, blocked=blocked)
 
     async def tell_group_once(self, chat_id: int, now: datetime) -> bool:
         """True the first time for a group chat, False ever after."""

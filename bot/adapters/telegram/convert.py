@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.core.events import ButtonView, Event, Start, Unsupported, parse_text, valid_payload
+from bot.core.events import ButtonView, Event, Unsupported, parse_text
 
 _KINDS = (
     ("sticker", "sticker"),
@@ -37,12 +37,9 @@ def keyboard(buttons: tuple[ButtonView, ...]) -> InlineKeyboardMarkup | None:
 def message_event(message: Message) -> Event:
     """A private message to an engine event (text, command, deep link or unsupported)."""
     if message.text is not None:
-        event = parse_text(message.text)
-        if isinstance(event, Start):
-            # Deep links arrive as "/start <payload>"; a bad payload is a plain start.
-            parts = message.text.split(maxsplit=1)
-            return Start(valid_payload(parts[1].strip()) if len(parts) > 1 else None)
-        return event
+        # Deep links arrive as "/start <payload>": parse_text checks the payload (a bad
+        # one is a plain start).
+        return parse_text(message.text)
     for attribute, kind in _KINDS:
         if getattr(message, attribute, None):
             return Unsupported(kind)

@@ -20,12 +20,12 @@ from telegram.ext import (
 )
 
 from bot.adapters.telegram.convert import keyboard, message_event
-from bot.core.engine import render_message
 from bot.core.events import Event, Press, Send, Unsupported
 from bot.core.render import to_plain
 from bot.core.state import new_state
+from bot.core.turn import render_message
+from bot.runtime.clock import utc_now
 from bot.runtime.conversation import Conversations, Person
-from bot.runtime.dispatcher import utc_now
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -124,7 +124,7 @@ class TelegramBot:
             return
         dialogs = self.conversations.dialogs
         lang = self.conversations.language_for(language_code)
-        text = render_message(dialogs, new_state(0, lang, now), "group_only")
+        text = render_message(dialogs, new_state(0, lang, now), "group_only", now)
         await self.send(context.bot, chat_id, Send(text))
 
     async def handle(

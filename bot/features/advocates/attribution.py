@@ -10,15 +10,16 @@ an invitation in the newcomer's name).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
-from bot.core.events import CreditReferral, Start, Text
-from bot.core.state import UserState, evolve
+from bot.core.events import Start, Text
+from bot.core.model import Node
+from bot.core.state import UserState
+from bot.core.turn import Turn
 from bot.features.advocates import alerts
-from bot.features.advocates.records import MAX_PATH, REFERRER_QUESTION, Invitation
-
-if TYPE_CHECKING:
-    from bot.core.engine import Turn
+from bot.features.advocates.effects import CreditReferral
+from bot.features.advocates.records import MAX_PATH, REFERRER_QUESTION, AdvocatePolicy, Invitation
+from bot.features.advocates.state import ADVOCACY, NAME
 
 MAX_TRIES = 3  # typed answers to "who invited you?" before the question is dropped
 
@@ -31,7 +32,7 @@ def refusal(state: UserState, invitation: Invitation | None, *, typed: bool) -> 
         return "revoked"
     if invitation.advocate_id == state.user_id:
         return "self"
-    if state.referrer is not None:
+    if ADVOCACY.of(state).referrer is not None:
         return "first_touch"
     if state.started and not typed:
         return "existing_user"
@@ -40,16 +41,29 @@ def refusal(state: UserState, invitation: Invitation | None, *, typed: bool) -> 
     return None
 
 
-def _credit(turn: Turn, invitation: Invitation) -> None:
+def _credit(turn: Turn, policy: AdvocatePolicy, invitation: Invitation) -> None:
     name = invitation.advocate_name
     turn.set_vars({"invited": True, "advocate_name": name})
-    turn.state = evolve(turn.state, referrer=invitation.advocate_id, pending=None)
+    mine = ADVOCACY.of(turn.state)
+    turn.state = ADVOCACY.put(turn.state, replace(mine, referrer=invitation.advocate_id))
     path = tuple(invitation.path[:MAX_PATH]) or (invitation.advocate_id,)
     turn.effects.append(CreditReferral(invitation.advocate_id, invitation.payload, path))
-    alerts.notify(turn, "joined")
+    alerts.notify(turn, policy, "joined")
 
 
-def arrive(turn: Turn, event: Start) -> None:
+def on_start(turn: Turn, policy: AdvocatePolicy, event: Start) -> bool:
+    """`/start`: a newcomer's invitation (see `arrive`); for someone who already uses the
+    bot, a link only goes to the log (their first touch stands) and the core welcomes
+    them back."""
+    if not turn.state.started:
+        arrive(turn, policy, event)
+        return True
+    if event.payload:
+        turn.record("invite_link", credited=False)
+    return False
+
+
+def arrive(turn: Turn, policy: AdvocatePolicy, event: Start) -> None:
     """A newcomer's first `/start`: credit their invitation if it counts, then welcome
     them; the privacy notice if invited, else the question, asked once."""
     invitation = event.known if isinstance(event.known, Invitation) else None
@@ -59,39 +73,44 @@ def arrive(turn: Turn, event: Start) -> None:
         # code from an unknown one
         turn.record("invite_link", credited=reason is None)
     if invitation is not None and reason is None:
-        _credit(turn, invitation)
+        _credit(turn, policy, invitation)
     turn.record("start", invited=reason is None)
     turn.enter(turn.dialogs.entry)
     if reason is None and invitation is not None:
         turn.say("privacy_notice", advocate=invitation.advocate_name)
     else:
-        turn.state = evolve(turn.state, pending=REFERRER_QUESTION)
+        turn.ask(NAME, REFERRER_QUESTION)
         turn.say("ask_referrer")
 
 
-def answer(turn: Turn, event: Text, *, other_meaning: bool) -> bool:
+def answer(
+    turn: Turn, policy: AdvocatePolicy, node: Node | None, event: Text, other_meaning: bool
+) -> bool:
     """Typed text while "who invited you?" is open. True when it was taken as the answer;
-    False lets the engine treat it as ordinary text (it meant something else)."""
+    False lets the engine treat it as ordinary text (it meant something else, or the
+    question was not open)."""
+    if not turn.was_asked(NAME, REFERRER_QUESTION):
+        return False
     invitation = event.known if isinstance(event.known, Invitation) else None
     reason = refusal(turn.state, invitation, typed=True)
     if invitation is not None and reason is None:
-        _credit(turn, invitation)
+        _credit(turn, policy, invitation)
         turn.record("referrer_typed", credited=True)
         name = invitation.advocate_name
         turn.say("referrer_found", advocate=name)
         turn.say("privacy_notice", advocate=name)
         turn.show()
         return True
-    turn.state = evolve(turn.state, pending=None)
     if other_meaning:
         return False
-    tries = turn.state.invite_tries + 1
+    mine = ADVOCACY.of(turn.state)
+    tries = mine.invite_tries + 1
     turn.record("referrer_typed", credited=False)
     # Ask again only after something that looked like a code or a name, not a sentence.
     again = tries < MAX_TRIES and len(event.text.split()) <= 2
-    turn.state = evolve(
-        turn.state, invite_tries=tries, pending=REFERRER_QUESTION if again else None
-    )
+    turn.state = ADVOCACY.put(turn.state, replace(mine, invite_tries=tries))
+    if again:
+        turn.ask(NAME, REFERRER_QUESTION)
     turn.say("referrer_not_found", again=again)
     turn.show()
     return True

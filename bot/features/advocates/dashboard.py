@@ -1,30 +1,25 @@
 """The advocate's commands: /invite, /invites, /friends, /leaderboard, /privacy, /alerts.
-Pure: what they show was looked up beforehand (see `lookups`) and arrives in `known`."""
+Pure: what they show was looked up beforehand (see `lookups`) and arrives in `known`.
+Each command and each of its buttons is one entry of `COMMANDS` and `PRESSES`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bot.core import callback
-from bot.core.events import (
-    ButtonView,
-    CancelNudge,
-    Command,
-    CreateInvite,
-    Known,
-    RevokeInvite,
-    Send,
-)
+from bot.core.events import ButtonView, CancelNudge, Command, Known, Send
+from bot.core.model import STAGES
 from bot.core.render import to_plain
-from bot.core.state import evolve
-from bot.dialogs.schema import STAGES
+from bot.core.turn import Turn
 from bot.features.advocates import invites
+from bot.features.advocates.effects import CreateInvite, RevokeInvite
 from bot.features.advocates.records import (
     DORMANT_KEY,
     FRIENDS_PER_PAGE,
+    AdvocatePolicy,
     Friend,
     FriendsPage,
     Invitation,
@@ -32,71 +27,24 @@ from bot.features.advocates.records import (
     Leader,
     Leaderboard,
 )
-
-if TYPE_CHECKING:
-    from bot.core.engine import Turn
+from bot.features.advocates.state import ADVOCACY
 
 _CURSOR = re.compile(r"^([np])([0-9]{1,6})_([0-9]{1,15})_(-?[0-9]{1,18})$")  # fits 64 bits
-COMMANDS = ("invite", "invites", "friends", "leaderboard", "privacy", "alerts")
-PRESSES = ("invite", "invites", "revoke", "friends", "privacy", "alerts")
-
-
-def system(action: str, value: str) -> str:
-    return callback.encode_system(action, value)
-
-
-def on_command(turn: Turn, command: Command) -> bool:
-    """Handle an advocate command; False when the name is not one of them."""
-    name = command.name
-    if name in _VIEWS:
-        _VIEWS[name](turn, command.known)
-    elif name == "privacy":
-        _privacy(turn)
-    elif name == "alerts":
-        wanted = command.args.strip().lower()
-        if wanted in ("on", "off", "oui", "non", "yes", "no"):
-            _set_alerts(turn, wanted in ("on", "oui", "yes"))
-        else:
-            _alerts_status(turn)
-    else:
-        return False
-    return True
-
-
-def on_press(turn: Turn, action: str, value: str, known: Known | None) -> bool:
-    """Handle an advocate button; False when the press does not apply (expired)."""
-    if action in _VIEWS:
-        _VIEWS[action](turn, known)
-    elif action == "revoke":
-        _revoke(turn, known)
-    elif action == "privacy" and value in ("share_on", "share_off", "public_on", "public_off"):
-        what, on = value.split("_")
-        if what == "share":
-            _set_sharing(turn, on == "on")
-        else:
-            turn.state = evolve(turn.state, public=on == "on")
-            turn.record("privacy", public=on == "on")
-        _privacy(turn)
-    elif action == "alerts" and value in ("on", "off"):
-        _set_alerts(turn, value == "on")
-    else:
-        return False
-    return True
 
 
 # -- invitations ------------------------------------------------------------------------
-def _invite(turn: Turn, known: Known | None) -> None:
+def _invite(turn: Turn, policy: AdvocatePolicy, known: Known | None) -> None:
     if not isinstance(known, Invitation) or known.advocate_id != turn.state.user_id:
         turn.say("unknown_command", command="invite")
         return
-    limit = turn.dialogs.advocacy.max_invites
+    limit = policy.max_invites
     if known.fresh and known.active >= limit:
         turn.say("invite_limit", (_list_button(turn),), max=limit)
         return
     if known.fresh:
         turn.effects.append(CreateInvite(known))
         turn.record("invite_created", named=bool(known.name))
-    view = _invitation_view(turn, known)
+    view = _invitation_view(policy, known)
     share_text = to_plain(
         turn.message("invite_share_text", link=view["link"], code=view["code"], name=known.name)
     )
@@ -106,8 +54,8 @@ def _invite(turn: Turn, known: Known | None) -> None:
     turn.say("invite_link", (share, _list_button(turn)), invite=view)
 
 
-def _invitation_view(turn: Turn, invitation: Invitation) -> dict[str, Any]:
-    link = invites.invite_link(turn.dialogs.advocacy.bot_username, invitation.payload)
+def _invitation_view(policy: AdvocatePolicy, invitation: Invitation) -> dict[str, Any]:
+    link = invites.invite_link(policy.bot_username, invitation.payload)
     return {
         "link": link,
         "code": invites.show_code(invitation.code),
@@ -117,28 +65,26 @@ def _invitation_view(turn: Turn, invitation: Invitation) -> dict[str, Any]:
 
 
 def _invite_button(turn: Turn) -> ButtonView:
-    return ButtonView(turn.label("invite_button"), system("invite", "me"))
+    return turn.button("invite_button", "invite", "me")
 
 
 def _list_button(turn: Turn) -> ButtonView:
-    return ButtonView(turn.label("invites_button"), system("invites", "list"))
+    return turn.button("invites_button", "invites", "list")
 
 
-def _invites(turn: Turn, known: Known | None) -> None:
+def _invites(turn: Turn, policy: AdvocatePolicy, known: Known | None) -> None:
     if not isinstance(known, InviteList) or not known.invitations:
         turn.say("invites_none")
         return
-    views = [_invitation_view(turn, i) for i in known.invitations]
+    views = [_invitation_view(policy, i) for i in known.invitations]
     revoke = tuple(
-        ButtonView(
-            turn.label("invite_revoke_button", invite=view), system("revoke", invitation.code)
-        )
+        turn.button("invite_revoke_button", "revoke", invitation.code, invite=view)
         for view, invitation in zip(views, known.invitations, strict=True)
     )
     turn.say("invites_list", revoke, invitations=views)
 
 
-def _revoke(turn: Turn, known: Known | None) -> None:
+def _revoke(turn: Turn, policy: AdvocatePolicy, known: Known | None) -> None:
     mine = isinstance(known, Invitation) and known.advocate_id == turn.state.user_id
     if not isinstance(known, Invitation) or not mine or known.revoked:
         turn.record("stale_press", reason="revoke_unknown")
@@ -146,7 +92,7 @@ def _revoke(turn: Turn, known: Known | None) -> None:
         return
     turn.effects.append(RevokeInvite(known.payload))
     turn.record("invite_revoked")
-    turn.say("invite_revoked", invite=_invitation_view(turn, known))
+    turn.say("invite_revoked", invite=_invitation_view(policy, known))
 
 
 # -- friends and the leaderboard -----------------------------------------------------------
@@ -183,8 +129,8 @@ def friends_cursor(value: str) -> tuple[int, tuple[int, int] | None, tuple[int, 
     return (number, cursor, None) if direction == "n" else (number, None, cursor)
 
 
-def _friend_view(turn: Turn, friend: Friend) -> dict[str, Any]:
-    dormant_days = turn.dialogs.advocacy.dormant_after.days
+def _friend_view(turn: Turn, policy: AdvocatePolicy, friend: Friend) -> dict[str, Any]:
+    dormant_days = policy.dormant_after.days
     days = _days(turn, friend.active_at or friend.joined_at)
     shares = friend.shares
     return {
@@ -197,7 +143,7 @@ def _friend_view(turn: Turn, friend: Friend) -> dict[str, Any]:
     }
 
 
-def _friends(turn: Turn, known: Known | None) -> None:
+def _friends(turn: Turn, policy: AdvocatePolicy, known: Known | None) -> None:
     if not isinstance(known, FriendsPage) or known.total == 0 or not known.friends:
         turn.say("friends_none", (_invite_button(turn),))
         return
@@ -206,14 +152,14 @@ def _friends(turn: Turn, known: Known | None) -> None:
     first, last = known.friends[0], known.friends[-1]
     if known.page > 1:
         cursor = friends_button("p", known.page - 1, first)
-        buttons.append(ButtonView(turn.label("friends_prev"), system("friends", cursor)))
+        buttons.append(turn.button("friends_prev", "friends", cursor))
     if known.has_next:
         cursor = friends_button("n", known.page + 1, last)
-        buttons.append(ButtonView(turn.label("friends_next"), system("friends", cursor)))
+        buttons.append(turn.button("friends_next", "friends", cursor))
     turn.say(
         "friends",
         tuple(buttons),
-        friends=[_friend_view(turn, f) for f in known.friends],
+        friends=[_friend_view(turn, policy, f) for f in known.friends],
         total=known.total, finished=known.finished, page=min(known.page, pages), pages=pages,
     )  # fmt: skip
 
@@ -230,7 +176,7 @@ def _leader_view(turn: Turn, leader: Leader, rank: int) -> dict[str, Any]:
     }
 
 
-def _leaderboard(turn: Turn, known: Known | None) -> None:
+def _leaderboard(turn: Turn, policy: AdvocatePolicy, known: Known | None) -> None:
     board = known if isinstance(known, Leaderboard) else Leaderboard((), None)
     leaders = [_leader_view(turn, leader, rank) for rank, leader in enumerate(board.top, start=1)]
     me = board.me
@@ -241,36 +187,37 @@ def _leaderboard(turn: Turn, known: Known | None) -> None:
 
 # -- privacy and alerts ---------------------------------------------------------------------
 def _privacy(turn: Turn) -> None:
-    s = turn.state
+    mine = ADVOCACY.of(turn.state)
     buttons = []
-    if s.referrer is not None:
-        value = "share_off" if s.shares else "share_on"
-        buttons.append(ButtonView(turn.label(f"privacy_{value}"), system("privacy", value)))
-    value = "public_off" if s.public else "public_on"
-    buttons.append(ButtonView(turn.label(f"privacy_{value}"), system("privacy", value)))
+    if mine.referrer is not None:
+        value = "share_off" if mine.shares else "share_on"
+        buttons.append(turn.button(f"privacy_{value}", "privacy", value))
+    value = "public_off" if mine.public else "public_on"
+    buttons.append(turn.button(f"privacy_{value}", "privacy", value))
     turn.say(
-        "privacy", tuple(buttons), invited=s.referrer is not None, shares=s.shares, public=s.public,
-        advocate=str(s.vars.get("advocate_name", "")),
+        "privacy", tuple(buttons), invited=mine.referrer is not None, shares=mine.shares,
+        public=mine.public, advocate=str(turn.state.vars.get("advocate_name", "")),
     )  # fmt: skip
 
 
 def _set_sharing(turn: Turn, on: bool) -> None:
-    s = turn.state
-    turn.state = evolve(s, shares=on, watch_at=None if not on else s.watch_at)
-    if not on and s.watch_at is not None:
+    mine = ADVOCACY.of(turn.state)
+    turn.state = ADVOCACY.put(
+        turn.state, replace(mine, shares=on, watch_at=None if not on else mine.watch_at)
+    )
+    if not on and mine.watch_at is not None:
         turn.effects.append(CancelNudge(DORMANT_KEY))
     turn.record("privacy", shares=on)
 
 
 def _alerts_status(turn: Turn) -> None:
-    on = turn.state.alerts
+    on = ADVOCACY.of(turn.state).alerts
     value = "off" if on else "on"
-    button = ButtonView(turn.label(f"alerts_turn_{value}"), system("alerts", value))
-    turn.say("alerts_status", (button,), on=on)
+    turn.say("alerts_status", (turn.button(f"alerts_turn_{value}", "alerts", value),), on=on)
 
 
 def _set_alerts(turn: Turn, on: bool) -> None:
-    turn.state = evolve(turn.state, alerts=on)
+    turn.state = ADVOCACY.put(turn.state, replace(ADVOCACY.of(turn.state), alerts=on))
     turn.record("alerts", on=on)
     turn.say("alerts_set", on=on)
 
@@ -281,10 +228,76 @@ def offer_advocacy(turn: Turn) -> None:
     turn.record("advocacy_offered")
 
 
-# What a command or a button shows, from what was looked up for it.
-_VIEWS: dict[str, Callable[[Turn, Known | None], None]] = {
+# -- the tables: a command, or a button, and what it does --------------------------------------
+View = Callable[[Turn, AdvocatePolicy, Known | None], None]
+_VIEWS: dict[str, View] = {
     "invite": _invite,
     "invites": _invites,
     "friends": _friends,
     "leaderboard": _leaderboard,
+}
+
+
+def _privacy_command(turn: Turn, policy: AdvocatePolicy, command: Command) -> None:
+    _privacy(turn)
+
+
+def _alerts_command(turn: Turn, policy: AdvocatePolicy, command: Command) -> None:
+    wanted = command.args.strip().lower()
+    if wanted in ("on", "off", "oui", "non", "yes", "no"):
+        _set_alerts(turn, wanted in ("on", "oui", "yes"))
+    else:
+        _alerts_status(turn)
+
+
+def _privacy_press(turn: Turn, policy: AdvocatePolicy, value: str, known: Known | None) -> bool:
+    if value not in ("share_on", "share_off", "public_on", "public_off"):
+        return False
+    what, on = value.split("_")
+    if what == "share":
+        _set_sharing(turn, on == "on")
+    else:
+        mine = ADVOCACY.of(turn.state)
+        turn.state = ADVOCACY.put(turn.state, replace(mine, public=on == "on"))
+        turn.record("privacy", public=on == "on")
+    _privacy(turn)
+    return True
+
+
+def _alerts_press(turn: Turn, policy: AdvocatePolicy, value: str, known: Known | None) -> bool:
+    if value not in ("on", "off"):
+        return False
+    _set_alerts(turn, value == "on")
+    return True
+
+
+def _revoke_press(turn: Turn, policy: AdvocatePolicy, value: str, known: Known | None) -> bool:
+    _revoke(turn, policy, known)
+    return True
+
+
+def _view_command(view: View) -> CommandAction:
+    return lambda turn, policy, command: view(turn, policy, command.known)
+
+
+def _view_press(view: View) -> PressAction:
+    def press(turn: Turn, policy: AdvocatePolicy, value: str, known: Known | None) -> bool:
+        view(turn, policy, known)
+        return True
+
+    return press
+
+
+CommandAction = Callable[[Turn, AdvocatePolicy, Command], None]
+PressAction = Callable[[Turn, AdvocatePolicy, str, Known | None], bool]
+COMMANDS: dict[str, CommandAction] = {
+    **{name: _view_command(view) for name, view in _VIEWS.items()},
+    "privacy": _privacy_command,
+    "alerts": _alerts_command,
+}
+PRESSES: dict[str, PressAction] = {
+    **{name: _view_press(view) for name, view in _VIEWS.items()},
+    "revoke": _revoke_press,
+    "privacy": _privacy_press,
+    "alerts": _alerts_press,
 }

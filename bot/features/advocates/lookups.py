@@ -9,36 +9,28 @@ the engine draws no random numbers.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from bot.core import callback
-from bot.core.events import Command, Event, Known, NudgeDue, Press, Start, Text, Unsupported
+from bot.core.callback import SystemPress
+from bot.core.events import Command, Event, Known, NudgeDue, Press, Start, Text
 from bot.core.state import UserState
 from bot.core.textmatch import normalize
 from bot.features.advocates import invites
 from bot.features.advocates.dashboard import friends_cursor
+from bot.features.advocates.reads import AdvocateReads, HasAdvocateReads
 from bot.features.advocates.records import (
     ALERTS_KEY,
     FRIENDS_PER_PAGE,
     REFERRER_QUESTION,
     Invitation,
 )
-from bot.store.interfaces import AdvocateReads
+from bot.features.advocates.state import ADVOCACY, NAME
 
 
-async def enrich(
-    reads: AdvocateReads, state: UserState | None, event: Event, first_name: str = ""
-) -> Event:
-    """The event with what it needs looked up in `known` (unchanged if it needs nothing)."""
-    if isinstance(event, Unsupported):
-        return event
-    known = await _lookup(reads, state, event, first_name)
-    return event if known is None else replace(event, known=known)
-
-
-async def _lookup(
-    reads: AdvocateReads, state: UserState | None, event: Event, first_name: str
-) -> Known | None:
+async def lookup(services: HasAdvocateReads, state: UserState | None, event: Event) -> Known | None:
+    """What the event needs from the store for the advocate features (None: nothing)."""
+    reads = services.advocates
     new = state is None or not state.started
     if isinstance(event, Start):
         return await reads.invitation(payload=event.payload) if event.payload and new else None
@@ -47,34 +39,17 @@ async def _lookup(
     me = state.user_id
     if isinstance(event, NudgeDue):
         return await reads.pending_alerts(me) if event.key == ALERTS_KEY else None
-    if isinstance(event, Text) and state.pending == REFERRER_QUESTION and state.referrer is None:
-        typed = invites.read_typed(event.text)
-        found = None
-        if typed.payload:
-            found = await reads.invitation(payload=typed.payload)
-        if found is None and typed.code:
-            found = await reads.invitation(code=typed.code)
-        if found is None:
-            found = await reads.invitation_by_names(typed.name, first_name or state.first_name)
-        return found
-    if isinstance(event, Command):
-        if event.name == "invite":
-            return await _open_or_new(reads, state, event.args)
-        if event.name == "invites":
-            return await reads.invitations(me)
-        if event.name == "friends":
-            return await reads.friends_page(me, FRIENDS_PER_PAGE)
-        if event.name == "leaderboard":
-            return await reads.leaderboard(me)
+    if isinstance(event, Text):
+        asked = state.pending is not None and (state.pending.feature, state.pending.question)
+        if asked == (NAME, REFERRER_QUESTION) and ADVOCACY.of(state).referrer is None:
+            return await _typed_invitation(reads, state, event.text)
         return None
-    if isinstance(event, Press):
-        press = callback.decode(event.data)
-        if not isinstance(press, callback.SystemPress):
-            return None
-        if press.action == "invite":
-            return await _open_or_new(reads, state, "")
-        if press.action == "invites":
-            return await reads.invitations(me)
+    if isinstance(event, Command):
+        if event.name in _COMMANDS:
+            return await _COMMANDS[event.name](reads, state, event.args)
+        return None
+    if isinstance(event, Press) and isinstance(event.decoded, SystemPress):
+        press = event.decoded
         if press.action == "revoke":
             return await reads.invitation(code=press.value)
         if press.action == "friends":
@@ -83,7 +58,34 @@ async def _lookup(
             if not shown.friends and (after or before):  # a stale or forged cursor
                 shown = await reads.friends_page(me, FRIENDS_PER_PAGE)
             return shown
+        if press.action in ("invite", "invites"):
+            return await _COMMANDS[press.action](reads, state, "")
     return None
+
+
+async def _typed_invitation(reads: AdvocateReads, state: UserState, text: str) -> Known | None:
+    """The invitation a newcomer typed: a pasted link, a code, or their friend's name."""
+    typed = invites.read_typed(text)
+    found = None
+    if typed.payload:
+        found = await reads.invitation(payload=typed.payload)
+    if found is None and typed.code:
+        found = await reads.invitation(code=typed.code)
+    if found is None:
+        found = await reads.invitation_by_names(typed.name, state.first_name)
+    return found
+
+
+async def _invites(reads: AdvocateReads, state: UserState, args: str) -> Known:
+    return await reads.invitations(state.user_id)
+
+
+async def _friends(reads: AdvocateReads, state: UserState, args: str) -> Known:
+    return await reads.friends_page(state.user_id, FRIENDS_PER_PAGE)
+
+
+async def _leaderboard(reads: AdvocateReads, state: UserState, args: str) -> Known:
+    return await reads.leaderboard(state.user_id)
 
 
 async def _open_or_new(reads: AdvocateReads, state: UserState, name: str) -> Invitation:
@@ -95,3 +97,12 @@ async def _open_or_new(reads: AdvocateReads, state: UserState, name: str) -> Inv
     if existing is not None:
         return replace(existing, active=active)
     return invites.new_invitation(state.user_id, state.first_name, name, active)
+
+
+# What each command shows, looked up (its buttons of the same name show the same).
+_COMMANDS: dict[str, Callable[[AdvocateReads, UserState, str], Awaitable[Known]]] = {
+    "invite": _open_or_new,
+    "invites": _invites,
+    "friends": _friends,
+    "leaderboard": _leaderboard,
+}

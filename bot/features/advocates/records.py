@@ -13,10 +13,7 @@ from datetime import datetime, time, timedelta
 MAX_PATH = 10  # generations of advocates remembered above a friend
 ALERTS_KEY = "alerts"  # the advocate's alert delivery, in the nudge outbox
 DORMANT_KEY = "dormant"  # the friend's "have they gone quiet?" check, in the outbox
-REFERRER_QUESTION = "referrer"  # `pending` while "who invited you?" awaits an answer
-# Finishing this stage is finishing the journey: it makes an advocate (the triggers of
-# migration 0002 count it as 'E' too).
-JOURNEY_STAGE = "E"
+REFERRER_QUESTION = "referrer"  # the open question "who invited you?"
 INVITES_SHOWN = 20  # open invitations listed by /invites
 
 

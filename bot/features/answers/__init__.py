@@ -1,1 +1,1 @@
-"""features/answers"""
+"""Typed answers."""

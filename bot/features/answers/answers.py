@@ -8,15 +8,12 @@ where it leads (`RedirectCheck` in the event): it must lead back to the long lin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot.core.dialogset import DialogSet
 from bot.core.events import ButtonView, Event, Text
 from bot.core.links import RedirectCheck, on_shortener, parse_web_url, same_target
-from bot.core.model import Answer, DialogSet, Node
+from bot.core.model import Answer, Node
 from bot.core.state import UserState
-
-if TYPE_CHECKING:
-    from bot.core.engine import Turn
+from bot.core.turn import Turn
 
 REFUSED = ("private_address", "no_redirect")  # a verified short link must redirect, publicly
 
@@ -57,11 +54,13 @@ def to_verify(dialogs: DialogSet, state: UserState, event: Event) -> str | None:
     return url
 
 
-def answer(turn: Turn, node: Node, event: Text, *, other_meaning: bool) -> bool:
+def answer(turn: Turn, node: Node | None, event: Text, other_meaning: bool) -> bool:
     """Take typed text as the node's answer. True when handled (accepted or explained);
-    False when it is not a link and means something else (a keyword rule matched)."""
-    spec = node.input
-    assert spec is not None
+    False when the node waits for none, or it is not a link and means something else
+    (a keyword rule matched)."""
+    spec = node.input if node is not None else None
+    if node is None or spec is None:
+        return False
     buttons = turn.buttons(node)
     url = parse_web_url(event.text)
     if url is None:

@@ -1,1 +1,1 @@
-"""features/basics"""
+"""The everyday commands."""

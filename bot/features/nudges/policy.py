@@ -21,7 +21,6 @@ _MICROSECOND = timedelta(microseconds=1)
 _SPREAD_MULTIPLIER = 2654435761
 # Real zones change offset at most twice a day; this bound only guards against bad data.
 _MAX_STRETCHES = 16
-_TIMEZONES = {"fr": "Europe/Paris", "en": "Europe/London"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +85,6 @@ class Drop:
 
 
 Decision = Send | Defer | Drop
-
-
-def default_timezone(language: str) -> ZoneInfo:
-    """A best guess at where someone lives from their language, until they say."""
-    return ZoneInfo(_TIMEZONES.get(language, "UTC"))
 
 
 def is_quiet(moment: datetime, tz: ZoneInfo, policy: NudgePolicy) -> bool:

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -20,53 +19,30 @@ from bot.adapters.telegram.handlers import TelegramBot
 from bot.adapters.telegram.ordering import PerUserUpdateProcessor
 from bot.adapters.telegram.ratelimit import SendLimiter
 from bot.adapters.telegram.webhook import webhook_app
+from bot.app.bootstrap import features_for, with_features
 from bot.app.config import Config
-from bot.core.model import DialogSet
+from bot.core.dialogset import DialogSet
+from bot.core.render import to_plain
+from bot.core.state import new_state
+from bot.core.turn import render_message
+from bot.runtime.clock import utc_now
 from bot.runtime.conversation import Conversations
-from bot.runtime.dispatcher import NudgeDispatcher, start_scheduler, utc_now
+from bot.runtime.dispatcher import NudgeDispatcher, start_scheduler
 from bot.store import open_store
 
 log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
 
-COMMAND_HELP = {
-    "fr": {
-        "start": "Commencer ou reprendre",
-        "progress": "Où j'en suis",
-        "help": "Aide",
-        "language": "Changer de langue",
-        "restart": "Reprendre depuis le début",
-        "stop": "Plus de rappels",
-        "reminders": "Reprendre les rappels",
-        "timezone": "Mon fuseau horaire",
-        "mydata": "Mes données",
-        "forget": "Tout effacer",
-        "invite": "Mon lien d'invitation",
-        "friends": "Mes proches invités",
-        "invites": "Mes invitations",
-        "alerts": "Alertes sur mes proches",
-        "leaderboard": "Le tableau des ambassadeurs",
-        "privacy": "Ce que les autres voient",
-    },
-    "en": {
-        "start": "Start or resume",
-        "progress": "Where I am",
-        "help": "Help",
-        "language": "Change language",
-        "restart": "Start over",
-        "stop": "No more reminders",
-        "reminders": "Reminders back on",
-        "timezone": "My time zone",
-        "mydata": "My data",
-        "forget": "Erase everything",
-        "invite": "My invitation link",
-        "friends": "People I invited",
-        "invites": "My invitations",
-        "alerts": "Alerts about my friends",
-        "leaderboard": "The advocates' board",
-        "privacy": "What others see",
-    },
-}
+
+def command_menu(dialogs: DialogSet, lang: str, now: datetime) -> list[tuple[str, str]]:
+    """Telegram's command menu: each feature's commands, described by its `cmd_<name>`
+    message (written in dialogs/messages.yaml like every sentence of the bot)."""
+    person = new_state(0, lang, now)
+    return [
+        (name, to_plain(render_message(dialogs, person, f"cmd_{name}", now))[:256])
+        for feature in dialogs.features
+        for name in feature.menu
+    ]
 
 
 def limiter_for(config: Config) -> SendLimiter:
@@ -94,10 +70,7 @@ def build_application(
 
     async def post_init(app: App) -> None:
         # Invitation links name the bot as Telegram knows it (getMe, done by initialize).
-        advocacy = replace(
-            config.advocates, bot_username=app.bot.username or config.advocates.bot_username
-        )
-        talk = replace(dialogs, nudge_policy=config.nudges.policy, advocacy=advocacy)
+        talk = with_features(dialogs, features_for(config, app.bot.username))
         store = await open_store(config.store.path)
         await store.prune(clock())
         bot = TelegramBot(
@@ -119,9 +92,9 @@ def build_application(
             housekeeping = [(prune, timedelta(hours=1))]
             app.bot_data["scheduler"] = start_scheduler(dispatcher, n.tick, housekeeping)
         for lang in dialogs.languages:
-            commands = COMMAND_HELP.get(lang, COMMAND_HELP["en"])
+            commands = command_menu(talk, lang, clock())
             await app.bot.set_my_commands(
-                [BotCommand(k, v) for k, v in commands.items()], language_code=lang
+                [BotCommand(k, v) for k, v in commands], language_code=lang
             )
 
     async def post_shutdown(app: App) -> None:

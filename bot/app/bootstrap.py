@@ -1,0 +1,75 @@
+"""The one composition root: which features the bot has, in which order, with which
+settings, and the dialog set checked against them.
+
+The order is the features' priority: the first to claim a typed text gets it (the open
+"who invited you?" question before a node's typed answer), and /help lists the features'
+own help in this order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+
+from bot.app.config import Config
+from bot.core.dialogset import DialogSet
+from bot.core.feature import Feature
+from bot.dialogs.load import check_directory, load_dialogs
+from bot.errors import Problem
+from bot.features.advocates import feature as advocates
+from bot.features.advocates.records import AdvocatePolicy
+from bot.features.answers import feature as answers
+from bot.features.basics import feature as basics
+from bot.features.nudges import feature as nudges
+from bot.features.nudges.policy import NudgePolicy
+from bot.features.privacy import feature as privacy
+
+
+def standard_features(
+    nudge_policy: NudgePolicy | None = None, advocacy: AdvocatePolicy | None = None
+) -> tuple[Feature, ...]:
+    """Every feature VIE Coach has, in priority order (defaults: the product's rules)."""
+    quiet = nudge_policy or NudgePolicy()
+    return (
+        advocates.feature(advocacy, quiet),
+        answers.feature(),
+        basics.feature(),
+        privacy.feature(),
+        nudges.feature(quiet),
+    )
+
+
+def features_for(config: Config, bot_username: str | None = None) -> tuple[Feature, ...]:
+    """The features with the configured settings; `bot_username` as Telegram knows the
+    bot (invitation links name it), when it is known."""
+    advocacy = config.advocates
+    if bot_username:
+        advocacy = replace(advocacy, bot_username=bot_username)
+    return standard_features(config.nudges.policy, advocacy)
+
+
+def with_features(dialogs: DialogSet, features: tuple[Feature, ...]) -> DialogSet:
+    """The same checked dialogs served by other settings of the same features (the bot's
+    name learnt from Telegram at start-up)."""
+    return replace(dialogs, features=features)
+
+
+def check(
+    config: Config, directory: str | os.PathLike[str] | None = None
+) -> tuple[DialogSet | None, list[Problem]]:
+    folder = directory or config.bot.dialogs
+    return check_directory(
+        folder, config.bot.languages, config.bot.entry_flow, features_for(config)
+    )
+
+
+def load(
+    directory: str | os.PathLike[str],
+    languages: Sequence[str],
+    entry_flow: str = "welcome",
+    features: tuple[Feature, ...] | None = None,
+) -> DialogSet:
+    """A dialog folder loaded for the standard features (tests, benchmarks, tools)."""
+    chosen = standard_features() if features is None else features
+    return load_dialogs(directory, languages, entry_flow, chosen)

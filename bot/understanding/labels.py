@@ -1,0 +1,91 @@
+"""Which button a person typed instead of pressing it: "cest fait" for "✅ C'est fait".
+
+Two views, the better one wins: the words (as `normalize` reads them, each allowed a typo
+or two, weighted by how few labels share them), and the letters of the whole label (for
+"cestfait" or "plustard", where words ran together). A label and a text that disagree on
+negation never match ("pas fait" is not "C'est fait").
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Sequence
+
+from bot.understanding.index import negative
+from bot.understanding.text import NEG, fold, normalize
+from bot.understanding.typos import distance
+
+ACCEPT = 0.7  # a label is taken from this score up...
+MARGIN = 0.1  # ...and only when no other label comes this close
+MAX_TEXT = 120  # a text this long is a message, not a typed button
+
+
+def _plain(text: str) -> str:
+    """The label without emoji and symbols, which nobody types."""
+    return "".join(c for c in text if not unicodedata.category(c).startswith(("S", "C")))
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in fold(text) if c.isalnum())
+
+
+def _same(a: str, b: str) -> bool:
+    """Two tokens are the same word, allowing a typo in words of 4 letters or more."""
+    if a == b:
+        return True
+    if a.startswith(NEG) != b.startswith(NEG) or min(len(a), len(b)) < 4:
+        return False
+    allowed = 2 if min(len(a), len(b)) >= 8 else 1
+    return distance(a, b, allowed) <= allowed
+
+
+def _word_score(text: frozenset[str], label: frozenset[str], weights: dict[str, float]) -> float:
+    def weight(token: str) -> float:
+        return weights.get(token, 1.0)
+
+    found = sum(weight(t) for t in label if any(_same(t, u) for u in text))
+    if not found:
+        return 0.0
+    explained = sum(weight(u) for u in text if any(_same(t, u) for t in label))
+    total_label = sum(weight(t) for t in label)
+    total_text = sum(weight(u) for u in text)
+    return math.sqrt((found / total_label) * (explained / total_text))
+
+
+def _letter_score(text: str, label: str) -> float:
+    if not text or not label or abs(len(text) - len(label)) > len(label) // 3:
+        return 0.0
+    bound = max(1, len(label) // 4)
+    return 1 - distance(text, label, bound) / max(len(text), len(label))
+
+
+def label_index(text: str, labels: Sequence[str], lang: str) -> int | None:
+    """The index of the label `text` stands for, or None when none clearly does."""
+    if not labels or len(text) > MAX_TEXT:
+        return None
+    plain = [_plain(label) for label in labels]
+    tokens = [frozenset(normalize(p, lang)) for p in plain]
+    typed = frozenset(normalize(text, lang))
+    if not typed:
+        return None
+    # a word in every label tells nothing about which one ("je" in "je bloque", "je le ferai")
+    held: dict[str, int] = {}
+    for label_tokens in tokens:
+        for token in label_tokens:
+            held[token] = held.get(token, 0) + 1
+    weights = {t: math.log(1 + (len(labels) + 1) / n) for t, n in held.items()}
+    letters = _letters(text)
+    scores = []
+    for label_tokens, label in zip(tokens, plain, strict=True):
+        if not label_tokens or negative(label_tokens) != negative(typed):
+            scores.append(0.0)
+            continue
+        words = _word_score(typed, label_tokens, weights)
+        scores.append(max(words, _letter_score(letters, _letters(label))))
+    ranked = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    top = ranked[0]
+    runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
+    if scores[top] >= ACCEPT and scores[top] - runner_up >= MARGIN:
+        return top
+    return None

@@ -1,0 +1,140 @@
+"""Which intent a text means, from the examples operators wrote.
+
+An intent's score blends two views of the same weighted features (see `index`):
+- the nearest example: how much of the example the text holds and how much of the text the
+  example explains (a weighted geometric mean of both coverages), so that a short example
+  inside a long sentence still counts;
+- the intent as one bag of words (cosine), which pools the evidence of all its examples.
+A text and an example that disagree on negation keep only part of the example's score.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.errors import VieError
+from bot.understanding import index
+from bot.understanding.labels import label_index
+from bot.understanding.text import normalize
+
+EXAMPLE_SHARE = 0.4  # exponent of "the example is in the text" (the rest: "the text is it")
+BAG_SHARE = 0.6  # share of the bag-of-words view in an intent's score
+POLARITY = 0.5  # what is left of an example's score when it disagrees with the text on negation
+THRESHOLD = 0.2   # `best` answers from this score up (chosen on the phrase file)
+OTHER_LANGUAGE = 0.95  # a guess from another language than the person's must be clearer
+MAX_TOKENS = 64  # distinct tokens read in one text: bounds the work on a long message
+
+
+class UnderstandingError(VieError):
+    """The intents or a call cannot be used as given; the message names what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A meaning, given by a few example sentences per language."""
+
+    name: str
+    examples: Mapping[str, tuple[str, ...]]  # lang -> example sentences
+
+
+@dataclass(frozen=True, slots=True)
+class Guess:
+    """An intent and how sure the matcher is of it (0..1, comparable across texts)."""
+
+    intent: str
+    score: float
+
+
+class Matcher:
+    """Intents recognised in free text, in each configured language. Immutable once built."""
+
+    def __init__(self, intents: Sequence[Intent], languages: Sequence[str]) -> None:
+        names = [intent.name for intent in intents]
+        doubled = sorted({name for name in names if names.count(name) > 1})
+        if doubled:
+            raise UnderstandingError(f"intents defined twice: {', '.join(doubled)}")
+        self.names: tuple[str, ...] = tuple(names)
+        self.languages: tuple[str, ...] = tuple(languages)
+        self._numbers = {name: number for number, name in enumerate(names)}
+        self._index = {
+            lang: index.build([i.examples.get(lang, ()) for i in intents], lang)
+            for lang in self.languages
+        }
+
+    def tokens(self, text: str, lang: str) -> frozenset[str]:
+        """The tokens of `text` as the matcher reads them: typos corrected to known words."""
+        known = self._language(lang)
+        read: set[str] = set()
+        for token in normalize(text, lang):
+            if len(read) >= MAX_TOKENS:
+                break
+            read.update(known.repair(token))
+        return frozenset(read)
+
+    def rank(
+        self, text: str, lang: str, among: Collection[str] | None = None, limit: int = 3
+    ) -> tuple[Guess, ...]:
+        """The `limit` likeliest intents, best first; `among` restricts the names."""
+        wanted = None if among is None else {self._numbers[n] for n in among if n in self._numbers}
+        scores = self._scores(text, lang, wanted)
+        if max(scores.values(), default=0.0) < THRESHOLD:
+            # the language may be set wrong (an English speaker left on French): the
+            # person's own language first, another one only when it is clearer
+            for other in self.languages:
+                if other != lang:
+                    for intent, score in self._scores(text, other, wanted).items():
+                        scores[intent] = max(scores.get(intent, 0.0), score * OTHER_LANGUAGE)
+        ordered = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        return tuple(Guess(self.names[i], round(s, 4)) for i, s in ordered[:limit] if s > 0)
+
+    def best(self, text: str, lang: str, among: Collection[str] | None = None) -> Guess | None:
+        """The top guess when it is confident enough to act on, else None."""
+        guesses = self.rank(text, lang, among, limit=1)
+        return guesses[0] if guesses and guesses[0].score >= THRESHOLD else None
+
+    def label(self, text: str, labels: Sequence[str], lang: str) -> int | None:
+        """The index of the button label the person typed (typos allowed), else None."""
+        return label_index(text, labels, lang)
+
+    def _language(self, lang: str) -> index.Language:
+        known = self._index.get(lang)
+        if known is None:
+            raise UnderstandingError(f"language {lang!r} is not one of {list(self.languages)}")
+        return known
+
+    def _scores(self, text: str, lang: str, wanted: set[int] | None) -> dict[int, float]:
+        known = self._language(lang)
+        tokens = self.tokens(text, lang)
+        features = known.features(tokens)
+        if not features:
+            return {}
+        weights = {f: known.weight(f) for f in features}
+        text_weight = sum(weights.values())
+        text_norm = math.sqrt(sum(w * w for w in weights.values()))
+        shared: dict[int, float] = {}
+        dots: dict[int, float] = {}
+        for feature in features & known.weights.keys():
+            weight = weights[feature]
+            for number in known.postings[feature]:
+                shared[number] = shared.get(number, 0.0) + weight
+            for intent, value in known.bags[feature]:
+                dots[intent] = dots.get(intent, 0.0) + weight * value
+        polarity = index.negative(tokens)
+        nearest: dict[int, float] = {}
+        for number, overlap in shared.items():
+            example = known.examples[number]
+            score = (overlap / example.weight) ** EXAMPLE_SHARE * (overlap / text_weight) ** (
+                1 - EXAMPLE_SHARE
+            )
+            if example.negative != polarity:
+                score *= POLARITY
+            if score > nearest.get(example.intent, 0.0):
+                nearest[example.intent] = score
+        return {
+            intent: (1 - BAG_SHARE) * nearest.get(intent, 0.0)
+            + BAG_SHARE * dot / (text_norm * known.bag_norms[intent])
+            for intent, dot in dots.items()
+            if wanted is None or intent in wanted
+        }
