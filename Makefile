@@ -28,6 +28,7 @@ test: $(STAMP)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/vie-coach check dialogs
 	$(BIN)/pytest
 

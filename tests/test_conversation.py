@@ -95,7 +95,10 @@ async def test_resume_after_restarting_the_bot(tmp_path: Path, mini: DialogSet) 
     await h.send("/start")
     h.expect("Content de vous revoir", last=2)
     h.expect("Qu'est-ce qui vous retient", last=1)
-    await h.press("Vivre caché")
+    await h.press("Vivre caché")  # the buttons shown before the restart still work
+    h.expect("Médiamétrie", last=1)
+    state = await store.load(3)
+    assert state is not None and state.node == "hidden"
     await store.close()
 
 

@@ -81,6 +81,7 @@ async def test_calls_without_chat_are_never_held_back() -> None:
     call = flaky()
     for _ in range(20):  # would take hours if limited
         await asyncio.wait_for(send(limiter, call, chat_id=None), 1)
+    assert len(call.calls) == 20
 
 
 async def test_per_chat_burst_then_pacing() -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from bot.core import callback
 from bot.core.dialogset import DialogSet
 from bot.core.engine import step
-from bot.core.events import Press, Send, Text
+from bot.core.events import Press, Send, Start, Text
 from bot.core.render import visible_length
 from bot.core.state import new_state
 from bot.core.textmatch import matches, normalize
@@ -52,7 +52,8 @@ def test_encode_decode_round_trip(version: str, flow: str, node: str, button: st
 def test_any_text_or_press_gets_an_answer_within_telegram_limits(
     mini: DialogSet, event: Text | Press
 ) -> None:
-    state, _ = step(mini, new_state(1, "fr", NOW, "Zoé"), Text("/start"), NOW)
+    state, _ = step(mini, new_state(1, "fr", NOW, "Zoé"), Start(), NOW)
+    assert state.started
     after, effects = step(mini, state, event, NOW)
     sent = [e for e in effects if isinstance(e, Send)]
     assert sent

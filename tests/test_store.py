@@ -240,3 +240,63 @@ async def test_a_database_from_before_the_advocates_is_upgraded(tmp_path: Path) 
         assert ADVOCACY.of(await store.load(7)).public is True  # type: ignore[union-attr]
     finally:
         await store.close()
+
+
+async def test_the_turn_row_fills_every_column_of_the_view_by_name(store: SqliteStore) -> None:
+    """The Python mapping and the `turns` view name the same columns (none forgotten,
+    none extra), and a row built from a state has exactly those keys."""
+    from bot.store.rows import TURN_COLUMNS, turn_row
+
+    async with store.connection.execute("PRAGMA table_info(turns)") as cur:
+        view = [row[1] for row in await cur.fetchall()]
+    assert sorted(view) == sorted(TURN_COLUMNS) and len(set(TURN_COLUMNS)) == len(TURN_COLUMNS)
+    row = turn_row(None, new_state(1, "fr", NOW), [], {}, None)
+    assert sorted(row) == sorted(TURN_COLUMNS)
+
+
+async def test_feature_records_round_trip_by_column(store: SqliteStore) -> None:
+    """Each feature's record survives a save and a load, field by field (a swap of two
+    columns of the same type would show here)."""
+    state = ADVOCACY.update(
+        new_state(9, "fr", NOW), shares=False, public=True, alerts=False, invite_tries=2,
+        watch_at=NOW + timedelta(days=14), alerts_sent=(NOW,), digest_at=NOW + timedelta(hours=6),
+    )  # fmt: skip
+    state = NUDGES.update(state, reminders=False, ignored_in_a_row=1, step=2)
+    await store.save(None, state, [], {})
+    store._cache.clear()
+    assert await store.load(9) == state
+
+
+async def test_migration_0003_keeps_open_questions_and_finished_journeys(tmp_path: Path) -> None:
+    """A store written before state-by-feature: the open question keeps its owner, and a
+    friend who had finished Eduquer still counts, and stops counting when erased."""
+    path = tmp_path / "v2.db"
+    with sqlite3.connect(path) as db:
+        for version, sql in migrations()[:2]:
+            db.executescript(f"{sql}\nPRAGMA user_version = {version};")
+        at = NOW.isoformat()
+        for uid, name in ((1, "Paul"), (2, "Zoé")):
+            db.execute(
+                "INSERT INTO users (user_id, first_name, lang, created_at, updated_at) "
+                "VALUES (?, ?, 'fr', ?, ?)",
+                (uid, name, at, at),
+            )
+        db.execute("INSERT INTO conversations (user_id, flow, node, pending) VALUES "
+                   "(2, 'welcome', 'menu', 'referrer')")  # fmt: skip
+        db.execute("INSERT INTO referrals VALUES (2, 1, 'p', '[1]', 0)")
+        db.execute("INSERT INTO stages_completed VALUES (2, 'E', ?)", (at,))
+        assert db.execute("SELECT finished FROM advocates WHERE user_id = 1").fetchone() == (1,)
+    store = await open_store(path)
+    try:
+        zoe = await store.load(2)
+        assert zoe is not None and zoe.pending == Pending("advocates", "referrer")
+        assert "E" in zoe.completed
+        await store.save(zoe, ADVOCACY.update(zoe, shares=False), [], {})
+        rows = await store.fetch_all("SELECT finished, tree_finished FROM advocates")
+        assert rows == [(0, 0)]
+        await store.save(zoe, ADVOCACY.update(zoe, shares=True), [], {})
+        await store.forget(2)
+        rows = await store.fetch_all("SELECT friends, finished, tree_finished FROM advocates")
+        assert rows == [(0, 0, 0)]
+    finally:
+        await store.close()

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from bot.core import callback
-from bot.core.dialogset import DialogSet
+from bot.core.dialogset import DialogSet, Routes
 from bot.core.events import Command, Effect, Event, NudgeDue, Press, Start, Text, Unsupported
 from bot.core.model import Node, TextRule
 from bot.core.render import TELEGRAM_TEXT_LIMIT
@@ -50,8 +50,8 @@ def step(
     dialogs: DialogSet, state: UserState, event: Event, now: datetime
 ) -> tuple[UserState, tuple[Effect, ...]]:
     """Process one event for one person: the new state and the effects to carry out."""
-    turn = Turn(dialogs, state, now)
     routes = dialogs.routes
+    turn = Turn(dialogs, state, now, hooks=routes.turn)
     if isinstance(event, NudgeDue):
         # Not the person's doing: nothing of theirs (an open question…) is touched.
         handler = routes.due.get(event.key)
@@ -97,6 +97,12 @@ def step(
     return _done(turn, active=True)
 
 
+def routes_of(turn: Turn) -> Routes:
+    """The routes of the dialog set this turn runs on (`step` gives a turn nothing else)."""
+    assert isinstance(turn.dialogs, DialogSet)
+    return turn.dialogs.routes
+
+
 def _done(turn: Turn, active: bool = False) -> tuple[UserState, tuple[Effect, ...]]:
     """The final state: stamped with the time, and as active now if the person acted (one
     `evolve` for both: it is a noticeable part of a step's cost)."""
@@ -106,7 +112,7 @@ def _done(turn: Turn, active: bool = False) -> tuple[UserState, tuple[Effect, ..
 
 
 def _on_start(turn: Turn, event: Start) -> None:
-    for hook in turn.dialogs.routes.on_start:
+    for hook in routes_of(turn).on_start:
         if hook(turn, event):
             return
     if not turn.state.started:
@@ -119,7 +125,7 @@ def _on_start(turn: Turn, event: Start) -> None:
 
 
 def _on_command(turn: Turn, command: Command) -> None:
-    handler = turn.dialogs.routes.commands.get(command.name)
+    handler = routes_of(turn).commands.get(command.name)
     turn.record("command", name=command.name if handler else "unknown")
     if handler is None:
         turn.say("unknown_command", command=command.name[:32])
@@ -129,7 +135,7 @@ def _on_command(turn: Turn, command: Command) -> None:
 
 def _on_system_press(turn: Turn, press: callback.SystemPress, known: object | None) -> None:
     """The bot's own buttons, handled by the feature that owns the action."""
-    handler = turn.dialogs.routes.presses.get(press.action)
+    handler = routes_of(turn).presses.get(press.action)
     if handler is None:
         turn.expired("system_unknown")
     elif not handler(turn, press.value, known):
@@ -180,7 +186,7 @@ def _on_text(turn: Turn, event: Text) -> None:
         return
     node = turn.current()
     rule = _rule_for(turn, node, text)
-    for hook in turn.dialogs.routes.on_text:
+    for hook in routes_of(turn).on_text:
         if hook(turn, node, event, rule is not None):
             return
     if rule is not None:

@@ -18,30 +18,28 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.core.events import Command, Event, NudgeDue, Start, Text
 from bot.core.model import Node
 from bot.core.state import UserState
+from bot.core.turn import Turn
 from bot.errors import VieError
 
-if TYPE_CHECKING:
-    from bot.core.turn import Turn
-
-CommandHandler = Callable[["Turn", Command], None]
+CommandHandler = Callable[[Turn, Command], None]
 # A press of the bot's own button `!action:value`, with what its lookup found: False
 # when it no longer applies.
-PressHandler = Callable[["Turn", str, object | None], bool]
-DueHandler = Callable[["Turn", NudgeDue], None]
+PressHandler = Callable[[Turn, str, object | None], bool]
+DueHandler = Callable[[Turn, NudgeDue], None]
 # `/start`: True when the feature handled it (the core's own welcome is then skipped).
-StartHook = Callable[["Turn", Start], bool]
+StartHook = Callable[[Turn, Start], bool]
 # Typed text: True when the feature took it. `other_meaning` says whether a dialog rule
 # also matches it, so that a feature's question lets a clear answer elsewhere win.
-TextHook = Callable[["Turn", "Node | None", Text, bool], bool]
-TurnHook = Callable[["Turn"], None]
-NodeHook = Callable[["Turn", Node], None]
-StageHook = Callable[["Turn", str], None]
-AfterHook = Callable[["Turn", UserState], None]  # with the state before the turn
+TextHook = Callable[[Turn, Node | None, Text, bool], bool]
+TurnHook = Callable[[Turn], None]
+NodeHook = Callable[[Turn, Node], None]
+StageHook = Callable[[Turn, str], None]
+AfterHook = Callable[[Turn, UserState], None]  # with the state before the turn
 # What an event needs from outside, looked up before the step (the shell's half): the
 # first argument is the runtime's services (the store's reads, the link checker…).
 Lookup = Callable[[Any, UserState | None, Event], Awaitable[object | None]]

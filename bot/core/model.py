@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.core.render import Renderer
 
 Scalar = str | int | float | bool
 Texts = Mapping[str, str]  # language -> template source
@@ -120,3 +124,34 @@ class Fact:
     url: str | None
     file: str
     line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dialogs:
+    """The loaded dialogs: flows, facts, the bot's own messages. (`DialogSet` adds the
+    features that handle the rest.)"""
+
+    flows: Mapping[str, Flow]
+    facts: Mapping[str, Fact]
+    messages: Mapping[str, Texts]
+    languages: tuple[str, ...]
+    entry: Target
+    version: str
+    renderer: Renderer = field(repr=False, compare=False)
+    variables: frozenset[str] = frozenset()
+    # every flow's `on_text`, tried after the current node's own rules
+    anywhere: tuple[TextRule, ...] = ()
+    # milestone id -> stage, and stage -> number of milestones, for progress views
+    milestone_stage: Mapping[str, str] = field(default_factory=dict)
+    stage_totals: Mapping[str, int] = field(default_factory=dict)
+
+    def node(self, target: Target) -> Node | None:
+        flow = self.flows.get(target.flow)
+        return None if flow is None else flow.nodes.get(target.node)
+
+    def node_at(self, flow: str | None, node: str | None) -> Node | None:
+        """The node a person is at (their state's `flow` and `node`), if it exists."""
+        return None if flow is None or node is None else self.node(Target(flow, node))
+
+    def start_of(self, flow_id: str) -> Target:
+        return Target(flow_id, self.flows[flow_id].start)

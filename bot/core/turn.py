@@ -6,16 +6,15 @@ node, enter one, record an event for the log, ask a question that awaits an answ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.core import callback
-from bot.core.dialogset import DialogSet
 from bot.core.events import ButtonView, Effect, Record, Send
 from bot.core.localtime import timezone_of
-from bot.core.model import STAGES, Node, Scalar, Target
+from bot.core.model import STAGES, Dialogs, Node, Scalar, Target
 from bot.core.render import RenderError, to_plain, truncate_visible
 from bot.core.state import Pending, UserState, evolve
 
@@ -27,13 +26,23 @@ _BROKEN = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class TurnHooks:
+    """What the features want to hear of while a turn shows nodes, and their names."""
+
+    on_enter: tuple[Callable[[Turn, Node], None], ...] = ()
+    on_stage: tuple[Callable[[Turn, str], None], ...] = ()
+    features: tuple[str, ...] = ()  # in priority order
+
+
 @dataclass
 class Turn:
     """One step in progress; lives only inside that call."""
 
-    dialogs: DialogSet
+    dialogs: Dialogs
     state: UserState
     now: datetime
+    hooks: TurnHooks = field(default_factory=TurnHooks)
     # the question that was open when the event arrived (the state's own is cleared)
     asked: Pending | None = None
     effects: list[Effect] = field(default_factory=list)
@@ -159,7 +168,7 @@ class Turn:
                     dialog_version=self.dialogs.version,
                 )
                 self.effects.append(Send(text, self.buttons(node)))
-                for hook in self.dialogs.routes.on_enter:
+                for hook in self.hooks.on_enter:
                     hook(self, node)
                 return
             self.effects.append(Send(text))
@@ -176,7 +185,7 @@ class Turn:
         if node.completes and stage and stage not in s.completed:
             self.state = evolve(s, completed=s.completed | {stage})
             self.record("stage_completed", stage=stage)
-            for hook in self.dialogs.routes.on_stage:
+            for hook in self.hooks.on_stage:
                 hook(self, stage)
 
     def show(self) -> None:
@@ -196,7 +205,7 @@ class Turn:
         self.show()
 
 
-def progress(dialogs: DialogSet, state: UserState) -> dict[str, dict[str, Any]]:
+def progress(dialogs: Dialogs, state: UserState) -> dict[str, dict[str, Any]]:
     """Per stage: milestones reached, how many there are, and whether it is completed."""
     reached = dict.fromkeys(STAGES, 0)
     for milestone in state.milestones:
@@ -214,7 +223,7 @@ def progress(dialogs: DialogSet, state: UserState) -> dict[str, dict[str, Any]]:
 
 
 def render_message(
-    dialogs: DialogSet, state: UserState, key: str, now: datetime, **extra: Any
+    dialogs: Dialogs, state: UserState, key: str, now: datetime, **extra: Any
 ) -> str:
     """One of the bot's own messages for this person, outside a step (for adapters)."""
     return Turn(dialogs, state, now).message(key, **extra)

@@ -8,9 +8,9 @@ users: counters are kept by triggers (see migration 0002), friends are paged by 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.core.textmatch import normalize
 from bot.features.advocates.records import (
@@ -28,8 +28,8 @@ from bot.features.advocates.records import (
 )
 from bot.store.rows import from_ms
 
-if TYPE_CHECKING:
-    from bot.store.sqlite import SqliteStore
+# Runs one read query between the store's own statements (`SqliteStore.fetch_all`).
+FetchAll = Callable[[str, Sequence[Any]], Awaitable[list[Any]]]
 
 _INVITE = """
     SELECT i.payload, i.code, i.advocate_id, a.first_name, i.name, i.revoked_ms IS NOT NULL,
@@ -110,11 +110,11 @@ def _leader(row: Sequence[Any]) -> Leader:
 class AdvocateQueries:
     """The advocate features' reads (their writes go with the turn, in one statement)."""
 
-    def __init__(self, store: SqliteStore) -> None:
-        self._store = store
+    def __init__(self, fetch_all: FetchAll) -> None:
+        self._fetch_all = fetch_all
 
     async def _all(self, query: str, args: Sequence[Any]) -> list[Any]:
-        return await self._store.fetch_all(query, args)
+        return await self._fetch_all(query, args)
 
     async def invitation(self, *, payload: str = "", code: str = "") -> Invitation | None:
         """The invitation with this deep-link payload or typed code, revoked or not."""

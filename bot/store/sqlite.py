@@ -67,7 +67,7 @@ class SqliteStore:
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()  # recent update keys
-        self.advocates = AdvocateQueries(self)
+        self.advocates = AdvocateQueries(self.fetch_all)
 
     @property
     def connection(self) -> aiosqlite.Connection:

@@ -10,6 +10,7 @@ function words never weigh more than a fixed cap, whatever their frequency in a 
 from __future__ import annotations
 
 import math
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,7 +20,8 @@ from bot.understanding.typos import Speller
 GRAM = 4  # letters in a sub-word feature
 GRAM_SHARE = 0.3  # weight of a 4-gram relative to a whole word of the same rarity
 FUNCTION = 0.3  # cap of a function word's weight, relative to the rarest word's
-UNKNOWN = 0.75  # weight of a word no example uses, relative to the rarest word's
+UNKNOWN = 1.0  # weight of a word no example uses, relative to the rarest word's
+EXAMPLE_GRAMS = True  # 4-grams also in the nearest-example view (else only in the bags)
 ELIDED = {"qu": "que", "j": "je", "l": "le", "d": "de", "m": "me", "t": "te", "s": "se", "c": "ce"}
 
 
@@ -44,8 +46,8 @@ class Language:
 
     lang: str
     examples: tuple[Example, ...]
-    postings: Mapping[str, tuple[int, ...]]  # feature -> examples holding it
-    bags: Mapping[str, tuple[tuple[int, float], ...]]  # feature -> (intent, its bag value)
+    postings: Mapping[str, Sequence[int]]  # feature -> examples holding it
+    bags: Mapping[str, Sequence[tuple[int, float]]]  # feature -> (intent, its bag value)
     bag_norms: Mapping[int, float]  # intent -> length of its bag vector
     weights: Mapping[str, float]
     function: frozenset[str]  # function-word tokens of the language
@@ -84,55 +86,69 @@ class Language:
 
 
 def _features(tokens: frozenset[str], function: frozenset[str]) -> frozenset[str]:
-    found = set(tokens)
-    for token in tokens:
-        if token in function or len(token) < GRAM:
-            continue
-        padded = f"<{token}>"
-        found.update("#" + padded[i : i + GRAM] for i in range(len(padded) - GRAM + 1))
-    return frozenset(found)
+    grams = [
+        f"#{padded[i : i + GRAM]}"
+        for padded in (f"<{t}>" for t in tokens if len(t) >= GRAM and t not in function)
+        for i in range(len(padded) - GRAM + 1)
+    ]
+    return tokens.union(grams)
 
 
 def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:
     """The index of `lang`; `examples[i]` are the example sentences of intent `i`."""
     function = function_tokens(lang)
     sentences: list[tuple[int, frozenset[str], bool]] = []
-    holders: dict[str, set[int]] = {}
-    stems: dict[str, int] = {}
+    bags: list[Counter[str]] = []
+    sizes: list[int] = []
+    stems: Counter[str] = Counter()
     for intent, texts in enumerate(examples):
+        bag: Counter[str] = Counter()
+        size = 0
         for text in texts:
             tokens = frozenset(normalize(text, lang))
             if not tokens:
                 continue
             features = _features(tokens, function)
-            sentences.append((intent, features, negative(tokens)))
-            for feature in features:
-                holders.setdefault(feature, set()).add(intent)
-            for token in tokens:
-                stem = token.removeprefix(NEG)
-                stems[stem] = stems.get(stem, 0) + 1
-    rarest = math.log(1 + max(1, len(examples)))
-    weights = {f: math.log(1 + len(examples) / len(owners)) for f, owners in holders.items()}
+            sentences.append((intent, features if EXAMPLE_GRAMS else tokens, negative(tokens)))
+            bag.update(features)
+            size += 1
+            stems.update(token.removeprefix(NEG) for token in tokens)
+        bags.append(bag)
+        sizes.append(max(1, size))
+    holders: Counter[str] = Counter()
+    for bag in bags:
+        holders.update(bag.keys())
+    count = max(1, len(examples))
+    rarest = math.log(1 + count)
     cap = FUNCTION * rarest
+    weights = {f: math.log(1 + count / n) for f, n in holders.items()}
     for feature, weight in weights.items():
         if feature[0] == "#":
             weights[feature] = weight * GRAM_SHARE
         elif feature in function:
             weights[feature] = min(weight, cap)
+    weight = weights.__getitem__
     built = tuple(
-        Example(intent, features, sum(weights[f] for f in features), neg)
+        Example(intent, features, sum(map(weight, features)), neg)
         for intent, features, neg in sentences
     )
-    postings: dict[str, list[int]] = {}
+    postings: defaultdict[str, list[int]] = defaultdict(list)
     for number, example in enumerate(built):
         for feature in example.features:
-            postings.setdefault(feature, []).append(number)
-    bags, norms = _bags(built, weights)
+            postings[feature].append(number)
+    vectors: dict[str, list[tuple[int, float]]] = {}
+    norms: dict[int, float] = {}
+    for intent, bag in enumerate(bags):
+        # a feature in every example of an intent is typical of it: weight x share
+        values = [(f, weights[f] * n / sizes[intent]) for f, n in bag.items()]
+        for feature, value in values:
+            vectors.setdefault(feature, []).append((intent, value))
+        norms[intent] = math.sqrt(sum([v * v for _, v in values]))
     return Language(
         lang=lang,
         examples=built,
-        postings={f: tuple(numbers) for f, numbers in postings.items()},
-        bags=bags,
+        postings=postings,
+        bags=vectors,
         bag_norms=norms,
         weights=weights,
         function=function,
@@ -142,27 +158,3 @@ def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:
         speller=Speller.of(stems, stems),
         stems=frozenset(stems),
     )
-
-
-def _bags(
-    examples: Sequence[Example], weights: Mapping[str, float]
-) -> tuple[dict[str, tuple[tuple[int, float], ...]], dict[int, float]]:
-    """Each intent as one vector: a feature's weight times the share of its examples
-    that hold it (a word in every example of an intent is typical of it)."""
-    counts: dict[int, dict[str, int]] = {}
-    sizes: dict[int, int] = {}
-    for example in examples:
-        sizes[example.intent] = sizes.get(example.intent, 0) + 1
-        held = counts.setdefault(example.intent, {})
-        for feature in example.features:
-            held[feature] = held.get(feature, 0) + 1
-    bags: dict[str, list[tuple[int, float]]] = {}
-    norms: dict[int, float] = {}
-    for intent, held in counts.items():
-        squares = 0.0
-        for feature, count in held.items():
-            value = weights[feature] * count / sizes[intent]
-            bags.setdefault(feature, []).append((intent, value))
-            squares += value * value
-        norms[intent] = math.sqrt(squares)
-    return {f: tuple(values) for f, values in bags.items()}, norms

@@ -13,12 +13,13 @@ import unicodedata
 from collections.abc import Sequence
 
 from bot.understanding.index import negative
-from bot.understanding.text import NEG, fold, normalize
+from bot.understanding.text import NEG, fold, function_tokens, normalize
 from bot.understanding.typos import distance
 
 ACCEPT = 0.7  # a label is taken from this score up...
 MARGIN = 0.1  # ...and only when no other label comes this close
 MAX_TEXT = 120  # a text this long is a message, not a typed button
+FUNCTION = 0.25  # weight of a function word ("je", "le", "ou"): "plus tard" is the label
 
 
 def _plain(text: str) -> str:
@@ -42,7 +43,7 @@ def _same(a: str, b: str) -> bool:
 
 def _word_score(text: frozenset[str], label: frozenset[str], weights: dict[str, float]) -> float:
     def weight(token: str) -> float:
-        return weights.get(token, 1.0)
+        return weights.get(token, 1.0)  # a word of the text no label has
 
     found = sum(weight(t) for t in label if any(_same(t, u) for u in text))
     if not found:
@@ -57,7 +58,8 @@ def _letter_score(text: str, label: str) -> float:
     if not text or not label or abs(len(text) - len(label)) > len(label) // 3:
         return 0.0
     bound = max(1, len(label) // 4)
-    return 1 - distance(text, label, bound) / max(len(text), len(label))
+    edits = distance(text, label, bound)
+    return 0.0 if edits > bound else 1 - edits / max(len(text), len(label))
 
 
 def label_index(text: str, labels: Sequence[str], lang: str) -> int | None:
@@ -74,7 +76,11 @@ def label_index(text: str, labels: Sequence[str], lang: str) -> int | None:
     for label_tokens in tokens:
         for token in label_tokens:
             held[token] = held.get(token, 0) + 1
-    weights = {t: math.log(1 + (len(labels) + 1) / n) for t, n in held.items()}
+    function = function_tokens(lang)
+    weights = {
+        t: FUNCTION if t in function else math.log(1 + (len(labels) + 1) / n)
+        for t, n in held.items()
+    }
     letters = _letters(text)
     scores = []
     for label_tokens, label in zip(tokens, plain, strict=True):

@@ -15,14 +15,14 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.errors import VieError
-from bot.understanding import index
+from bot.understanding.index import EXAMPLE_GRAMS, Language, build, negative
 from bot.understanding.labels import label_index
 from bot.understanding.text import normalize
 
 EXAMPLE_SHARE = 0.4  # exponent of "the example is in the text" (the rest: "the text is it")
 BAG_SHARE = 0.6  # share of the bag-of-words view in an intent's score
 POLARITY = 0.5  # what is left of an example's score when it disagrees with the text on negation
-THRESHOLD = 0.2   # `best` answers from this score up (chosen on the phrase file)
+THRESHOLD = 0.18  # `best` answers from this score up (chosen on the phrase file)
 OTHER_LANGUAGE = 0.95  # a guess from another language than the person's must be clearer
 MAX_TOKENS = 64  # distinct tokens read in one text: bounds the work on a long message
 
@@ -59,7 +59,7 @@ class Matcher:
         self.languages: tuple[str, ...] = tuple(languages)
         self._numbers = {name: number for number, name in enumerate(names)}
         self._index = {
-            lang: index.build([i.examples.get(lang, ()) for i in intents], lang)
+            lang: build([i.examples.get(lang, ()) for i in intents], lang)
             for lang in self.languages
         }
 
@@ -98,7 +98,7 @@ class Matcher:
         """The index of the button label the person typed (typos allowed), else None."""
         return label_index(text, labels, lang)
 
-    def _language(self, lang: str) -> index.Language:
+    def _language(self, lang: str) -> Language:
         known = self._index.get(lang)
         if known is None:
             raise UnderstandingError(f"language {lang!r} is not one of {list(self.languages)}")
@@ -111,17 +111,17 @@ class Matcher:
         if not features:
             return {}
         weights = {f: known.weight(f) for f in features}
-        text_weight = sum(weights.values())
+        text_weight = sum(weights.values()) if EXAMPLE_GRAMS else sum(weights[t] for t in tokens)
         text_norm = math.sqrt(sum(w * w for w in weights.values()))
         shared: dict[int, float] = {}
         dots: dict[int, float] = {}
         for feature in features & known.weights.keys():
             weight = weights[feature]
-            for number in known.postings[feature]:
+            for number in known.postings.get(feature, ()):
                 shared[number] = shared.get(number, 0.0) + weight
             for intent, value in known.bags[feature]:
                 dots[intent] = dots.get(intent, 0.0) + weight * value
-        polarity = index.negative(tokens)
+        polarity = negative(tokens)
         nearest: dict[int, float] = {}
         for number, overlap in shared.items():
             example = known.examples[number]

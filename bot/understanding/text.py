@@ -18,7 +18,7 @@ from bot.understanding.spelling import ENGLISH_CLITICS, ENGLISH_NT, Spelling, sp
 
 NEG = "¬"  # the token every negation adds; a negated word is NEG + its stem
 MAX_CHARS = 600  # a long message is understood by its beginning: the work stays bounded
-SCOPE = 3  # how many words a negation governs ("pas le temps en ce moment": 3)
+SCOPE = 2  # how many content words a negation governs ("pas le temps": "temps")
 
 _WORD_OR_BREAK = re.compile(r"[^\W_]+|[.,;:!?()]")
 _COMBINING = re.compile(r"[\u0300-\u036f]+")

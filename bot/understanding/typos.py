@@ -1,32 +1,24 @@
 """Typo tolerance: a typed word the examples never use is replaced by the nearest one.
 
 A symmetric-delete index (the idea behind SymSpell): every known word is filed under
-itself and under each string made by deleting one of its letters (two for long words).
-A typed word is looked up the same way, so a missing, extra, wrong or swapped letter
-finds its word in a few dictionary hits, whatever the size of the vocabulary.
+itself and under each string made by deleting one of its letters. A typed word is looked
+up the same way, so a missing, extra, wrong or swapped letter finds its word in a few
+dictionary hits, whatever the size of the vocabulary. (More typos than one in a word are
+left to the letter 4-grams of `index`.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-MIN_LENGTH = 5  # shorter words are too easily another word ("pas", "par", "pis")
-LONG = 8  # from this length two typos are tolerated
+MIN_LENGTH = 6  # a shorter word one letter away is too often another word ("match", "march")
+SWAP_LENGTH = 4  # from this length two swapped letters are still recognised ("tmeps")
 
 
-def _deletes(word: str, depth: int) -> set[str]:
-    """The strings made by deleting up to `depth` letters of `word`."""
-    found = {word}
-    frontier = {word}
-    for _ in range(depth):
-        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
-        found |= frontier
-    return found
-
-
-def _allowed(word: str) -> int:
-    return 2 if len(word) >= LONG else 1
+def _deletes(word: str) -> list[str]:
+    """`word` and the strings made by deleting one of its letters."""
+    return [word] + [word[:i] + word[i + 1 :] for i in range(len(word))]
 
 
 def distance(a: str, b: str, bound: int) -> int:
@@ -39,8 +31,7 @@ def distance(a: str, b: str, bound: int) -> int:
     for i, ca in enumerate(a, 1):
         current = [i] + [0] * len(b)
         for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            best = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            best = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
             if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 best = min(best, before[j - 2] + 1)
             current[j] = best
@@ -52,38 +43,31 @@ def distance(a: str, b: str, bound: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Speller:
-    """Known words, filed for typo look-ups; `frequency` breaks ties between candidates."""
+    """Known words filed for typo look-ups; `frequency` breaks ties between candidates."""
 
-    keys: Mapping[str, tuple[str, ...]]
+    keys: Mapping[str, Sequence[str]]
     frequency: Mapping[str, int]
 
     @classmethod
     def of(cls, words: Iterable[str], frequency: Mapping[str, int]) -> Speller:
-        filed: dict[str, set[str]] = {}
-        for word in words:
-            if len(word) < MIN_LENGTH or not word.isalpha():
-                continue
-            for key in _deletes(word, _allowed(word)):
-                filed.setdefault(key, set()).add(word)
-        keys = {key: tuple(sorted(words)) for key, words in filed.items()}
-        return cls(keys, frequency)
+        filed: dict[str, list[str]] = {}
+        for word in sorted(words):  # sorted: candidates come out in the same order every time
+            if len(word) >= SWAP_LENGTH and word.isalpha():
+                for key in _deletes(word):
+                    filed.setdefault(key, []).append(word)
+        return cls(filed, frequency)
 
     def correct(self, word: str) -> str | None:
-        """The known word nearest to `word` (fewest edits, then most used), or None."""
-        if len(word) < MIN_LENGTH or not word.isalpha():
+        """The known word one typo away from `word` (the most used one), or None."""
+        if len(word) < SWAP_LENGTH or not word.isalpha():
             return None
-        allowed = _allowed(word)
-        candidates: set[str] = set()
-        for key in _deletes(word, allowed):
-            candidates.update(self.keys.get(key, ()))
-        best: tuple[int, int, str] | None = None
+        candidates = {c for key in _deletes(word) for c in self.keys.get(key, ()) if c != word}
+        if len(word) < MIN_LENGTH:  # short words: only two neighbours swapped back
+            candidates = {c for c in candidates if len(c) == len(word) and sorted(c) == sorted(word)}
+        best: tuple[int, str] | None = None
         for candidate in candidates:
-            if candidate[0] != word[0] and allowed == 1 and len(word) < 6:
-                continue  # a short word typed with another first letter is another word
-            edits = distance(word, candidate, min(allowed, _allowed(candidate)))
-            if edits > min(allowed, _allowed(candidate)):
-                continue
-            rank = (edits, -self.frequency.get(candidate, 0), candidate)
-            if best is None or rank < best:
-                best = rank
-        return None if best is None else best[2]
+            if distance(word, candidate, 1) == 1:
+                rank = (-self.frequency.get(candidate, 0), candidate)
+                if best is None or rank < best:
+                    best = rank
+        return None if best is None else best[1]

@@ -42,9 +42,9 @@ def language_buttons(turn: Turn) -> tuple[ButtonView, ...]:
 def help_(turn: Turn, command: Command) -> None:
     """/help: the bot's help, then each feature's own (message `help_<feature>`)."""
     turn.say("help")
-    for feature in turn.dialogs.features:
-        if f"help_{feature.name}" in feature.messages:
-            turn.say(f"help_{feature.name}")
+    for name in turn.hooks.features:
+        if f"help_{name}" in turn.dialogs.messages:
+            turn.say(f"help_{name}")
 
 
 def progress_(turn: Turn, command: Command) -> None:

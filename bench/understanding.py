@@ -1,0 +1,165 @@
+"""Issue 13: understanding typed text.
+With 300 intents (x 8 examples x 2 languages, built from the real ones), the time of
+`Matcher.best` per text (p50, p95; target p95 <= 2 ms) against the old keyword matcher
+(`textmatch`) over the same intents' examples in the same run; the matcher's build time;
+the import time in a fresh process; accuracy on the phrase file.
+
+`python -m bench.understanding [INTENTS.yaml [PHRASES.yaml]]` (default: the dialogs').
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import yaml
+
+from bench.common import LANGS, ROOT, clock
+from bot.understanding import Intent, Matcher, Phrase, evaluate, intents_from, phrases_from
+
+try:  # the keyword matcher the issue replaces, wherever the refactoring put it
+    from bot.core.textmatch import matches, normalize
+except ImportError:  # pragma: no cover
+    from bot.textmatch import matches, normalize  # type: ignore[no-redef]
+
+INTENTS = 300
+EXAMPLES = 8
+RUNS = 5
+SYLLABLES = ("ba", "ko", "ri", "mu", "te", "lo", "sa", "ne", "vi", "du", "pe", "go")
+IMPORT = "import time; t = time.perf_counter(); import bot.understanding; print((time.perf_counter() - t) * 1000)"
+
+
+def _vary(sentence: str, variant: int, rng: random.Random) -> str:
+    """The sentence with some long words made new, so that vocabularies grow like real ones."""
+    if variant == 0:
+        return sentence
+    words = sentence.split()
+    return " ".join(
+        w + SYLLABLES[(variant + rng.randrange(3)) % len(SYLLABLES)]
+        if len(w) > 4 and rng.random() < 0.5
+        else w
+        for w in words
+    )
+
+
+def synthetic(real: Sequence[Intent], count: int, seed: int = 13) -> list[Intent]:
+    """`count` intents of `EXAMPLES` examples per language, cycling through the real ones."""
+    rng = random.Random(seed)
+    made = []
+    for k in range(count):
+        base, variant = real[k % len(real)], k // len(real)
+        made.append(
+            Intent(
+                base.name if variant == 0 else f"{base.name}_{variant}",
+                {
+                    lang: tuple(
+                        _vary(base.examples[lang][(j + variant) % len(base.examples[lang])], variant, rng)
+                        for j in range(EXAMPLES)
+                    )
+                    for lang in LANGS
+                },
+            )
+        )
+    return made
+
+
+def _typo(text: str, rng: random.Random) -> str:
+    """One swapped pair of letters in a word of five or more, as thumbs do."""
+    words = text.split()
+    long = [i for i, w in enumerate(words) if len(w) >= 5]
+    if not long:
+        return text
+    i = rng.choice(long)
+    w = words[i]
+    j = rng.randrange(len(w) - 1)
+    words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
+    return " ".join(words)
+
+
+def texts(real: Sequence[Intent], phrases: Sequence[Phrase]) -> list[tuple[str, str]]:
+    """What people type: the phrase file, else the examples with typos; and a long message."""
+    rng = random.Random(7)
+    found = [(p.text, p.lang) for p in phrases]
+    if not found:
+        found = [(_typo(e, rng), lang) for i in real for lang in LANGS for e in i.examples[lang]]
+    found.append(("je ne sais pas trop quoi vous dire " * 120, "fr"))  # 4,200 characters
+    return found
+
+
+def percentiles(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    return ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.95)]
+
+
+def timed(work: Callable[[str, str], object], cases: list[tuple[str, str]]) -> list[float]:
+    """Milliseconds per text, the best of `RUNS` passes for each text (no warm-up noise)."""
+    best = [float("inf")] * len(cases)
+    for _ in range(RUNS):
+        for n, (text, lang) in enumerate(cases):
+            start = clock()
+            work(text, lang)
+            best[n] = min(best[n], (clock() - start) * 1000)
+    return best
+
+
+def run(intents_path: Path | None = None, phrases_path: Path | None = None) -> dict[str, float]:
+    intents_path = intents_path or ROOT / "dialogs" / "intents.yaml"
+    phrases_path = phrases_path or ROOT / "dialogs" / "tests" / "phrases.yaml"
+    if not intents_path.exists():
+        sys.exit(f"bench.understanding: no intents file at {intents_path}")
+    real = intents_from(yaml.safe_load(intents_path.read_text(encoding="utf-8")), LANGS)
+    phrases = (
+        phrases_from(yaml.safe_load(phrases_path.read_text(encoding="utf-8")))
+        if phrases_path.exists()
+        else ()
+    )
+    many = synthetic(real, INTENTS)
+    builds = []
+    for _ in range(RUNS):
+        start = clock()
+        matcher = Matcher(many, LANGS)
+        builds.append((clock() - start) * 1000)
+    keywords = [{lang: [normalize(e) for e in i.examples[lang]] for lang in LANGS} for i in many]
+
+    def old(text: str, lang: str) -> object:
+        typed = normalize(text)
+        return [k for k in keywords if matches(typed, k[lang])]
+
+    cases = texts(real, phrases)
+    new_p50, new_p95 = percentiles(timed(matcher.best, cases))
+    old_p50, old_p95 = percentiles(timed(old, cases))
+    imports = [
+        float(subprocess.run([sys.executable, "-c", IMPORT], capture_output=True, text=True,
+                             check=True, cwd=ROOT).stdout)
+        for _ in range(RUNS)
+    ]  # fmt: skip
+    figures = {
+        "p50_ms": new_p50,
+        "p95_ms": new_p95,
+        "old_p50_ms": old_p50,
+        "old_p95_ms": old_p95,
+        "ratio_p95": new_p95 / old_p95,
+        "build_ms": statistics.median(builds),
+        "import_ms": statistics.median(imports),
+    }
+    print(f"(u) understanding: {INTENTS} intents x {EXAMPLES} examples x {len(LANGS)} languages,")
+    print(f"    {len(cases)} texts ({'the phrase file' if phrases else 'examples with typos'} + a 4,200-character one)")
+    print(f"    Matcher.best per text   : p50 {new_p50:6.3f} ms, p95 {new_p95:6.3f} ms  (target p95 <= 2 ms)")
+    print(f"    old keyword matcher     : p50 {old_p50:6.3f} ms, p95 {old_p95:6.3f} ms")
+    print(f"    ratio p95 new / old     : {figures['ratio_p95']:6.2f}")
+    print(f"    build the Matcher       : {figures['build_ms']:6.0f} ms (median of {RUNS})")
+    print(f"    import bot.understanding: {figures['import_ms']:6.1f} ms (fresh process, median of {RUNS})")
+    if phrases:
+        report = evaluate(Matcher(real, LANGS), phrases)
+        for lang, score in report.languages.items():
+            figures[f"accuracy_{lang}"] = score.accuracy
+            print(f"    accuracy {lang} (real intents): {score.accuracy:6.1%} ({score.correct}/{score.total})")
+    return figures
+
+
+if __name__ == "__main__":
+    run(*(Path(arg) for arg in sys.argv[1:3]))

@@ -1,0 +1,134 @@
+"""The architecture contract as tests: no import cycle anywhere in `bot`, and the core
+runs a dialog with no feature at all."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import grimp
+
+from bot.core.engine import CORE_MESSAGES, step
+from bot.core.events import Command, Press, Record, Send, Start, Text
+from bot.core.state import new_state
+from bot.dialogs.load import load_dialogs
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph.modules):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append(
+                        (child, iter(sorted(graph.find_modules_directly_imported_by(child))))
+                    )
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_module_takes_part_in_an_import_cycle() -> None:
+    # TYPE_CHECKING imports count: a cycle hidden from the interpreter is still one.
+    graph = grimp.build_graph("bot")
+    assert _cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    graph = grimp.ImportGraph()
+    for module in ("a", "b", "c"):
+        graph.add_module(module)
+    graph.add_import(importer="a", imported="b")
+    graph.add_import(importer="b", imported="a")
+    graph.add_import(importer="b", imported="c")
+    assert _cycles(graph) == [["a", "b"]]
+
+
+BARE_FLOW = """\
+flow: welcome
+start: menu
+nodes:
+  menu:
+    say: {fr: "Bonjour {{ user.first_name }}, par où commencer ?", en: "Hello!"}
+    buttons:
+      - {id: go, label: {fr: "Allons-y", en: "Go"}, goto: bye}
+    on_text:
+      - {match: {fr: [salut], en: [hi]}, goto: bye}
+  bye:
+    say: {fr: "À bientôt.", en: "See you."}
+    end: true
+"""
+
+
+def bare_dialogs(folder: Path) -> Path:
+    """A dialog folder with only the messages the engine itself says."""
+    folder.mkdir()
+    (folder / "welcome.yaml").write_text(BARE_FLOW, encoding="utf-8")
+    lines = ["messages:"]
+    for key in CORE_MESSAGES:
+        lines += [f"  {key}:", f'    fr: "fr {key}"', f'    en: "en {key}"']
+    (folder / "messages.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_the_core_runs_a_dialog_with_no_feature_at_all(tmp_path: Path) -> None:
+    dialogs = load_dialogs(bare_dialogs(tmp_path / "d"), ("fr", "en"), "welcome")
+    assert dialogs.features == ()
+    state, effects = step(dialogs, new_state(1, "fr", NOW, "Zoé"), Start(), NOW)
+    texts = [e.text for e in effects if isinstance(e, Send)]
+    assert texts == ["Bonjour Zoé, par où commencer ?"]  # no "who invited you?"
+    assert state.pending is None and state.parts == {}
+    state, effects = step(dialogs, state, Text("zzz"), NOW)
+    assert [e.name for e in effects if isinstance(e, Record)] == ["fallback"]
+    assert state.node == "menu"
+    state, effects = step(dialogs, state, Text("Salut !"), NOW)
+    assert state.node == "bye"
+    node = dialogs.flows["welcome"].nodes["menu"]
+    state, _ = step(
+        dialogs, replace(state, node="menu"), Press(f"{node.version}|welcome|menu|go"), NOW
+    )
+    assert state.node == "bye"
+    # no feature claims /help: the core says it does not know it, kindly
+    state, effects = step(dialogs, state, Command("help"), NOW)
+    assert [e.name for e in effects if isinstance(e, Record)] == ["command"]
+    assert next(e.text for e in effects if isinstance(e, Send)) == "fr unknown_command"
+    # nor the bot's own buttons: an unknown action is an expired button
+    state, effects = step(dialogs, state, Press("!forget:yes"), NOW)
+    assert [e.name for e in effects if isinstance(e, Record)] == ["stale_press"]
