@@ -19,12 +19,8 @@ from pathlib import Path
 import yaml
 
 from bench.common import LANGS, ROOT, clock
+from bot.core.textmatch import matches, normalize  # the keyword matcher the issue replaces
 from bot.understanding import Intent, Matcher, Phrase, evaluate, intents_from, phrases_from
-
-try:  # the keyword matcher the issue replaces, wherever the refactoring put it
-    from bot.core.textmatch import matches, normalize
-except ImportError:  # pragma: no cover
-    from bot.textmatch import matches, normalize  # type: ignore[no-redef]
 
 INTENTS = 300
 EXAMPLES = 8
@@ -57,7 +53,11 @@ def synthetic(real: Sequence[Intent], count: int, seed: int = 13) -> list[Intent
                 base.name if variant == 0 else f"{base.name}_{variant}",
                 {
                     lang: tuple(
-                        _vary(base.examples[lang][(j + variant) % len(base.examples[lang])], variant, rng)
+                        _vary(
+                            base.examples[lang][(j + variant) % len(base.examples[lang])],
+                            variant,
+                            rng,
+                        )
                         for j in range(EXAMPLES)
                     )
                     for lang in LANGS
@@ -147,17 +147,25 @@ def run(intents_path: Path | None = None, phrases_path: Path | None = None) -> d
         "import_ms": statistics.median(imports),
     }
     print(f"(u) understanding: {INTENTS} intents x {EXAMPLES} examples x {len(LANGS)} languages,")
-    print(f"    {len(cases)} texts ({'the phrase file' if phrases else 'examples with typos'} + a 4,200-character one)")
-    print(f"    Matcher.best per text   : p50 {new_p50:6.3f} ms, p95 {new_p95:6.3f} ms  (target p95 <= 2 ms)")
+    print(
+        f"    {len(cases)} texts ({'the phrase file' if phrases else 'examples with typos'} + a 4,200-character one)"
+    )
+    print(
+        f"    Matcher.best per text   : p50 {new_p50:6.3f} ms, p95 {new_p95:6.3f} ms  (target p95 <= 2 ms)"
+    )
     print(f"    old keyword matcher     : p50 {old_p50:6.3f} ms, p95 {old_p95:6.3f} ms")
     print(f"    ratio p95 new / old     : {figures['ratio_p95']:6.2f}")
     print(f"    build the Matcher       : {figures['build_ms']:6.0f} ms (median of {RUNS})")
-    print(f"    import bot.understanding: {figures['import_ms']:6.1f} ms (fresh process, median of {RUNS})")
+    print(
+        f"    import bot.understanding: {figures['import_ms']:6.1f} ms (fresh process, median of {RUNS})"
+    )
     if phrases:
         report = evaluate(Matcher(real, LANGS), phrases)
         for lang, score in report.languages.items():
             figures[f"accuracy_{lang}"] = score.accuracy
-            print(f"    accuracy {lang} (real intents): {score.accuracy:6.1%} ({score.correct}/{score.total})")
+            print(
+                f"    accuracy {lang} (real intents): {score.accuracy:6.1%} ({score.correct}/{score.total})"
+            )
     return figures
 
 

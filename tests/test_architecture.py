@@ -132,3 +132,29 @@ def test_the_core_runs_a_dialog_with_no_feature_at_all(tmp_path: Path) -> None:
     # nor the bot's own buttons: an unknown action is an expired button
     state, effects = step(dialogs, state, Press("!forget:yes"), NOW)
     assert [e.name for e in effects if isinstance(e, Record)] == ["stale_press"]
+
+
+def test_every_personal_table_is_owned_by_the_core_or_one_feature(tmp_path: Path) -> None:
+    """What the features declare as theirs is what the store exports and erases, and
+    every table of the schema is someone's (or, like group chats, nobody's)."""
+    import sqlite3
+
+    from bot.app.bootstrap import standard_features
+    from bot.store.sqlite import USER_TABLES, migrations
+
+    core = {"users": "user_id", "conversations": "user_id", "milestones": "user_id",
+            "stages_completed": "user_id", "events": "user_id", "processed_updates": "user_id",
+            "nudges": "user_id"}  # fmt: skip
+    owned = dict(core)
+    for feature in standard_features():
+        for table, column in feature.tables.items():
+            assert table not in owned, f"{table} claimed twice"
+            owned[table] = column
+    assert owned == USER_TABLES
+    db = sqlite3.connect(tmp_path / "schema.db")
+    for _, sql in migrations():
+        db.executescript(sql)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables - set(owned) == {"group_chats"}
+    parts = [f.part.name for f in standard_features() if f.part is not None]
+    assert parts == ["advocates", "nudges"]

@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.core.events import Command, Event, NudgeDue, Start, Text
 from bot.core.model import Node
-from bot.core.state import UserState
+from bot.core.state import Part, UserState
 from bot.core.turn import Turn
 from bot.errors import VieError
 
@@ -72,6 +72,10 @@ class Feature:
     variables: Mapping[str, int] = field(default_factory=dict)
     # commands shown in Telegram's menu, in order (each has a `cmd_<name>` message)
     menu: tuple[str, ...] = ()
+    # its record in every UserState (`Part`), and the tables it keeps, each with the
+    # column naming the person (what /mydata exports and /forget erases)
+    part: Part[Any] | None = None
+    tables: Mapping[str, str] = field(default_factory=dict)
 
 
 def check_features(features: Sequence[Feature]) -> None:

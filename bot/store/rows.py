@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from bot.core.events import CancelNudge, Effect, Record, ScheduleNudge
@@ -36,10 +37,13 @@ TURN_COLUMNS = (
     "active_at", "shares", "public", "alerts", "invite_tries", "watch_ms", "alerts_sent",
     "digest_ms", "finished", "now_ms", "referral", "notify", "invite_ops", "alerts_ack",
 )  # fmt: skip
+# The columns are named in the statement; the values are bound in the same order, taken
+# from the row by name (`in_column_order`): positional binding is measurably faster than
+# sqlite3's named binding, and nothing depends on the order but this one tuple.
 INSERT_TURN = (
-    f"INSERT INTO turns ({', '.join(TURN_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in TURN_COLUMNS)})"
+    f"INSERT INTO turns ({', '.join(TURN_COLUMNS)}) VALUES ({', '.join('?' * len(TURN_COLUMNS))})"
 )
+in_column_order = itemgetter(*TURN_COLUMNS)
 LOAD = """
     SELECT u.lang, u.created_at, u.first_name, c.flow, c.node, c.node_version, c.vars,
            u.reminders, u.blocked, c.pending, c.dialog_version, u.updated_at,

@@ -27,11 +27,20 @@ from bot.core.events import Effect
 from bot.core.state import UserState, evolve
 from bot.errors import StoreError
 from bot.store.advocates import AdvocateQueries
-from bot.store.rows import INSERT_TURN, LOAD, from_ms, state_from, to_ms, turn_row
+from bot.store.rows import (
+    INSERT_TURN,
+    LOAD,
+    from_ms,
+    in_column_order,
+    state_from,
+    to_ms,
+    turn_row,
+)
 
 # Tables holding rows about one person and the column naming them, exported by /mydata
-# (all cascade from users).
-_USER_TABLES = {
+# (all cascade from users): the core's, then the features' (a test compares these with
+# what the features declare).
+USER_TABLES = {
     "users": "user_id",
     "conversations": "user_id",
     "milestones": "user_id",
@@ -64,7 +73,7 @@ class SqliteStore:
         self._lock = asyncio.Lock()  # statements of one transaction never interleave
         self._cache: OrderedDict[int, UserState | None] = OrderedDict()
         self._cache_size = cache_size
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._pending: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()  # recent update keys
         self.advocates = AdvocateQueries(self.fetch_all)
@@ -135,7 +144,7 @@ class SqliteStore:
         milestone_stage: Mapping[str, str],
         update_key: str | None = None,
     ) -> None:
-        row = turn_row(before, after, effects, milestone_stage, update_key)
+        row = in_column_order(turn_row(before, after, effects, milestone_stage, update_key))
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((row, done))
         if self._flusher is None or self._flusher.done():
@@ -172,7 +181,7 @@ class SqliteStore:
                 if not done.done():
                     done.set_result(None)
 
-    async def _one_by_one(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
+    async def _one_by_one(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[None]]]) -> None:
         """Commit each save of a failed batch on its own: only the bad one fails."""
         for row, done in batch:
             try:
@@ -282,7 +291,7 @@ class SqliteStore:
     async def export(self, user_id: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         async with self._lock:
-            for table, column in _USER_TABLES.items():
+            for table, column in USER_TABLES.items():
                 async with self._db.execute(
                     f"SELECT * FROM {table} WHERE {column} = ?", (user_id,)
                 ) as cur:

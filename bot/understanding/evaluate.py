@@ -112,6 +112,12 @@ def _texts(value: object, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _name(value: object, where: str) -> str:
+    if isinstance(value, bool):  # YAML 1.1 reads unquoted yes/no as true/false
+        raise UnderstandingError(f'{where}: {value!r} is not a name: quote "yes" and "no"')
+    return str(value)
+
+
 def intents_from(data: object, languages: Sequence[str]) -> tuple[Intent, ...]:
     """Intents from the parsed `intents.yaml` (`{intents: {name: {examples: {lang: [...]}}}}`)."""
     table = data.get("intents") if isinstance(data, dict) else None
@@ -124,7 +130,7 @@ def intents_from(data: object, languages: Sequence[str]) -> tuple[Intent, ...]:
             raise UnderstandingError(f"intent {name!r}: expected 'examples:' per language")
         intents.append(
             Intent(
-                str(name),
+                _name(name, "intents file"),
                 {
                     lang: _texts(examples.get(lang, []), f"intent {name!r} ({lang})")
                     for lang in languages
@@ -146,5 +152,6 @@ def phrases_from(data: object) -> tuple[Phrase, ...]:
         for number, item in enumerate(items, 1):
             if not (isinstance(item, dict) and isinstance(item.get("text"), str)):
                 raise UnderstandingError(f"phrases ({lang}) #{number}: expected {{text, intent}}")
-            phrases.append(Phrase(item["text"], str(lang), str(item.get("intent"))))
+            intent = _name(item.get("intent"), f"phrases ({lang}) #{number}")
+            phrases.append(Phrase(item["text"], str(lang), intent))
     return tuple(phrases)

@@ -20,6 +20,8 @@ from bot.understanding.typos import Speller
 GRAM = 4  # letters in a sub-word feature
 GRAM_SHARE = 0.3  # weight of a 4-gram relative to a whole word of the same rarity
 FUNCTION = 0.3  # cap of a function word's weight, relative to the rarest word's
+NEG_WEIGHT = 0.0
+NEG_GRAMS = True
 UNKNOWN = 1.0  # weight of a word no example uses, relative to the rarest word's
 EXAMPLE_GRAMS = True  # 4-grams also in the nearest-example view (else only in the bags)
 ELIDED = {"qu": "que", "j": "je", "l": "le", "d": "de", "m": "me", "t": "te", "s": "se", "c": "ce"}
@@ -49,6 +51,7 @@ class Language:
     postings: Mapping[str, Sequence[int]]  # feature -> examples holding it
     bags: Mapping[str, Sequence[tuple[int, float]]]  # feature -> (intent, its bag value)
     bag_norms: Mapping[int, float]  # intent -> length of its bag vector
+    negative_share: Sequence[float]  # intent -> share of its examples that are negative
     weights: Mapping[str, float]
     function: frozenset[str]  # function-word tokens of the language
     cap: float  # weight of a function word
@@ -86,9 +89,14 @@ class Language:
 
 
 def _features(tokens: frozenset[str], function: frozenset[str]) -> frozenset[str]:
+    # a negated word's grams are negated too: "¬temp" shares nothing with "temp"
     grams = [
-        f"#{padded[i : i + GRAM]}"
-        for padded in (f"<{t}>" for t in tokens if len(t) >= GRAM and t not in function)
+        f"#{mark}{padded[i : i + GRAM]}"
+        for mark, padded in (
+            (NEG, f"<{t[1:]}>") if t[0] == NEG and NEG_GRAMS else ("", f"<{t}>")
+            for t in tokens
+            if len(t) >= GRAM and t not in function
+        )
         for i in range(len(padded) - GRAM + 1)
     ]
     return tokens.union(grams)
@@ -98,38 +106,40 @@ def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:
     """The index of `lang`; `examples[i]` are the example sentences of intent `i`."""
     function = function_tokens(lang)
     sentences: list[tuple[int, frozenset[str], bool]] = []
-    bags: list[Counter[str]] = []
-    sizes: list[int] = []
+    bags = [Counter[str]() for _ in examples]
+    sizes = [0] * len(examples)
+    negatives = [0] * len(examples)
     stems: Counter[str] = Counter()
+    holders: Counter[str] = Counter()
     for intent, texts in enumerate(examples):
-        bag: Counter[str] = Counter()
-        size = 0
+        held: set[str] = set()
         for text in texts:
             tokens = frozenset(normalize(text, lang))
             if not tokens:
                 continue
             features = _features(tokens, function)
-            sentences.append((intent, features if EXAMPLE_GRAMS else tokens, negative(tokens)))
-            bag.update(features)
-            size += 1
+            neg = negative(tokens)
+            sentences.append((intent, features if EXAMPLE_GRAMS else tokens, neg))
+            bags[intent].update(features)
+            sizes[intent] += 1
+            negatives[intent] += neg
+            held.update(features)
             stems.update(token.removeprefix(NEG) for token in tokens)
-        bags.append(bag)
-        sizes.append(max(1, size))
-    holders: Counter[str] = Counter()
-    for bag in bags:
-        holders.update(bag.keys())
+        holders.update(held)
     count = max(1, len(examples))
     rarest = math.log(1 + count)
     cap = FUNCTION * rarest
     weights = {f: math.log(1 + count / n) for f, n in holders.items()}
+    if NEG in weights and NEG_WEIGHT:
+        weights[NEG] = NEG_WEIGHT * rarest
     for feature, weight in weights.items():
         if feature[0] == "#":
             weights[feature] = weight * GRAM_SHARE
         elif feature in function:
             weights[feature] = min(weight, cap)
-    weight = weights.__getitem__
+    weigh = weights.__getitem__
     built = tuple(
-        Example(intent, features, sum(map(weight, features)), neg)
+        Example(intent, features, sum(map(weigh, features)), neg)
         for intent, features, neg in sentences
     )
     postings: defaultdict[str, list[int]] = defaultdict(list)
@@ -138,9 +148,9 @@ def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:
             postings[feature].append(number)
     vectors: dict[str, list[tuple[int, float]]] = {}
     norms: dict[int, float] = {}
-    for intent, bag in enumerate(bags):
+    for intent, (bag, size) in enumerate(zip(bags, sizes, strict=True)):
         # a feature in every example of an intent is typical of it: weight x share
-        values = [(f, weights[f] * n / sizes[intent]) for f, n in bag.items()]
+        values = [(f, weights[f] * n / size) for f, n in bag.items()]
         for feature, value in values:
             vectors.setdefault(feature, []).append((intent, value))
         norms[intent] = math.sqrt(sum([v * v for _, v in values]))
@@ -150,6 +160,7 @@ def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:
         postings=postings,
         bags=vectors,
         bag_norms=norms,
+        negative_share=tuple(n / max(1, size) for n, size in zip(negatives, sizes, strict=True)),
         weights=weights,
         function=function,
         cap=cap,

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from bot.errors import VieError
 from bot.understanding.index import EXAMPLE_GRAMS, Language, build, negative
 from bot.understanding.labels import label_index
-from bot.understanding.text import normalize
+from bot.understanding.text import NEG, normalize
 
 EXAMPLE_SHARE = 0.4  # exponent of "the example is in the text" (the rest: "the text is it")
 BAG_SHARE = 0.6  # share of the bag-of-words view in an intent's score
 POLARITY = 0.5  # what is left of an example's score when it disagrees with the text on negation
-THRESHOLD = 0.18  # `best` answers from this score up (chosen on the phrase file)
+SHORT_POLARITY = 0.1  # the same for a short text, where the negation is most of the meaning
+SHORT = 1  # content words in a short text ("je sais" is not "je sais pas")
+THRESHOLD = 0.17  # `best` answers from this score up (chosen on the phrase file)
+SURE = 0.4  # under this score the other languages are tried too
 OTHER_LANGUAGE = 0.95  # a guess from another language than the person's must be clearer
 MAX_TOKENS = 64  # distinct tokens read in one text: bounds the work on a long message
 
@@ -79,7 +82,7 @@ class Matcher:
         """The `limit` likeliest intents, best first; `among` restricts the names."""
         wanted = None if among is None else {self._numbers[n] for n in among if n in self._numbers}
         scores = self._scores(text, lang, wanted)
-        if max(scores.values(), default=0.0) < THRESHOLD:
+        if max(scores.values(), default=0.0) < SURE:
             # the language may be set wrong (an English speaker left on French): the
             # person's own language first, another one only when it is clearer
             for other in self.languages:
@@ -122,6 +125,8 @@ class Matcher:
             for intent, value in known.bags[feature]:
                 dots[intent] = dots.get(intent, 0.0) + weight * value
         polarity = negative(tokens)
+        content = sum(1 for t in tokens if t not in known.function and t != NEG)
+        disagree = SHORT_POLARITY if content <= SHORT else POLARITY
         nearest: dict[int, float] = {}
         for number, overlap in shared.items():
             example = known.examples[number]
@@ -129,12 +134,16 @@ class Matcher:
                 1 - EXAMPLE_SHARE
             )
             if example.negative != polarity:
-                score *= POLARITY
+                score *= disagree
             if score > nearest.get(example.intent, 0.0):
                 nearest[example.intent] = score
-        return {
-            intent: (1 - BAG_SHARE) * nearest.get(intent, 0.0)
-            + BAG_SHARE * dot / (text_norm * known.bag_norms[intent])
-            for intent, dot in dots.items()
-            if wanted is None or intent in wanted
-        }
+        scores = {}
+        for intent, dot in dots.items():
+            if wanted is not None and intent not in wanted:
+                continue
+            # the bag pools both polarities: it counts as far as its examples agree
+            share = known.negative_share[intent]
+            agree = share if polarity else 1 - share
+            pooled = dot / (text_norm * known.bag_norms[intent]) * (agree + (1 - agree) * disagree)
+            scores[intent] = (1 - BAG_SHARE) * nearest.get(intent, 0.0) + BAG_SHARE * pooled
+        return scores

@@ -8,7 +8,22 @@ when it is common in messages and cannot be reached by stemming or typo toleranc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+def _table(pairs: str) -> dict[str, tuple[str, ...]]:
+    """`"jsp=je sais pas; chuis,chui=je suis"` -> a lookup table (easier to read and edit)."""
+    table: dict[str, tuple[str, ...]] = {}
+    for entry in pairs.split(";"):
+        if entry.strip():
+            typed, meant = entry.split("=")
+            for form in typed.split(","):
+                table[form.strip()] = tuple(meant.split())
+    return table
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,28 +31,23 @@ class Spelling:
     """The spelling rules of one language."""
 
     stemmer: str | None  # Snowball algorithm name, None: words are kept as typed
-    words: Mapping[str, tuple[str, ...]]  # a typed token -> the words it stands for
-    elisions: Mapping[str, str]  # "j" (from "j'ai") -> "je"
-    negators: frozenset[str]  # open a negation scope: "pas envie" -> "¬envi"
-    flag_negators: frozenset[str]  # negative but followed by the verb ("ne"): no scope
-    late_negators: frozenset[str]  # negators only after a flag ("ne ... plus")
-    kept_negators: frozenset[str]  # negators that also stay as words ("jamais", "no")
-    answers: frozenset[str]  # kept negators that are an answer, not a negation ("no")
-    clause_breaks: frozenset[str]  # words that close a negation scope ("mais")
-    function_words: frozenset[str]  # never negated, not counted in a negation's scope
-    emoji: Mapping[str, tuple[str, ...]]  # an emoji that stands for an answer
-
-
-def _table(pairs: str) -> dict[str, tuple[str, ...]]:
-    """`"jsp=je sais pas; chuis,chui=je suis"` -> a lookup table (easier to read and edit)."""
-    table: dict[str, tuple[str, ...]] = {}
-    for entry in pairs.split(";"):
-        if not entry.strip():
-            continue
-        typed, meant = entry.split("=")
-        for form in typed.split(","):
-            table[form.strip()] = tuple(meant.split())
-    return table
+    words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # "jsp" -> je sais pas
+    elisions: Mapping[str, str] = field(default_factory=dict)  # "j" (of "j'ai") -> "je"
+    clitics: Mapping[str, str] = field(default_factory=dict)  # "m" (of "I'm") -> "am"
+    not_bases: Mapping[str, str] = field(default_factory=dict)  # "don" (of "don't") -> "do"
+    negators: frozenset[str] = frozenset()  # open a negation scope: "pas envie" -> "¬envi"
+    flag_negators: frozenset[str] = frozenset()  # negative, no scope of their own ("ne")
+    late_negators: frozenset[str] = frozenset()  # "plus": a negation unless a comparative
+    not_after: frozenset[str] = frozenset()  # "un peu plus", "à plus": no negation
+    not_before: frozenset[str] = frozenset()  # "plus tard": no negation
+    kept_negators: frozenset[str] = frozenset()  # negators kept as words too ("jamais", "no")
+    answers: frozenset[str] = frozenset()  # kept negators that answer, add no "¬" ("no")
+    clause_breaks: frozenset[str] = frozenset()  # words that close a negation scope ("mais")
+    question_tags: frozenset[str] = frozenset()  # "gratuit ou pas ?": "ou" + a final negator
+    function_words: frozenset[str] = frozenset()  # never negated, weigh little
+    emoji: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # "👍" -> ("ok",)
+    je_consonant: bool = False  # "jveux" is "je veux": no French word starts j + consonant
+    feminine_ee: bool = False  # "installee" is "installée": drop the e before stemming
 
 
 FRENCH = Spelling(
@@ -65,104 +75,27 @@ FRENCH = Spelling(
         "pb,pbm,pblm,prob,prblm=probleme; mdp=mot de passe; pti,ptit=petit;"
         "ptite=petite; ptits=petits; oqp=occupe; vrmt,vraimen=vraiment"
     ),
-    # what an apostrophe left alone: "j'ai" -> "j" "ai"
-    elisions={
-        "j": "je",
-        "l": "le",
-        "d": "de",
-        "n": "ne",
-        "m": "me",
-        "t": "te",
-        "s": "se",
-        "c": "ce",
-        "qu": "que",
-    },
-    negators=frozenset({"pas", "jamais", "rien", "aucun", "aucune", "sans"}),
-    flag_negators=frozenset({"ne"}),
-    late_negators=frozenset({"plus"}),  # "plus tard" is not negative, "je n'en veux plus" is
-    kept_negators=frozenset({"jamais", "rien", "sans", "aucun", "aucune"}),
-    answers=frozenset(),
-    clause_breaks=frozenset({"mais", "car", "parce", "sinon", "puis", "donc"}),
-    function_words=frozenset(
-        [
-            "le",
-            "la",
-            "les",
-            "un",
-            "une",
-            "des",
-            "de",
-            "du",
-            "au",
-            "aux",
-            "en",
-            "et",
-            "ou",
-            "je",
-            "tu",
-            "il",
-            "elle",
-            "on",
-            "nous",
-            "vous",
-            "ils",
-            "elles",
-            "me",
-            "te",
-            "se",
-            "moi",
-            "toi",
-            "lui",
-            "leur",
-            "y",
-            "ce",
-            "ca",
-            "cela",
-            "ceci",
-            "que",
-            "qui",
-            "est",
-            "suis",
-            "es",
-            "sont",
-            "ai",
-            "as",
-            "a",
-            "avons",
-            "avez",
-            "ont",
-            "mon",
-            "ma",
-            "mes",
-            "ton",
-            "ta",
-            "tes",
-            "son",
-            "sa",
-            "ses",
-            "notre",
-            "nos",
-            "votre",
-            "vos",
-            "pour",
-            "par",
-            "sur",
-            "dans",
-            "avec",
-            "chez",
-            "si",
-        ]
+    elisions={"j": "je", "l": "le", "d": "de", "n": "ne", "m": "me", "t": "te", "s": "se"}
+    | {"c": "ce", "qu": "que"},
+    negators=_words("pas jamais rien aucun aucune sans"),
+    flag_negators=_words("ne"),
+    # "je sais plus", "plus de rappels", "je n'en veux plus" are negative; "plus tard" is not
+    late_negators=_words("plus"),
+    not_after=_words("a au de en un le la les peu encore beaucoup bien trop deux et ou"),
+    not_before=_words("tard"),
+    kept_negators=_words("jamais rien sans aucun aucune"),
+    clause_breaks=_words("mais car parce sinon puis donc"),
+    question_tags=_words("ou"),
+    function_words=_words(
+        "le la les un une des de du au aux en et ou je tu il elle on nous vous ils elles me"
+        " te se moi toi lui leur y ce ca cela ceci que qui est suis es sont ai as a avons"
+        " avez ont mon ma mes ton ta tes son sa ses notre nos votre vos pour par sur dans"
+        " avec chez si"
     ),
-    emoji={
-        "👍": ("ok",),
-        "👌": ("ok",),
-        "✅": ("ok",),
-        "✔": ("ok",),
-        "👎": ("non",),
-        "❌": ("non",),
-        "🙏": ("merci",),
-        "🤷": ("je", "sais", "pas"),
-    },
+    emoji={"👍": ("ok",), "👌": ("ok",), "✅": ("ok",), "✔": ("ok",), "👎": ("non",)}
+    | {"❌": ("non",), "🙏": ("merci",), "🤷": ("je", "sais", "pas")},
+    je_consonant=True,
+    feminine_ee=True,
 )
 
 ENGLISH = Spelling(
@@ -183,114 +116,25 @@ ENGLISH = Spelling(
         "atm=at the moment; sry,srry,soz=sorry; np=no problem; hv=have; pic,pix=picture;"
         "watsap,whatsap,watsapp=whatsapp; app,apps=application; fone=phone; puter=computer"
     ),
-    elisions={},  # English contractions are rewritten token by token (see normalize)
-    negators=frozenset({"not", "no", "never", "nothing", "without", "none", "nobody", "nor"}),
-    flag_negators=frozenset(),
-    late_negators=frozenset(),
-    kept_negators=frozenset({"no", "never", "nothing", "without", "none", "nobody"}),
-    answers=frozenset({"no"}),  # "no" alone answers; "no time" still negates "time"
-    clause_breaks=frozenset({"but", "because", "though", "although"}),
-    function_words=frozenset(
-        [
-            "the",
-            "a",
-            "an",
-            "of",
-            "to",
-            "in",
-            "on",
-            "at",
-            "for",
-            "with",
-            "by",
-            "from",
-            "and",
-            "or",
-            "i",
-            "you",
-            "he",
-            "she",
-            "we",
-            "they",
-            "it",
-            "me",
-            "him",
-            "her",
-            "us",
-            "them",
-            "my",
-            "your",
-            "his",
-            "its",
-            "our",
-            "their",
-            "this",
-            "that",
-            "these",
-            "those",
-            "is",
-            "am",
-            "are",
-            "was",
-            "were",
-            "be",
-            "been",
-            "do",
-            "does",
-            "did",
-            "have",
-            "has",
-            "had",
-            "will",
-            "would",
-            "can",
-            "could",
-            "should",
-            "shall",
-            "may",
-            "might",
-            "must",
-        ]
+    # what is left of a contraction once the apostrophe is a space: "i m", "don t"
+    clitics={"m": "am", "re": "are", "ve": "have", "ll": "will", "d": "would", "s": "is"},
+    not_bases={"don": "do", "won": "will", "can": "can", "ain": "is"},
+    negators=_words("not no never nothing without none nobody nor"),
+    kept_negators=_words("no never nothing without none nobody"),
+    answers=_words("no"),  # "no" alone answers; "no time" still negates "time"
+    clause_breaks=_words("but because though although"),
+    question_tags=_words("or"),
+    function_words=_words(
+        "the a an of to in on at for with by from and or i you he she we they it me him her"
+        " us them my your his its our their this that these those is am are was were be been"
+        " do does did have has had will would can could should shall may might must"
     ),
-    emoji={
-        "👍": ("ok",),
-        "👌": ("ok",),
-        "✅": ("ok",),
-        "✔": ("ok",),
-        "👎": ("no",),
-        "❌": ("no",),
-        "🙏": ("thanks",),
-        "🤷": ("i", "do", "not", "know"),
-    },
+    emoji={"👍": ("ok",), "👌": ("ok",), "✅": ("ok",), "✔": ("ok",), "👎": ("no",)}
+    | {"❌": ("no",), "🙏": ("thanks",), "🤷": ("i", "do", "not", "know")},
 )
 
-# A language without its own table: words as typed, no negation rules beyond none.
-PLAIN = Spelling(
-    stemmer=None,
-    words={},
-    elisions={},
-    negators=frozenset(),
-    flag_negators=frozenset(),
-    late_negators=frozenset(),
-    kept_negators=frozenset(),
-    answers=frozenset(),
-    clause_breaks=frozenset(),
-    function_words=frozenset(),
-    emoji={},
-)
-
+PLAIN = Spelling(stemmer=None)  # a language without a table: words as typed
 SPELLINGS: Mapping[str, Spelling] = {"fr": FRENCH, "en": ENGLISH}
-
-# English contractions once the apostrophe is a space: "don t" -> "do not", "i m" -> "i am"
-ENGLISH_CLITICS: Mapping[str, str] = {
-    "m": "am",
-    "re": "are",
-    "ve": "have",
-    "ll": "will",
-    "d": "would",
-    "s": "is",
-}
-ENGLISH_NT: Mapping[str, str] = {"don": "do", "won": "will", "can": "can", "ain": "is"}
 
 
 def spelling(lang: str) -> Spelling:

@@ -10,21 +10,23 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import Stemmer  # type: ignore[import-not-found]  # PyStemmer ships no type information
 
-from bot.understanding.spelling import ENGLISH_CLITICS, ENGLISH_NT, Spelling, spelling
+from bot.understanding.spelling import Spelling, spelling
 
 NEG = "¬"  # the token every negation adds; a negated word is NEG + its stem
 MAX_CHARS = 600  # a long message is understood by its beginning: the work stays bounded
-SCOPE = 2  # how many content words a negation governs ("pas le temps": "temps")
+SCOPE = 2  # content words a negation governs ("pas le temps": "temps")
 
 _WORD_OR_BREAK = re.compile(r"[^\W_]+|[.,;:!?()]")
 _COMBINING = re.compile(r"[\u0300-\u036f]+")
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d"})
-_BREAKS = frozenset(".,;:!?()")
 _VOWELS = frozenset("aeiouyh")
+
+# what a word does in a sentence, when it does more than mean something
+_BREAK, _NEGATOR, _FLAG, _LATE, _KEPT, _ANSWER, _FUNCTION = (1 << n for n in range(7))
 
 
 def fold(text: str) -> str:
@@ -37,61 +39,86 @@ def fold(text: str) -> str:
 
 
 @functools.cache
-def _stemmer(algorithm: str) -> Callable[[str], str]:
-    # built once per language; stemming is a pure function of the word
-    stem: Callable[[str], str] = Stemmer.Stemmer(algorithm).stemWord
-    return stem
+def _stemmer(lang: str) -> Callable[[str], str]:
+    """The stemming function of `lang` (built once: stemming is a pure function)."""
+    rules = spelling(lang)
+    if rules.stemmer is None:
+        return str
+    stem: Callable[[str], str] = Stemmer.Stemmer(rules.stemmer).stemWord
+    if not rules.feminine_ee:
+        return stem
+
+    def french(word: str) -> str:
+        # "installée" typed "installee", which Snowball would not take back to "install"
+        if word.endswith("ee") or word.endswith("ees"):
+            word = word[: word.rindex("ee") + 1]
+        return stem(word)
+
+    return french
 
 
-def _french_word(word: str) -> str:
-    # without accents "installée" arrives as "installee", which Snowball would not
-    # take back to "install" as it does "installé": drop the feminine e first
-    if word.endswith("ees"):
-        return word[:-2]
-    if word.endswith("ee"):
-        return word[:-1]
-    return word
-
-
-def _expand(raw: list[str], rules: Spelling, lang: str) -> list[str]:
-    """Elisions, SMS spellings and contractions written out as plain words."""
-    out: list[str] = []
-    for i, token in enumerate(raw):
-        nxt = raw[i + 1] if i + 1 < len(raw) else ""
-        if lang == "en" and out:
-            if token == "t" and out[-1].endswith("n"):  # "don t" -> "do not"
-                out[-1] = ENGLISH_NT.get(out[-1], out[-1][:-1])
-                out.append("not")
-                continue
-            if token in ENGLISH_CLITICS:  # "i m" -> "i am"
-                out.append(ENGLISH_CLITICS[token])
-                continue
-        if token == "c" and lang == "fr":  # "c'est" or the SMS "c" alone ("c koi")
-            out.extend(("ce",) if nxt in ("est", "etait") else ("ce", "est"))
-            continue
-        if token in rules.elisions:
-            out.append(rules.elisions[token])
-            continue
-        meant = rules.words.get(token)
-        if meant is not None:
-            out.extend(meant)
-            continue
-        if lang == "fr" and len(token) > 2 and token[0] == "j" and token[1] not in _VOWELS:
-            # "jveux", "jpeux", "jcomprends": no French word starts with j + consonant
-            rest = token[1:]
-            out.append("je")
-            out.extend(rules.words.get(rest, (rest,)))
-            continue
-        out.append(token)
-    return out
+@functools.cache
+def _roles(lang: str) -> Mapping[str, int]:
+    """Word -> its roles (bits), for the few words that have one."""
+    rules = spelling(lang)
+    roles: dict[str, int] = {".": _BREAK, ",": _BREAK, ";": _BREAK, ":": _BREAK}
+    roles |= {"!": _BREAK, "?": _BREAK, "(": _BREAK, ")": _BREAK}
+    for words, role in (
+        (rules.clause_breaks, _BREAK),
+        (rules.negators, _NEGATOR),
+        (rules.flag_negators, _FLAG),
+        (rules.late_negators, _LATE),
+        (rules.kept_negators, _KEPT),
+        (rules.answers, _ANSWER),
+        (rules.function_words, _FUNCTION),
+    ):
+        for word in words:
+            roles[word] = roles.get(word, 0) | role
+    return roles
 
 
 @functools.cache
 def function_tokens(lang: str) -> frozenset[str]:
     """The tokens function words become in `lang` ("est" -> "est", "the" -> "the")."""
-    rules = spelling(lang)
-    stem = _stemmer(rules.stemmer) if rules.stemmer else None
-    return frozenset(stem(w) if stem else w for w in rules.function_words)
+    stem = _stemmer(lang)
+    return frozenset(stem(w) for w in spelling(lang).function_words)
+
+
+def _expand(raw: list[str], rules: Spelling) -> list[str]:
+    """Elisions, SMS spellings and contractions written out as plain words."""
+    out: list[str] = []
+    for i, token in enumerate(raw):
+        if out and token in rules.clitics:  # "i m" -> "i am"
+            out.append(rules.clitics[token])
+        elif out and token == "t" and rules.not_bases and out[-1].endswith("n"):
+            out[-1] = rules.not_bases.get(out[-1], out[-1][:-1])  # "don t" -> "do not"
+            out.append("not")
+        elif token == "c" and rules.elisions:  # "c'est", or the SMS "c" alone ("c koi")
+            nxt = raw[i + 1] if i + 1 < len(raw) else ""
+            out.extend(("ce",) if nxt in ("est", "etait") else ("ce", "est"))
+        elif token in rules.elisions:
+            out.append(rules.elisions[token])
+        elif token in rules.words:
+            out.extend(rules.words[token])
+        elif rules.je_consonant and len(token) > 2 and token[0] == "j" and token[1] not in _VOWELS:
+            out.append("je")  # "jveux", "jpeux", "jcomprends"
+            out.extend(rules.words.get(token[1:], (token[1:],)))
+        else:
+            out.append(token)
+    return out
+
+
+def _late(words: list[str], i: int, rules: Spelling) -> bool:
+    """Whether the "plus" at `i` negates without a "ne" ("je sais plus", "plus de rappels")."""
+    before = words[i - 1] if i else ""
+    after = words[i + 1] if i + 1 < len(words) else ""
+    return before not in rules.not_after and after not in rules.not_before
+
+
+def _tag(words: list[str], i: int, rules: Spelling) -> bool:
+    """Whether the negator at `i` ends a question ("ou pas ?", "or not?")."""
+    last = i + 1 == len(words) or not words[i + 1].isalnum()
+    return last and i > 0 and words[i - 1] in rules.question_tags
 
 
 def normalize(text: str, lang: str) -> tuple[str, ...]:
@@ -101,35 +128,35 @@ def normalize(text: str, lang: str) -> tuple[str, ...]:
     for emoji, meant in rules.emoji.items():
         if emoji in text:
             text = text.replace(emoji, f" {' '.join(meant)} ")
-    words = _expand(_WORD_OR_BREAK.findall(fold(text)), rules, lang)
-    stem = _stemmer(rules.stemmer) if rules.stemmer else None
+    roles = _roles(lang)
+    stem = _stemmer(lang)
     tokens: list[str] = []
     scope = 0
-    flagged = False  # a "ne" was seen in this clause: "plus" negates
-    for word in words:
-        if word in _BREAKS or word in rules.clause_breaks:
+    flagged = False  # a "ne" was seen in this clause: "plus" negates whatever its neighbours
+    words = _expand(_WORD_OR_BREAK.findall(fold(text)), rules)
+    for i, word in enumerate(words):
+        role = roles.get(word, 0)
+        if not role or role == _FUNCTION:
+            token = stem(word)
+            if scope and not role:
+                tokens.append(NEG + token)
+                scope -= 1
+            else:
+                tokens.append(token)
+        elif role & _BREAK:
             scope, flagged = 0, False
-            if word in _BREAKS:
-                continue
-        if word in rules.flag_negators or word in rules.negators:
-            if word in rules.kept_negators:
+            if word.isalnum():
+                tokens.append(stem(word))
+        elif role & _NEGATOR and _tag(words, i, rules):
+            continue  # "c'est gratuit ou pas ?" asks, it does not deny
+        elif role & (_NEGATOR | _FLAG) or (role & _LATE and (flagged or _late(words, i, rules))):
+            if role & _KEPT:
                 tokens.append(word)
-            if word not in rules.answers:
+            if not role & _ANSWER:
                 tokens.append(NEG)
-            if word in rules.negators:
+            if role & (_NEGATOR | _LATE):
                 scope = SCOPE
             flagged = True
-            continue
-        if flagged and word in rules.late_negators:
-            tokens.append(NEG)
-            scope = SCOPE
-            continue
-        function = word in rules.function_words
-        if stem is not None:
-            word = stem(_french_word(word) if lang == "fr" else word)
-        if scope and not function:
-            tokens.append(NEG + word)
-            scope -= 1
-        else:
-            tokens.append(word)
+        else:  # a late negator as a comparative: "plus tard", "un peu plus"
+            tokens.append(stem(word))
     return tuple(tokens)

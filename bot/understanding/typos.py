@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 MIN_LENGTH = 6  # a shorter word one letter away is too often another word ("match", "march")
-SWAP_LENGTH = 4  # from this length two swapped letters are still recognised ("tmeps")
+SWAP_LENGTH = 4  # from this length a swap or a doubled letter is recognised ("tmeps", "ocupe")
 
 
 def _deletes(word: str) -> list[str]:
@@ -41,6 +41,21 @@ def distance(a: str, b: str, bound: int) -> int:
     return previous[-1]
 
 
+def _swapped(a: str, b: str) -> bool:
+    """`a` is `b` with two letters in another order ("tmeps", "temps")."""
+    return len(a) == len(b) and sorted(a) == sorted(b)
+
+
+def _doubled(a: str, b: str) -> bool:
+    """One of them is the other with a letter doubled ("ocupe", "occupe")."""
+    short, long = sorted((a, b), key=len)
+    if len(long) != len(short) + 1:
+        return False
+    return any(
+        long[i] == long[i + 1] and long[:i] + long[i + 1 :] == short for i in range(len(long) - 1)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Speller:
     """Known words filed for typo look-ups; `frequency` breaks ties between candidates."""
@@ -62,8 +77,8 @@ class Speller:
         if len(word) < SWAP_LENGTH or not word.isalpha():
             return None
         candidates = {c for key in _deletes(word) for c in self.keys.get(key, ()) if c != word}
-        if len(word) < MIN_LENGTH:  # short words: only two neighbours swapped back
-            candidates = {c for c in candidates if len(c) == len(word) and sorted(c) == sorted(word)}
+        if len(word) < MIN_LENGTH:  # short words: only a swap or a doubled letter
+            candidates = {c for c in candidates if _swapped(word, c) or _doubled(word, c)}
         best: tuple[int, str] | None = None
         for candidate in candidates:
             if distance(word, candidate, 1) == 1:

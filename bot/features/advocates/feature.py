@@ -20,7 +20,7 @@ from bot.features.advocates.records import (
     LEADERS,
     AdvocatePolicy,
 )
-from bot.features.advocates.state import NAME
+from bot.features.advocates.state import ADVOCACY, NAME
 from bot.features.nudges.policy import NudgePolicy
 
 _PLAIN = ("help_advocates", "ask_referrer", "invite_share_button", "invites_button",
@@ -52,6 +52,9 @@ MESSAGES = {
 }
 MENU = ("invite", "friends", "invites", "alerts", "leaderboard", "privacy")
 MESSAGES.update({f"cmd_{name}": frozenset() for name in MENU})
+# The tables the advocate features keep, and the column naming the person in each.
+TABLES = {"referrals": "friend_id", "invites": "advocate_id", "advocates": "user_id",
+          "alerts": "advocate_id"}  # fmt: skip
 # Dialog variables set when someone arrives through a friend's invitation.
 VARIABLES = {"invited": 5, "advocate_name": 64}
 
@@ -129,4 +132,11 @@ def feature(policy: AdvocatePolicy | None = None, quiet: NudgePolicy | None = No
         lengths=lengths(),
         variables=VARIABLES,
         menu=MENU,
+        part=ADVOCACY,
+        tables={
+            "referrals": "friend_id",
+            "invites": "advocate_id",
+            "advocates": "user_id",
+            "alerts": "advocate_id",
+        },  # fmt: skip
     )

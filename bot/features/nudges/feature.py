@@ -8,6 +8,7 @@ from bot.core.model import Node
 from bot.core.turn import Turn
 from bot.features.nudges import followups
 from bot.features.nudges.policy import NudgePolicy
+from bot.features.nudges.state import NUDGES
 
 MESSAGES: dict[str, frozenset[str]] = {
     "stop_done": frozenset(),
@@ -53,4 +54,5 @@ def feature(policy: NudgePolicy | None = None) -> Feature:
         messages=MESSAGES,
         lengths={("when",): 24},
         menu=("stop", "reminders"),
+        part=NUDGES,
     )
