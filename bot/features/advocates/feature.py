@@ -133,10 +133,5 @@ def feature(policy: AdvocatePolicy | None = None, quiet: NudgePolicy | None = No
         variables=VARIABLES,
         menu=MENU,
         part=ADVOCACY,
-        tables={
-            "referrals": "friend_id",
-            "invites": "advocate_id",
-            "advocates": "user_id",
-            "alerts": "advocate_id",
-        },  # fmt: skip
+        tables=TABLES,
     )
