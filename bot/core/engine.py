@@ -12,14 +12,29 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from bot.core import callback
+from bot.core.callback import encode_system
 from bot.core.dialogset import DialogSet, Routes
-from bot.core.events import Command, Effect, Event, NudgeDue, Press, Start, Text, Unsupported
-from bot.core.model import Node, TextRule
+from bot.core.events import (
+    ButtonView,
+    Command,
+    Effect,
+    Event,
+    KeepUnknown,
+    NudgeDue,
+    Press,
+    Send,
+    Start,
+    Text,
+    Unsupported,
+)
+from bot.core.model import Button, Node, TextRule
 from bot.core.render import TELEGRAM_TEXT_LIMIT
 from bot.core.state import UserState, evolve
-from bot.core.textmatch import matches, normalize
 from bot.core.turn import Turn
+from bot.core.understand import action_for, understand
 
+MEANT = "meant"  # the core's own button action: `!meant:<intent>` ("did you mean…?")
+UNKNOWN_KEPT = 500  # characters of a text not understood kept for the operators
 UNSUPPORTED_KINDS = frozenset({"sticker", "photo", "voice", "video", "document", "edited", "other"})
 
 # The messages the engine itself says (dialogs/messages.yaml) and the extra names each
@@ -36,6 +51,7 @@ CORE_MESSAGES: Mapping[str, frozenset[str]] = {
     "stage_V": frozenset(),
     "stage_I": frozenset(),
     "stage_E": frozenset(),
+    "fallback_suggest": frozenset(),
     "when": frozenset({"day", "month", "month_name", "time"}),
     "month_names": frozenset(),
     "group_only": frozenset(),  # said by the Telegram adapter in a group chat
@@ -134,7 +150,11 @@ def _on_command(turn: Turn, command: Command) -> None:
 
 
 def _on_system_press(turn: Turn, press: callback.SystemPress, known: object | None) -> None:
-    """The bot's own buttons, handled by the feature that owns the action."""
+    """The bot's own buttons, handled by the feature that owns the action (but for the
+    core's own "did you mean…?")."""
+    if press.action == MEANT:
+        _meant(turn, press.value)
+        return
     handler = routes_of(turn).presses.get(press.action)
     if handler is None:
         turn.expired("system_unknown")
@@ -162,18 +182,6 @@ def _on_press(turn: Turn, press: callback.DialogPress | None) -> None:
     turn.enter(button.target)
 
 
-def _rule_for(turn: Turn, node: Node | None, text: str) -> TextRule | None:
-    """The node's own rules first (in every language), then the rules that apply anywhere."""
-    said = normalize(text)
-    langs = (turn.state.lang, *(lang for lang in turn.dialogs.languages if lang != turn.state.lang))
-    for rules in ((node.on_text if node else ()), turn.dialogs.anywhere):
-        for lang in langs:
-            for rule in rules:
-                if matches(said, rule.keywords.get(lang, ())):
-                    return rule
-    return None
-
-
 def _on_text(turn: Turn, event: Text) -> None:
     text = event.text
     if len(text) > TELEGRAM_TEXT_LIMIT:
@@ -185,14 +193,61 @@ def _on_text(turn: Turn, event: Text) -> None:
         _on_start(turn, Start())
         return
     node = turn.current()
-    rule = _rule_for(turn, node, text)
+    shown = _visible(turn, node)
+    meaning = understand(turn.dialogs, node, shown, text, turn.state.lang)
     for hook in routes_of(turn).on_text:
-        if hook(turn, node, event, rule is not None):
+        if hook(turn, node, event, meaning.found):
             return
-    if rule is not None:
-        turn.record("text_match", node=node.key if node else "", line=rule.line)
-        turn.set_vars(rule.set)
-        turn.enter(rule.target)
+    where = node.key if node else ""
+    if meaning.button is not None:
+        turn.record("text_press", node=where, button=meaning.button.id, intent=meaning.intent)
+        _act(turn, meaning.button)
+    elif meaning.rule is not None:
+        line = meaning.rule.line
+        turn.record("text_match", node=where, line=line, intent=meaning.intent)
+        _act(turn, meaning.rule)
+    else:
+        _fallback(turn, node, text, meaning.suggestions)
+
+
+def _visible(turn: Turn, node: Node | None) -> list[Button]:
+    return [b for b in node.buttons if turn.test(b.when)] if node else []
+
+
+def _act(turn: Turn, action: Button | TextRule) -> None:
+    """Do what a button or a text rule says: set its variables, then go on (or, for a
+    rule with a reply, say it and stay, the node's buttons again)."""
+    turn.set_vars(action.set)
+    if isinstance(action, TextRule) and action.target is None:
+        assert action.reply is not None
+        text = turn.render(action.reply[turn.state.lang], f"reply:{action.line}")
+        turn.effects.append(Send(text or turn.message("fallback"), turn.buttons(turn.current())))
         return
-    turn.record("fallback", node=node.key if node else "")
-    turn.say("fallback", turn.buttons(node))
+    assert action.target is not None
+    turn.enter(action.target)
+
+
+def _fallback(turn: Turn, node: Node | None, text: str, suggestions: tuple[str, ...]) -> None:
+    """Not understood: say so kindly, with the node's buttons and, when some intents came
+    near, one button each ("did you mean…?"); keep the text for the operators."""
+    where = node.key if node else ""
+    turn.record("fallback", node=where, suggested=len(suggestions))
+    turn.effects.append(KeepUnknown(where, turn.state.lang, text[:UNKNOWN_KEPT]))
+    lang = turn.state.lang
+    near = tuple(
+        ButtonView(turn.dialogs.intents[name].label[lang][:64], encode_system(MEANT, name))
+        for name in suggestions
+        if name in turn.dialogs.intents
+    )
+    turn.say("fallback_suggest" if near else "fallback", (*near, *turn.buttons(node)))
+
+
+def _meant(turn: Turn, intent: str) -> None:
+    """A "did you mean…?" button: do what that intent does at the current node."""
+    node = turn.current()
+    action = action_for(turn.dialogs, node, _visible(turn, node), intent)
+    if action is None:
+        turn.expired("meant_elsewhere")
+        return
+    turn.record("meant", node=node.key if node else "", intent=intent)
+    _act(turn, action)

@@ -141,10 +141,23 @@ class CancelNudge:
     key: str
 
 
+@dataclass(frozen=True, slots=True)
+class KeepUnknown:
+    """Keep, for the operators, a text the bot did not understand at `node` (stored
+    without the person's name, kept for a limited time, erased with their data)."""
+
+    node: str
+    lang: str
+    text: str
+
+
 class FeatureEffect:
     """Base of the effects a feature defines (the store knows how to keep each one)."""
 
     __slots__ = ()
 
 
-Effect = Send | Record | ForgetUser | ExportUserData | ScheduleNudge | CancelNudge | FeatureEffect
+Effect = (
+    Send | Record | ForgetUser | ExportUserData | ScheduleNudge | CancelNudge | KeepUnknown
+    | FeatureEffect
+)  # fmt: skip

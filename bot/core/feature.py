@@ -45,6 +45,10 @@ AfterHook = Callable[[Turn, UserState], None]  # with the state before the turn
 Lookup = Callable[[Any, UserState | None, Event], Awaitable[object | None]]
 
 
+# The core's own button action ("did you mean…?"): no feature may claim it.
+RESERVED = (("button action", "meant"),)
+
+
 class FeatureError(VieError):
     """Two features claim the same command, button action or outbox key."""
 
@@ -80,7 +84,7 @@ class Feature:
 
 def check_features(features: Sequence[Feature]) -> None:
     """Refuse two features that claim the same name, command, action or outbox key."""
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str], str] = dict.fromkeys(RESERVED, "the core")
     for feature in features:
         keys = [("feature name", feature.name)]
         keys += [("command", c) for c in feature.commands]

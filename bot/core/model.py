@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.core.render import Renderer
+    from bot.understanding import Matcher
 
 Scalar = str | int | float | bool
 Texts = Mapping[str, str]  # language -> template source
 STAGES = ("V", "I", "E")  # Viraliser, Informer, Eduquer
 JOURNEY_STAGE = "E"  # finishing this stage is finishing the journey
+# Intents every dialog set defines (dialogs/intents.yaml): the words every node understands.
+BUILTIN_INTENTS = ("yes", "no", "dont_know", "later", "stop", "help", "menu")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +46,30 @@ class Button:
     set: Mapping[str, Scalar]
     when: str | None
     line: int
+    intents: tuple[str, ...] = ()  # typing what one of these means presses the button
 
 
 @dataclass(frozen=True, slots=True)
 class TextRule:
-    """Free-text keywords (already normalised) per language, and where they lead."""
+    """What typed text must mean (keywords, already normalised, per language; or one of
+    `intents`), and what follows: go to `target`, or say `reply` and stay (target None)."""
 
     keywords: Mapping[str, tuple[str, ...]]
-    target: Target
+    target: Target | None
     set: Mapping[str, Scalar]
+    line: int
+    intents: tuple[str, ...] = ()
+    reply: Texts | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntentText:
+    """An intent as the dialogs define it: examples per language, and the words of a
+    "did you mean…?" button (its first example when no label is given)."""
+
+    name: str
+    examples: Mapping[str, tuple[str, ...]]
+    label: Texts
     line: int
 
 
@@ -144,6 +162,10 @@ class Dialogs:
     # milestone id -> stage, and stage -> number of milestones, for progress views
     milestone_stage: Mapping[str, str] = field(default_factory=dict)
     stage_totals: Mapping[str, int] = field(default_factory=dict)
+    # what people may mean when they type (dialogs/intents.yaml), and the matcher built
+    # from their examples when the dialogs were loaded
+    intents: Mapping[str, IntentText] = field(default_factory=dict)
+    matcher: Matcher | None = field(default=None, repr=False, compare=False)
 
     def node(self, target: Target) -> Node | None:
         flow = self.flows.get(target.flow)

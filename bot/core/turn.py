@@ -6,7 +6,7 @@ node, enter one, record an event for the log, ask a question that awaits an answ
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -113,6 +113,16 @@ class Turn:
 
     def was_asked(self, feature: str, question: str) -> bool:
         return self.asked == Pending(feature, question)
+
+    def means(self, text: str, among: Sequence[str]) -> str | None:
+        """The intent among `among` that `text` confidently means, if any (for a feature's
+        own question: "non" to "did someone invite you?")."""
+        matcher = self.dialogs.matcher
+        if matcher is None:
+            return None
+        known = [name for name in among if name in self.dialogs.intents]
+        guess = matcher.best(text, self.state.lang, known) if known else None
+        return None if guess is None else guess.intent
 
     # -- nodes ------------------------------------------------------------------------
     def current(self) -> Node | None:

@@ -21,8 +21,10 @@ from bot.core.model import STAGES, Node, Target, TextRule
 from bot.core.render import TELEGRAM_TEXT_LIMIT, Renderer
 from bot.dialogs import templates
 from bot.dialogs.bounds import PROGRESS_FIELDS, USER_FIELDS, too_long, value_lengths
+from bot.dialogs.intent_checks import check_intents
 from bot.dialogs.parse import Built, Parsed
 from bot.errors import Problem
+from bot.understanding import Intent, Matcher
 
 MAX_LABEL = 64
 
@@ -86,7 +88,8 @@ class _Checker:
         for b in node.buttons:
             yield b.target, b.line, f"button '{b.id}'"
         for r in node.on_text:
-            yield r.target, r.line, "on_text rule"
+            if r.target is not None:
+                yield r.target, r.line, "on_text rule"
         src = self.built.sources[node.flow]
         for i, branch in enumerate(node.goto):
             yield branch.target, src.line("nodes", node.id, "goto", i), "goto"
@@ -104,7 +107,10 @@ class _Checker:
                 )
         for flow in self.built.flows.values():
             for rule in flow.on_text:
-                self.resolves(None, rule.target, rule.line, "flow-level on_text rule", flow.file)
+                if rule.target is not None:
+                    self.resolves(
+                        None, rule.target, rule.line, "flow-level on_text rule", flow.file
+                    )
         for node in self.nodes():
             src = self.built.sources[node.flow]
             seen: set[str] = set()
@@ -183,7 +189,7 @@ class _Checker:
             return
         start = Target(entry_flow, flows[entry_flow].start)
         seen: set[Target] = set()
-        todo = [start, *(rule.target for rule in self.anywhere())]
+        todo = [start, *(rule.target for rule in self.anywhere() if rule.target is not None)]
         while todo:
             here = todo.pop()
             node = self._get(here)
@@ -336,6 +342,26 @@ class _Checker:
                 if branch.condition:
                     for e in self.condition(branch.condition):
                         self.add(node, src.line("nodes", node.id, "goto", i), e)
+            for rule in node.on_text:
+                self.reply(node, rule, lengths, src.path)
+        for flow in self.built.flows.values():
+            for rule in flow.on_text:
+                self.reply(None, rule, lengths, flow.file)
+
+    def reply(
+        self, node: Node | None, rule: TextRule, lengths: dict[tuple[str, ...], int], file: str
+    ) -> None:
+        """A text rule's `say:` (a reply that stays on the node) is checked like a node's."""
+        for lang in self.languages if rule.reply is not None else ():
+            assert rule.reply is not None
+            ast, errors = self.template(rule.reply[lang], frozenset())
+            for e in errors:
+                self.add(node, rule.line, f"on_text say.{lang}: {e}", file)
+            if (
+                ast is not None
+                and (bound := templates.max_length(ast, lengths)) > TELEGRAM_TEXT_LIMIT
+            ):
+                self.add(node, rule.line, f"on_text say.{lang} {too_long(bound)}", file)
 
     def _parse_quiet(self, text: str) -> Template | None:
         try:
@@ -424,6 +450,7 @@ def run_checks(
     checker.node_texts(lengths)
     checker.messages(lengths)
     checker.facts()
+    check_intents(built, languages, checker.problems)
     if entry_flow not in built.flows:
         return None
     milestone_stage: dict[str, str] = {}
@@ -432,7 +459,14 @@ def run_checks(
             if node.milestone and flow.stage:
                 milestone_stage[node.milestone] = flow.stage
     totals = {s: sum(1 for v in milestone_stage.values() if v == s) for s in STAGES}
+    matcher = None
+    if built.intents:
+        matcher = Matcher(
+            [Intent(i.name, i.examples) for i in built.intents.values()], tuple(languages)
+        )
     return DialogSet(
+        intents=dict(built.intents),
+        matcher=matcher,
         flows=dict(built.flows),
         facts=dict(built.facts),
         messages=dict(built.messages),

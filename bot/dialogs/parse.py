@@ -26,6 +26,7 @@ from bot.core.model import (
     Fact,
     Flow,
     Followup,
+    IntentText,
     Node,
     Scalar,
     Target,
@@ -91,14 +92,22 @@ def parse_directory(directory: Path) -> Parsed:
         source = SourceFile(shown, doc)
         if not isinstance(doc, yamlfile.LineDict):
             parsed.problems.append(
-                Problem(shown, 1, None, "expected a mapping with 'flow', 'facts' or 'messages'")
+                Problem(
+                    shown,
+                    1,
+                    None,
+                    "expected a mapping with 'flow', 'facts', 'messages' or 'intents'",
+                )
             )
             continue
-        source.kind = next((k for k in ("flow", "facts", "messages") if k in doc), None)
+        source.kind = next((k for k in FILE_KINDS if k in doc), None)
         if source.kind is None:
             parsed.problems.append(
                 Problem(
-                    shown, 1, None, "not a dialog file: no top-level 'flow', 'facts' or 'messages'"
+                    shown,
+                    1,
+                    None,
+                    "not a dialog file: no top-level 'flow', 'facts', 'messages' or 'intents'",
                 )
             )
             continue
@@ -106,11 +115,16 @@ def parse_directory(directory: Path) -> Parsed:
     return parsed
 
 
+FILE_KINDS = ("flow", "facts", "messages", "intents")
+
+
 def _schema_for(kind: str, languages: Sequence[str]) -> schema.Schema:
     if kind == "flow":
         return schema.flow_schema(languages)
     if kind == "facts":
         return schema.facts_schema(languages)
+    if kind == "intents":
+        return schema.intents_schema(languages)
     return schema.messages_schema(languages)
 
 
@@ -230,17 +244,52 @@ def _sets(raw: Any) -> dict[str, Scalar]:
 
 
 def _rules(
-    flow: str, raw: Any, source: SourceFile, languages: Iterable[str], path: tuple[str, ...]
+    flow: str,
+    raw: Any,
+    source: SourceFile,
+    languages: Iterable[str],
+    path: tuple[str, ...],
+    problems: list[Problem],
 ) -> tuple[TextRule, ...]:
-    return tuple(
-        TextRule(
-            keywords={lang: tuple(normalize(w) for w in r["match"][lang]) for lang in languages},
-            target=_target(flow, r["goto"]),
-            set=_sets(r.get("set")),
-            line=source.line(*path, i),
-        )
-        for i, r in enumerate(raw or ())
-    )
+    rules = []
+    for i, r in enumerate(raw or ()):
+        line = source.line(*path, i)
+        where = path[1] if len(path) > 2 else None
+        intents = (r["intent"],) if "intent" in r else tuple(r.get("intents") or ())
+        if "intent" in r and "intents" in r:
+            problems.append(
+                Problem(source.path, line, where, "a text rule has 'intent' or 'intents', not both")
+            )
+        if "match" not in r and not intents:
+            problems.append(
+                Problem(source.path, line, where,
+                        "a text rule needs 'intent:', 'intents:' or 'match:' (what it recognises)")
+            )  # fmt: skip
+            continue
+        if ("goto" in r) == ("say" in r):
+            problems.append(
+                Problem(source.path, line, where,
+                        "a text rule needs either 'goto:' (where it leads) or 'say:' (a reply, "
+                        "staying on the node), not both and not neither")
+            )  # fmt: skip
+            continue
+        if "say" in r and "set" in r:
+            problems.append(
+                Problem(source.path, line, where, "a 'say:' rule cannot 'set:' (use 'goto:')")
+            )
+            continue
+        keywords = r.get("match") or {}
+        rules.append(
+            TextRule(
+                keywords={lang: tuple(normalize(w) for w in keywords.get(lang, ())) for lang in languages},
+                target=_target(flow, r["goto"]) if "goto" in r else None,
+                set=_sets(r.get("set")),
+                line=line,
+                intents=intents,
+                reply=_texts(r["say"]) if "say" in r else None,
+            )
+        )  # fmt: skip
+    return tuple(rules)
 
 
 def _duration(text: str) -> timedelta | None:
@@ -250,7 +299,14 @@ def _duration(text: str) -> timedelta | None:
         return None  # reported by the checker with its line
 
 
-def _node(flow: str, node_id: str, raw: Any, source: SourceFile, languages: Iterable[str]) -> Node:
+def _node(
+    flow: str,
+    node_id: str,
+    raw: Any,
+    source: SourceFile,
+    languages: Iterable[str],
+    problems: list[Problem],
+) -> Node:
     version = hashlib.blake2b(
         json.dumps(plain(raw), sort_keys=True, ensure_ascii=False).encode(), digest_size=3
     ).hexdigest()
@@ -262,10 +318,13 @@ def _node(flow: str, node_id: str, raw: Any, source: SourceFile, languages: Iter
             set=_sets(b.get("set")),
             when=b.get("when"),
             line=source.line("nodes", node_id, "buttons", i),
+            intents=tuple(b.get("intents") or ()),
         )
         for i, b in enumerate(raw.get("buttons") or ())
     )
-    rules = _rules(flow, raw.get("on_text"), source, languages, ("nodes", node_id, "on_text"))
+    rules = _rules(
+        flow, raw.get("on_text"), source, languages, ("nodes", node_id, "on_text"), problems
+    )
     goto_raw = raw.get("goto")
     if isinstance(goto_raw, str):
         goto: tuple[Branch, ...] = (Branch(None, _target(flow, goto_raw)),)
@@ -316,6 +375,8 @@ class Built:
     sources: dict[str, SourceFile] = field(default_factory=dict)  # flow id -> file
     messages_source: SourceFile | None = None
     facts_source: SourceFile | None = None
+    intents: dict[str, IntentText] = field(default_factory=dict)
+    intents_source: SourceFile | None = None
     broken_flows: set[str] = field(default_factory=set)  # flows whose schema failed
     broken_facts: bool = False
 
@@ -345,10 +406,12 @@ def build(parsed: Parsed, languages: Sequence[str]) -> Built:
                 built.broken_flows.add(flow_id)
                 continue
             nodes = {
-                nid: _node(flow_id, nid, raw, source, languages)
+                nid: _node(flow_id, nid, raw, source, languages, parsed.problems)
                 for nid, raw in doc["nodes"].items()
             }
-            anywhere = _rules(flow_id, doc.get("on_text"), source, languages, ("on_text",))
+            anywhere = _rules(
+                flow_id, doc.get("on_text"), source, languages, ("on_text",), parsed.problems
+            )
             built.flows[flow_id] = Flow(
                 flow_id,
                 doc.get("stage"),
@@ -384,6 +447,8 @@ def build(parsed: Parsed, languages: Sequence[str]) -> Built:
                     source.line("facts", fact_id),
                 )
             built.facts_source = source
+        elif source.kind == "intents":
+            _intents(built, source, languages, parsed.problems)
         elif source.kind == "messages":
             if not source.valid:
                 built.messages_source = built.messages_source or source
@@ -392,3 +457,34 @@ def build(parsed: Parsed, languages: Sequence[str]) -> Built:
                 built.messages[key] = _texts(raw)
             built.messages_source = source
     return built
+
+
+def _intents(
+    built: Built, source: SourceFile, languages: Sequence[str], problems: list[Problem]
+) -> None:
+    """The intents of one file (several files may define intents, never the same one)."""
+    built.intents_source = built.intents_source or source
+    if not source.valid:
+        return
+    for name, raw in source.doc["intents"].items():
+        line = source.line("intents", name)
+        if not isinstance(name, str):
+            # YAML reads an unquoted yes, no, on or off as a boolean
+            problems.append(
+                Problem(source.path, line, None,
+                        f"intent name {name!r} is not text: write it in quotes, e.g. \"yes\":")
+            )  # fmt: skip
+            continue
+        if name in built.intents:
+            first = built.intents[name]
+            problems.append(
+                Problem(source.path, line, None, f"duplicate intent '{name}' (first at line {first.line})")
+            )  # fmt: skip
+            continue
+        examples = {
+            lang: tuple(str(e) for e in (raw["examples"].get(lang) or ())) for lang in languages
+        }
+        label = _texts(raw["label"]) if "label" in raw else {
+            lang: (examples[lang] or (name,))[0] for lang in languages
+        }  # fmt: skip
+        built.intents[name] = IntentText(name, examples, label, line)

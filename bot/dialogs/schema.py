@@ -1,4 +1,4 @@
-"""JSON Schemas for the three kinds of dialog file (flows, facts, messages).
+"""JSON Schemas for the four kinds of dialog file (flows, facts, messages, intents).
 
 The schemas are built for the configured languages, so that a missing or an unknown
 translation is reported by the same validator as an unknown key or a wrong type.
@@ -47,6 +47,8 @@ _SET: Schema = {
 }
 _TARGET: Schema = {"type": "string", "pattern": TARGET}
 _CONDITION: Schema = {"type": "string", "minLength": 1}
+_INTENT: Schema = {"type": "string", "pattern": ID, "maxLength": 32}
+_INTENTS: Schema = {"type": "array", "items": _INTENT, "minItems": 1, "uniqueItems": True}
 
 
 def flow_schema(languages: Sequence[str]) -> Schema:
@@ -59,14 +61,23 @@ def flow_schema(languages: Sequence[str]) -> Schema:
             "goto": _TARGET,
             "set": _SET,
             "when": _CONDITION,
+            "intents": _INTENTS,
         },
         "required": ["id", "label", "goto"],
         "additionalProperties": False,
     }
+    # which of match/intent/intents, and goto or say, is checked by the builder, with
+    # a sentence that says what to write
     text_rule = {
         "type": "object",
-        "properties": {"match": _keywords(languages), "goto": _TARGET, "set": _SET},
-        "required": ["match", "goto"],
+        "properties": {
+            "match": _keywords(languages),
+            "intent": _INTENT,
+            "intents": _INTENTS,
+            "goto": _TARGET,
+            "set": _SET,
+            "say": texts(languages),
+        },
         "additionalProperties": False,
     }
     branch = {
@@ -185,5 +196,36 @@ def messages_schema(languages: Sequence[str]) -> Schema:
             }
         },
         "required": ["messages"],
+        "additionalProperties": False,
+    }
+
+
+def intents_schema(languages: Sequence[str]) -> Schema:
+    """Schema of the intents file (`intents:` at the top). How many examples each
+    language has, and examples two intents share, are checked with their own sentences."""
+    examples = {"type": "array", "items": {"type": "string", "minLength": 1}}
+    intent = {
+        "type": "object",
+        "properties": {
+            "label": texts(languages),
+            "examples": {
+                "type": "object",
+                "properties": {lang: examples for lang in languages},
+                "additionalProperties": False,
+            },
+        },
+        "required": ["examples"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "intents": {
+                "type": "object",
+                "propertyNames": {"pattern": ID, "maxLength": 32},
+                "additionalProperties": intent,
+            }
+        },
+        "required": ["intents"],
         "additionalProperties": False,
     }

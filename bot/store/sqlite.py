@@ -67,9 +67,16 @@ def migrations() -> list[tuple[int, str]]:
 class SqliteStore:
     """`Store` on a SQLite file."""
 
-    def __init__(self, db: aiosqlite.Connection, path: str, cache_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        path: str,
+        cache_size: int = 10_000,
+        keep_unknown: timedelta = timedelta(days=30),
+    ) -> None:
         self._db = db
         self.path = path
+        self.keep_unknown = keep_unknown  # how long texts not understood are kept
         self._lock = asyncio.Lock()  # statements of one transaction never interleave
         self._cache: OrderedDict[int, UserState | None] = OrderedDict()
         self._cache_size = cache_size
@@ -232,14 +239,28 @@ class SqliteStore:
             return cur.rowcount == 1
 
     async def prune(self, now: datetime, keep: timedelta = timedelta(days=2)) -> int:
-        """Drop processed-update keys older than `keep` (Telegram redelivers for a day)."""
-        async with (
-            self._lock,
-            self._db.execute(
+        """Drop processed-update keys older than `keep` (Telegram redelivers for a day),
+        and texts not understood older than `keep_unknown`."""
+        async with self._lock:
+            async with self._db.execute(
                 "DELETE FROM processed_updates WHERE at < ?", ((now - keep).isoformat(),)
-            ) as cur,
-        ):
-            return cur.rowcount
+            ) as cur:
+                dropped = cur.rowcount
+            async with self._db.execute(
+                "DELETE FROM unknown_texts WHERE at_ms < ?", (to_ms(now - self.keep_unknown),)
+            ) as cur:
+                return dropped + cur.rowcount
+
+    async def unknown_texts(
+        self, since: datetime, limit: int = 50
+    ) -> list[tuple[str, str, str, int]]:
+        """The texts not understood since then, most frequent first: (node, language, one
+        way it was written, how many times), never who wrote them."""
+        query = """SELECT node, lang, min(text), count(*) AS n FROM unknown_texts
+                   WHERE at_ms >= ? GROUP BY node, lang, text_key
+                   ORDER BY n DESC, node, min(text) LIMIT ?"""
+        rows = await self.fetch_all(query, (to_ms(since), limit))
+        return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
 
     # -- the nudge outbox ---------------------------------------------------------------
     async def claim_due(
@@ -312,7 +333,9 @@ class SqliteStore:
         await self._db.close()
 
 
-async def open_store(path: str | Path, cache_size: int = 10_000) -> SqliteStore:
+async def open_store(
+    path: str | Path, cache_size: int = 10_000, keep_unknown: timedelta = timedelta(days=30)
+) -> SqliteStore:
     """Open (creating folder and file if needed) and migrate a SQLite store."""
     shown = str(path)
     if shown != ":memory:":
@@ -324,7 +347,7 @@ async def open_store(path: str | Path, cache_size: int = 10_000) -> SqliteStore:
         db = await aiosqlite.connect(shown, isolation_level=None)
     except sqlite3.Error as exc:
         raise StoreError(f"{shown}: cannot open the database ({exc})") from exc
-    store = SqliteStore(db, shown, cache_size)
+    store = SqliteStore(db, shown, cache_size, keep_unknown)
     try:
         async with db.execute("PRAGMA journal_mode = WAL") as cur:
             await cur.fetchone()

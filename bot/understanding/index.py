@@ -20,10 +20,8 @@ from bot.understanding.typos import Speller
 GRAM = 4  # letters in a sub-word feature
 GRAM_SHARE = 0.3  # weight of a 4-gram relative to a whole word of the same rarity
 FUNCTION = 0.3  # cap of a function word's weight, relative to the rarest word's
-NEG_WEIGHT = 0.0
-NEG_GRAMS = True
+LIGHT: frozenset[str] = frozenset()
 UNKNOWN = 1.0  # weight of a word no example uses, relative to the rarest word's
-EXAMPLE_GRAMS = True  # 4-grams also in the nearest-example view (else only in the bags)
 ELIDED = {"qu": "que", "j": "je", "l": "le", "d": "de", "m": "me", "t": "te", "s": "se", "c": "ce"}
 
 
@@ -37,8 +35,9 @@ class Example:
     """One example sentence, as features."""
 
     intent: int  # index into the matcher's intent names
-    features: frozenset[str]
-    weight: float  # the sum of its features' weights
+    features: frozenset[str]  # content words and their 4-grams (looked up through postings)
+    light: frozenset[str]  # function words and "¬": too common to look up, compared directly
+    weight: float  # the sum of all its features' weights
     negative: bool
 
 
@@ -48,12 +47,14 @@ class Language:
 
     lang: str
     examples: tuple[Example, ...]
-    postings: Mapping[str, Sequence[int]]  # feature -> examples holding it
-    bags: Mapping[str, Sequence[tuple[int, float]]]  # feature -> (intent, its bag value)
+    postings: Mapping[str, Sequence[int]]  # content feature -> examples holding it
+    bags: Mapping[str, Sequence[tuple[int, float]]]  # content feature -> (intent, bag value)
     bag_norms: Mapping[int, float]  # intent -> length of its bag vector
+    bag_light: Sequence[Mapping[str, float]]  # intent -> its light features' bag values
     negative_share: Sequence[float]  # intent -> share of its examples that are negative
     weights: Mapping[str, float]
     function: frozenset[str]  # function-word tokens of the language
+    light: frozenset[str]  # the function words and "¬"
     cap: float  # weight of a function word
     unknown: float  # weight of a word no example holds
     gram_unknown: float  # weight of a 4-gram no example holds
@@ -93,7 +94,7 @@ def _features(tokens: frozenset[str], function: frozenset[str]) -> frozenset[str
     grams = [
         f"#{mark}{padded[i : i + GRAM]}"
         for mark, padded in (
-            (NEG, f"<{t[1:]}>") if t[0] == NEG and NEG_GRAMS else ("", f"<{t}>")
+            (NEG, f"<{t[1:]}>") if t[0] == NEG else ("", f"<{t}>")
             for t in tokens
             if len(t) >= GRAM and t not in function
         )
@@ -119,7 +120,7 @@ def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:
                 continue
             features = _features(tokens, function)
             neg = negative(tokens)
-            sentences.append((intent, features if EXAMPLE_GRAMS else tokens, neg))
+            sentences.append((intent, features, neg))
             bags[intent].update(features)
             sizes[intent] += 1
             negatives[intent] += neg
@@ -130,29 +131,31 @@ def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:
     rarest = math.log(1 + count)
     cap = FUNCTION * rarest
     weights = {f: math.log(1 + count / n) for f, n in holders.items()}
-    if NEG in weights and NEG_WEIGHT:
-        weights[NEG] = NEG_WEIGHT * rarest
     for feature, weight in weights.items():
         if feature[0] == "#":
             weights[feature] = weight * GRAM_SHARE
         elif feature in function:
             weights[feature] = min(weight, cap)
+    light = LIGHT
     weigh = weights.__getitem__
     built = tuple(
-        Example(intent, features, sum(map(weigh, features)), neg)
+        Example(intent, features - light, features & light, sum(map(weigh, features)), neg)
         for intent, features, neg in sentences
     )
     postings: defaultdict[str, list[int]] = defaultdict(list)
     for number, example in enumerate(built):
         for feature in example.features:
             postings[feature].append(number)
-    vectors: dict[str, list[tuple[int, float]]] = {}
+    vectors: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
     norms: dict[int, float] = {}
+    lights: list[dict[str, float]] = []
     for intent, (bag, size) in enumerate(zip(bags, sizes, strict=True)):
         # a feature in every example of an intent is typical of it: weight x share
         values = [(f, weights[f] * n / size) for f, n in bag.items()]
         for feature, value in values:
-            vectors.setdefault(feature, []).append((intent, value))
+            if feature not in light:
+                vectors[feature].append((intent, value))
+        lights.append({f: v for f, v in values if f in light})
         norms[intent] = math.sqrt(sum([v * v for _, v in values]))
     return Language(
         lang=lang,
@@ -160,9 +163,11 @@ def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:
         postings=postings,
         bags=vectors,
         bag_norms=norms,
+        bag_light=lights,
         negative_share=tuple(n / max(1, size) for n, size in zip(negatives, sizes, strict=True)),
         weights=weights,
         function=function,
+        light=light,
         cap=cap,
         unknown=UNKNOWN * rarest,
         gram_unknown=UNKNOWN * rarest * GRAM_SHARE,

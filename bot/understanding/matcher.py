@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.errors import VieError
-from bot.understanding.index import EXAMPLE_GRAMS, Language, build, negative
+from bot.understanding.index import Language, build, negative
 from bot.understanding.labels import label_index
 from bot.understanding.text import NEG, normalize
 
@@ -25,7 +25,7 @@ POLARITY = 0.5  # what is left of an example's score when it disagrees with the 
 SHORT_POLARITY = 0.1  # the same for a short text, where the negation is most of the meaning
 SHORT = 1  # content words in a short text ("je sais" is not "je sais pas")
 THRESHOLD = 0.17  # `best` answers from this score up (chosen on the phrase file)
-SURE = 0.4  # under this score the other languages are tried too
+SURE = 0.4  # under this score a text whose words are mostly unknown is tried in other languages
 OTHER_LANGUAGE = 0.95  # a guess from another language than the person's must be clearer
 MAX_TOKENS = 64  # distinct tokens read in one text: bounds the work on a long message
 
@@ -81,13 +81,16 @@ class Matcher:
     ) -> tuple[Guess, ...]:
         """The `limit` likeliest intents, best first; `among` restricts the names."""
         wanted = None if among is None else {self._numbers[n] for n in among if n in self._numbers}
-        scores = self._scores(text, lang, wanted)
-        if max(scores.values(), default=0.0) < SURE:
+        tokens = self.tokens(text, lang)
+        scores = self._scores(tokens, self._language(lang), wanted)
+        top = max(scores.values(), default=0.0)
+        if top < THRESHOLD or (top < SURE and self._foreign(tokens, lang)):
             # the language may be set wrong (an English speaker left on French): the
             # person's own language first, another one only when it is clearer
             for other in self.languages:
                 if other != lang:
-                    for intent, score in self._scores(text, other, wanted).items():
+                    theirs = self._scores(self.tokens(text, other), self._index[other], wanted)
+                    for intent, score in theirs.items():
                         scores[intent] = max(scores.get(intent, 0.0), score * OTHER_LANGUAGE)
         ordered = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return tuple(Guess(self.names[i], round(s, 4)) for i, s in ordered[:limit] if s > 0)
@@ -107,29 +110,39 @@ class Matcher:
             raise UnderstandingError(f"language {lang!r} is not one of {list(self.languages)}")
         return known
 
-    def _scores(self, text: str, lang: str, wanted: set[int] | None) -> dict[int, float]:
-        known = self._language(lang)
-        tokens = self.tokens(text, lang)
+    def _foreign(self, tokens: frozenset[str], lang: str) -> bool:
+        """Whether most words of the text are unknown in `lang`: maybe another language."""
+        known = self._index[lang].weights
+        words = [t for t in tokens if t != NEG]
+        return sum(1 for t in words if t in known) * 2 < len(words)
+
+    def _scores(
+        self, tokens: frozenset[str], known: Language, wanted: set[int] | None
+    ) -> dict[int, float]:
         features = known.features(tokens)
         if not features:
             return {}
         weights = {f: known.weight(f) for f in features}
-        text_weight = sum(weights.values()) if EXAMPLE_GRAMS else sum(weights[t] for t in tokens)
-        text_norm = math.sqrt(sum(w * w for w in weights.values()))
+        text_weight = sum(weights.values())
+        light = features & known.light
+        content = features - light
+        text_norm = math.sqrt(sum([w * w for w in weights.values()]))
         shared: dict[int, float] = {}
         dots: dict[int, float] = {}
-        for feature in features & known.weights.keys():
+        for feature in content:
             weight = weights[feature]
             for number in known.postings.get(feature, ()):
                 shared[number] = shared.get(number, 0.0) + weight
-            for intent, value in known.bags[feature]:
+            for intent, value in known.bags.get(feature, ()):
                 dots[intent] = dots.get(intent, 0.0) + weight * value
         polarity = negative(tokens)
-        content = sum(1 for t in tokens if t not in known.function and t != NEG)
-        disagree = SHORT_POLARITY if content <= SHORT else POLARITY
+        words = sum(1 for t in tokens if t not in known.light)
+        disagree = SHORT_POLARITY if words <= SHORT else POLARITY
         nearest: dict[int, float] = {}
         for number, overlap in shared.items():
             example = known.examples[number]
+            if light:
+                overlap += sum([weights[f] for f in example.light & light])
             score = (overlap / example.weight) ** EXAMPLE_SHARE * (overlap / text_weight) ** (
                 1 - EXAMPLE_SHARE
             )
@@ -141,6 +154,9 @@ class Matcher:
         for intent, dot in dots.items():
             if wanted is not None and intent not in wanted:
                 continue
+            if light:
+                values = known.bag_light[intent]
+                dot += sum([weights[f] * values.get(f, 0.0) for f in light])
             # the bag pools both polarities: it counts as far as its examples agree
             share = known.negative_share[intent]
             agree = share if polarity else 1 - share

@@ -22,6 +22,8 @@ from bot.features.advocates.records import MAX_PATH, REFERRER_QUESTION, Advocate
 from bot.features.advocates.state import ADVOCACY, NAME
 
 MAX_TRIES = 3  # typed answers to "who invited you?" before the question is dropped
+# What an answer to "did someone tell you about me?" may mean besides a code or a name.
+ANSWERS = ("yes", "no", "dont_know", "nobody_invited")
 
 
 def refusal(state: UserState, invitation: Invitation | None, *, typed: bool) -> str | None:
@@ -100,6 +102,16 @@ def answer(
         turn.say("referrer_found", advocate=name)
         turn.say("privacy_notice", advocate=name)
         turn.show()
+        return True
+    answer = turn.means(event.text, ANSWERS)
+    if answer in ("no", "nobody_invited", "dont_know"):
+        turn.record("referrer_typed", credited=False, answer="none")
+        turn.say("referrer_none")
+        turn.show()
+        return True
+    if answer == "yes":  # "oui": then the code or the name, please (no try counted)
+        turn.ask(NAME, REFERRER_QUESTION)
+        turn.say("referrer_ask")
         return True
     if other_meaning:
         return False

@@ -23,7 +23,7 @@ from bot.features.advocates.records import (
 from bot.features.advocates.state import ADVOCACY, NAME
 from bot.features.nudges.policy import NudgePolicy
 
-_PLAIN = ("help_advocates", "ask_referrer", "invite_share_button", "invites_button",
+_PLAIN = ("help_advocates", "ask_referrer", "referrer_none", "referrer_ask", "invite_share_button", "invites_button",
           "invite_button", "invites_none", "invite_revoke_unknown", "friends_none",
           "friends_prev", "friends_next", "privacy_share_on", "privacy_share_off",
           "privacy_public_on", "privacy_public_off", "alerts_turn_on", "alerts_turn_off",

@@ -78,7 +78,22 @@ BEGIN
     WHERE EXISTS (SELECT 1 FROM json_each(referrals.path) WHERE value = OLD.user_id);
 END;
 
--- The turn statement: the same write-only view and one trigger, with the new column.
+-- What the bot did not understand, for the operators (`vie-coach unknown`): the text,
+-- where it was typed, and when. The person's id is kept only so that /forget erases it
+-- with the rest; nothing shows it. Old rows are pruned (`understanding.keep_unknown`).
+CREATE TABLE unknown_texts (
+    id       INTEGER PRIMARY KEY,
+    user_id  INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+    node     TEXT    NOT NULL,
+    lang     TEXT    NOT NULL,
+    text     TEXT    NOT NULL,
+    text_key TEXT    NOT NULL,  -- the text normalised: what is counted together
+    at_ms    INTEGER NOT NULL
+);
+CREATE INDEX unknown_texts_by_time ON unknown_texts(at_ms);
+CREATE INDEX unknown_texts_by_user ON unknown_texts(user_id);
+
+-- The turn statement: the same write-only view and one trigger, with the new columns.
 DROP TRIGGER save_turn;
 DROP VIEW turns;
 CREATE VIEW turns (
@@ -92,6 +107,7 @@ CREATE VIEW turns (
     nudge_ops,   -- JSON [[key, due_ms or null], ...]: schedule (replace) or cancel
     active_at, shares, public, alerts, invite_tries, watch_ms, alerts_sent, digest_ms,
     finished,    -- 1 once the journey is finished (the engine says which stage that is)
+    unknown,     -- JSON [[node, lang, text, text_key], ...] not understood, or '[]'
     now_ms,      -- updated_at in milliseconds
     referral,    -- JSON {"advocate": id, "payload": ..., "path": [...]} or NULL
     notify,      -- JSON [[advocate_id, kind, stage, due_ms], ...]
@@ -99,7 +115,7 @@ CREATE VIEW turns (
     alerts_ack   -- JSON [alert id, ...] told or dropped
 ) AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
             NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 WHERE 0;
 
 CREATE TRIGGER save_turn INSTEAD OF INSERT ON turns

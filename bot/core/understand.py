@@ -1,0 +1,99 @@
+"""What typed text means at a node: a button's label typed, a keyword rule, or an intent.
+
+In order: a button's own label (typos allowed); the node's keyword rules; the likeliest
+intent among those this node and the `anywhere` rules name (a node's rule or button wins
+over an anywhere rule for the same intent); the anywhere keyword rules. Intents wired
+neither here nor anywhere are not considered, so "oui" where no question was asked means
+nothing. When nothing is confident, the two nearest intents are offered ("did you
+mean…?").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.model import Button, Dialogs, Node, TextRule
+from bot.core.textmatch import matches, normalize
+from bot.understanding.labels import label_index
+
+SUGGEST_FROM = 0.08  # a "did you mean…?" intent scores at least this (below `best`'s bar)
+SUGGESTIONS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Meaning:
+    """What the person was taken to mean; all None when nothing matched."""
+
+    button: Button | None = None
+    rule: TextRule | None = None
+    intent: str | None = None
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def found(self) -> bool:
+        return self.button is not None or self.rule is not None
+
+
+def candidates(dialogs: Dialogs, node: Node | None, buttons: Sequence[Button]) -> list[str]:
+    """The intents that mean something here, the node's first."""
+    names: dict[str, None] = {}
+    for rule in node.on_text if node else ():
+        names.update(dict.fromkeys(rule.intents))
+    for button in buttons:
+        names.update(dict.fromkeys(button.intents))
+    for rule in dialogs.anywhere:
+        names.update(dict.fromkeys(rule.intents))
+    return list(names)
+
+
+def action_for(
+    dialogs: Dialogs, node: Node | None, buttons: Sequence[Button], intent: str
+) -> Button | TextRule | None:
+    """What this intent does here: the node's rule, its button, else an anywhere rule."""
+    for rule in node.on_text if node else ():
+        if intent in rule.intents:
+            return rule
+    for button in buttons:
+        if intent in button.intents:
+            return button
+    return next((rule for rule in dialogs.anywhere if intent in rule.intents), None)
+
+
+def understand(
+    dialogs: Dialogs, node: Node | None, buttons: Sequence[Button], text: str, lang: str
+) -> Meaning:
+    """What `text` means at `node`, whose visible buttons are `buttons`."""
+    langs = (lang, *(other for other in dialogs.languages if other != lang))
+    matcher = dialogs.matcher
+    for each in langs if buttons else ():
+        typed = label_index(text, [b.label.get(each, "") for b in buttons], each)
+        if typed is not None:
+            return Meaning(button=buttons[typed])
+    said = normalize(text)
+    rule = _keywords(node.on_text if node else (), said, langs)
+    if rule is not None:
+        return Meaning(rule=rule)
+    names = candidates(dialogs, node, buttons) if matcher is not None else []
+    if matcher is not None and names:
+        guess = matcher.best(text, lang, names)
+        if guess is not None:
+            action = action_for(dialogs, node, buttons, guess.intent)
+            if isinstance(action, Button):
+                return Meaning(button=action, intent=guess.intent)
+            return Meaning(rule=action, intent=guess.intent)
+    rule = _keywords(dialogs.anywhere, said, langs)
+    if rule is not None:
+        return Meaning(rule=rule)
+    if matcher is None or not names:
+        return Meaning()
+    near = matcher.rank(text, lang, names, limit=SUGGESTIONS)
+    return Meaning(suggestions=tuple(g.intent for g in near if g.score >= SUGGEST_FROM))
+
+
+def _keywords(rules: Sequence[TextRule], said: str, langs: Sequence[str]) -> TextRule | None:
+    for each in langs:
+        for rule in rules:
+            if matches(said, rule.keywords.get(each, ())):
+                return rule
+    return None
