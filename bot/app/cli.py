@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -14,7 +14,9 @@ import click
 from bot.app import bootstrap
 from bot.app.config import Config, find_config
 from bot.core.dialogset import DialogSet
+from bot.core.durations import parse_duration
 from bot.dialogs.checks import stale_facts
+from bot.dialogs.phrases import check_phrases
 from bot.errors import DialogError, VieError
 from bot.runtime.conversation import Conversations
 from bot.store import open_store
@@ -49,8 +51,17 @@ def check(directory: Path | None, config_path: str | None) -> None:
     config = _config(config_path)
     folder = directory or config.bot.dialogs
     dialogs, problems = bootstrap.check(config, folder)
+    report = None
     if dialogs is not None:
         problems = [*problems, *stale_facts(dialogs, date.today().year, config.bot.fact_max_age)]
+        report, phrase_problems = check_phrases(folder, dialogs)
+        problems += phrase_problems
+        if report is not None:
+            click.echo("phrases reaching their intent (dialogs/tests/phrases.yaml):")
+            for line in report.lines():
+                click.echo(f"  {line}")
+        if any(p.severity == "error" for p in phrase_problems):
+            dialogs = None
     for problem in problems:
         click.echo(str(problem), err=problem.severity == "error")
     errors = sum(1 for p in problems if p.severity == "error")
@@ -98,7 +109,9 @@ def chat(
 
     async def go() -> None:
         dialogs = load_checked(config, dialogs_dir)
-        store = await open_store(db_path or config.store.path)
+        store = await open_store(
+            db_path or config.store.path, keep_unknown=config.store.keep_unknown
+        )
         try:
             conversations = Conversations(
                 dialogs, store, lang or config.bot.default_language, config.links.verifier()
@@ -132,6 +145,40 @@ def run(config_path: str | None) -> None:
     for problem in stale_facts(dialogs, date.today().year, config.bot.fact_max_age):
         logging.getLogger("bot.dialogs").warning("%s", problem)
     run_bot(config, dialogs)
+
+
+@main.command()
+@click.option("--config", "config_path", help="Configuration file (TOML).")
+@click.option(
+    "--db", "db_path", type=click.Path(path_type=Path), help="SQLite file (default: configured)."
+)
+@click.option("--since", default="30d", show_default=True, help="How far back, e.g. 7d or 2w.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+def unknown(config_path: str | None, db_path: Path | None, since: str, limit: int) -> None:
+    """What people typed that the bot did not understand, most frequent first, by node:
+    add those words as examples of an intent (dialogs/intents.yaml). Never shows who."""
+    config = _config(config_path)
+    try:
+        back = parse_duration(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+
+    async def go() -> None:
+        store = await open_store(
+            db_path or config.store.path, keep_unknown=config.store.keep_unknown
+        )
+        try:
+            rows = await store.unknown_texts(datetime.now(UTC) - back, limit)
+        finally:
+            await store.close()
+        if not rows:
+            click.echo(f"nothing fell back to 'not understood' in the last {since}")
+            return
+        click.echo(f"{'times':>5}  {'node':<28} lang  text")
+        for node, lang, text, count in rows:
+            click.echo(f"{count:>5}  {node or '(before the start)':<28} {lang:<4}  {text!r}")
+
+    _run(go())
 
 
 def _run(coro: object) -> None:

@@ -34,7 +34,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "entry_flow": "welcome",
         "fact_max_age": 5,
     },
-    "store": {"path": "vie-coach.db"},
+    "store": {"path": "vie-coach.db", "keep_unknown": "30d"},
     "telegram": {
         "base_url": "https://api.telegram.org/bot",
         "base_file_url": "https://api.telegram.org/file/bot",
@@ -93,7 +93,10 @@ _SCHEMA = {
         "store": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"path": {"type": "string", "minLength": 1}},
+            "properties": {
+                "path": {"type": "string", "minLength": 1},
+                "keep_unknown": {"type": "string", "minLength": 1},
+            },
         },
         "telegram": {
             "type": "object",
@@ -171,6 +174,7 @@ class BotConfig:
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
     path: Path
+    keep_unknown: timedelta = timedelta(days=30)  # texts not understood, for the operators
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +311,8 @@ def load_config(
             bot["fact_max_age"],
         ),
         store=StoreConfig(
-            Path(store["path"]) if store["path"] == ":memory:" else base / store["path"]
+            Path(store["path"]) if store["path"] == ":memory:" else base / store["path"],
+            _duration(store, "store", "keep_unknown"),
         ),
         telegram=TelegramConfig(
             token=token,

@@ -71,7 +71,7 @@ def build_application(
     async def post_init(app: App) -> None:
         # Invitation links name the bot as Telegram knows it (getMe, done by initialize).
         talk = with_features(dialogs, features_for(config, app.bot.username))
-        store = await open_store(config.store.path)
+        store = await open_store(config.store.path, keep_unknown=config.store.keep_unknown)
         await store.prune(clock())
         bot = TelegramBot(
             Conversations(talk, store, config.bot.default_language, config.links.verifier()),

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from bot.core.events import CancelNudge, Effect, Record, ScheduleNudge
+from bot.core.events import CancelNudge, Effect, KeepUnknown, Record, ScheduleNudge
 from bot.core.model import JOURNEY_STAGE
 from bot.core.state import Part, Pending, UserState
 from bot.core.textmatch import normalize
@@ -35,7 +35,7 @@ TURN_COLUMNS = (
     "milestones", "stages", "events", "update_key",
     "timezone", "nudges_sent", "ignored_in_a_row", "nudge_step", "next_nudge_ms", "nudge_ops",
     "active_at", "shares", "public", "alerts", "invite_tries", "watch_ms", "alerts_sent",
-    "digest_ms", "finished", "now_ms", "referral", "notify", "invite_ops", "alerts_ack",
+    "digest_ms", "finished", "unknown", "now_ms", "referral", "notify", "invite_ops", "alerts_ack",
 )  # fmt: skip
 # The columns are named in the statement; the values are bound in the same order, taken
 # from the row by name (`in_column_order`): positional binding is measurably faster than
@@ -177,6 +177,7 @@ def _effect_columns(effects: Sequence[Effect]) -> dict[str, Any]:
     notify: list[Any] = []
     invite_ops: list[Any] = []
     acks: list[int] = []
+    unknown: list[Any] = []
     referral = None
     for e in effects:
         if isinstance(e, Record):
@@ -198,6 +199,8 @@ def _effect_columns(effects: Sequence[Effect]) -> dict[str, Any]:
             invite_ops.append(["revoke", e.payload])
         elif isinstance(e, AckAlerts):
             acks.extend(e.ids)
+        elif isinstance(e, KeepUnknown):
+            unknown.append([e.node, e.lang, e.text, normalize(e.text)])
     return {
         "events": _json(records),
         "nudge_ops": _json([[key, due] for key, due in nudge_ops.items()]),
@@ -205,6 +208,7 @@ def _effect_columns(effects: Sequence[Effect]) -> dict[str, Any]:
         "notify": _json(notify),
         "invite_ops": _json(invite_ops),
         "alerts_ack": _json(acks),
+        "unknown": _json(unknown),
     }
 
 

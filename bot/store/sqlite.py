@@ -52,6 +52,7 @@ USER_TABLES = {
     "invites": "advocate_id",
     "advocates": "user_id",
     "alerts": "advocate_id",
+    "unknown_texts": "user_id",
 }
 
 

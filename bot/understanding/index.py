@@ -1,17 +1,19 @@
-"""What the matcher knows about one language, built once: weighted features of every
-example, and of every intent taken as one bag of words.
+"""What the matcher knows about one language, built once: the weighted features of every
+example, and the length of every intent's bag of words.
 
 A feature is a token (`normalize`) or, for a content word, one of its letter 4-grams
 ("<inst", "inst", "nsta"…), which lets "inscription" meet "inscrit" and "escroquer" meet
-"escroc". A feature's weight is its inverse intent frequency: "temps" tells more than "je";
-function words never weigh more than a fixed cap, whatever their frequency in a small set.
+"escroc"; a negated word's grams are negated too. A feature's weight is its inverse intent
+frequency: "temps" tells more than "je"; function words never weigh more than a fixed cap,
+whatever their frequency in a small set.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.understanding.text import NEG, function_tokens, normalize
@@ -20,12 +22,11 @@ from bot.understanding.typos import Speller
 GRAM = 4  # letters in a sub-word feature
 GRAM_SHARE = 0.3  # weight of a 4-gram relative to a whole word of the same rarity
 FUNCTION = 0.3  # cap of a function word's weight, relative to the rarest word's
-LIGHT: frozenset[str] = frozenset()
 UNKNOWN = 1.0  # weight of a word no example uses, relative to the rarest word's
 ELIDED = {"qu": "que", "j": "je", "l": "le", "d": "de", "m": "me", "t": "te", "s": "se", "c": "ce"}
 
 
-def negative(tokens: Sequence[str] | frozenset[str]) -> bool:
+def negative(tokens: Iterable[str]) -> bool:
     """True when the tokens carry a negation ("¬" or a negated word)."""
     return any(t.startswith(NEG) for t in tokens)
 
@@ -35,8 +36,7 @@ class Example:
     """One example sentence, as features."""
 
     intent: int  # index into the matcher's intent names
-    features: frozenset[str]  # content words and their 4-grams (looked up through postings)
-    light: frozenset[str]  # function words and "¬": too common to look up, compared directly
+    function: frozenset[str]  # its function words: compared directly, not looked up
     weight: float  # the sum of all its features' weights
     negative: bool
 
@@ -47,14 +47,12 @@ class Language:
 
     lang: str
     examples: tuple[Example, ...]
-    postings: Mapping[str, Sequence[int]]  # content feature -> examples holding it
-    bags: Mapping[str, Sequence[tuple[int, float]]]  # content feature -> (intent, bag value)
-    bag_norms: Mapping[int, float]  # intent -> length of its bag vector
-    bag_light: Sequence[Mapping[str, float]]  # intent -> its light features' bag values
+    postings: Mapping[str, Sequence[int]]  # feature (not a function word) -> its examples
+    sizes: Sequence[int]  # intent -> number of its examples
+    bag_norms: Sequence[float]  # intent -> length of its bag vector (see `Matcher`)
     negative_share: Sequence[float]  # intent -> share of its examples that are negative
     weights: Mapping[str, float]
     function: frozenset[str]  # function-word tokens of the language
-    light: frozenset[str]  # the function words and "¬"
     cap: float  # weight of a function word
     unknown: float  # weight of a word no example holds
     gram_unknown: float  # weight of a 4-gram no example holds
@@ -107,26 +105,20 @@ def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:
     """The index of `lang`; `examples[i]` are the example sentences of intent `i`."""
     function = function_tokens(lang)
     sentences: list[tuple[int, frozenset[str], bool]] = []
-    bags = [Counter[str]() for _ in examples]
-    sizes = [0] * len(examples)
+    bags = [Counter[str]() for _ in examples]  # intent -> feature -> examples holding it
     negatives = [0] * len(examples)
     stems: Counter[str] = Counter()
-    holders: Counter[str] = Counter()
+    holders: Counter[str] = Counter()  # feature -> intents holding it
     for intent, texts in enumerate(examples):
-        held: set[str] = set()
         for text in texts:
             tokens = frozenset(normalize(text, lang))
-            if not tokens:
-                continue
-            features = _features(tokens, function)
-            neg = negative(tokens)
-            sentences.append((intent, features, neg))
-            bags[intent].update(features)
-            sizes[intent] += 1
-            negatives[intent] += neg
-            held.update(features)
-            stems.update(token.removeprefix(NEG) for token in tokens)
-        holders.update(held)
+            if tokens:
+                features = _features(tokens, function)
+                sentences.append((intent, features, negative(tokens)))
+                bags[intent].update(features)
+                negatives[intent] += sentences[-1][2]
+                stems.update(token.removeprefix(NEG) for token in tokens)
+        holders.update(bags[intent].keys())
     count = max(1, len(examples))
     rarest = math.log(1 + count)
     cap = FUNCTION * rarest
@@ -136,38 +128,28 @@ def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:
             weights[feature] = weight * GRAM_SHARE
         elif feature in function:
             weights[feature] = min(weight, cap)
-    light = LIGHT
     weigh = weights.__getitem__
-    built = tuple(
-        Example(intent, features - light, features & light, sum(map(weigh, features)), neg)
-        for intent, features, neg in sentences
-    )
+    built = []
     postings: defaultdict[str, list[int]] = defaultdict(list)
-    for number, example in enumerate(built):
-        for feature in example.features:
+    for number, (intent, features, neg) in enumerate(sentences):
+        built.append(Example(intent, features & function, sum(map(weigh, features)), neg))
+        for feature in features - function:
             postings[feature].append(number)
-    vectors: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
-    norms: dict[int, float] = {}
-    lights: list[dict[str, float]] = []
-    for intent, (bag, size) in enumerate(zip(bags, sizes, strict=True)):
-        # a feature in every example of an intent is typical of it: weight x share
-        values = [(f, weights[f] * n / size) for f, n in bag.items()]
-        for feature, value in values:
-            if feature not in light:
-                vectors[feature].append((intent, value))
-        lights.append({f: v for f, v in values if f in light})
-        norms[intent] = math.sqrt(sum([v * v for _, v in values]))
+    sizes = [sum(1 for s in sentences if s[0] == i) for i in range(len(examples))]
+    norms = [
+        # the bag: each feature's weight times the share of the intent's examples holding it
+        math.hypot(*map(operator.mul, map(weigh, bag.keys()), bag.values())) / max(1, size)
+        for bag, size in zip(bags, sizes, strict=True)
+    ]
     return Language(
         lang=lang,
-        examples=built,
+        examples=tuple(built),
         postings=postings,
-        bags=vectors,
+        sizes=sizes,
         bag_norms=norms,
-        bag_light=lights,
-        negative_share=tuple(n / max(1, size) for n, size in zip(negatives, sizes, strict=True)),
+        negative_share=[n / max(1, size) for n, size in zip(negatives, sizes, strict=True)],
         weights=weights,
         function=function,
-        light=light,
         cap=cap,
         unknown=UNKNOWN * rarest,
         gram_unknown=UNKNOWN * rarest * GRAM_SHARE,

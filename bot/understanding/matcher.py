@@ -120,29 +120,34 @@ class Matcher:
         self, tokens: frozenset[str], known: Language, wanted: set[int] | None
     ) -> dict[int, float]:
         features = known.features(tokens)
-        if not features:
-            return {}
         weights = {f: known.weight(f) for f in features}
         text_weight = sum(weights.values())
-        light = features & known.light
-        content = features - light
         text_norm = math.sqrt(sum([w * w for w in weights.values()]))
+        # what the text shares with each example, as a sum of weights and of their squares
+        # (the squares make the bag's dot product); function words are left to the end:
+        # they are in most examples, and an example sharing nothing else is no candidate
+        function = features & known.function
         shared: dict[int, float] = {}
-        dots: dict[int, float] = {}
-        for feature in content:
+        squares: dict[int, float] = {}
+        for feature in features - function:
             weight = weights[feature]
+            square = weight * weight
             for number in known.postings.get(feature, ()):
                 shared[number] = shared.get(number, 0.0) + weight
-            for intent, value in known.bags.get(feature, ()):
-                dots[intent] = dots.get(intent, 0.0) + weight * value
+                squares[number] = squares.get(number, 0.0) + square
         polarity = negative(tokens)
-        words = sum(1 for t in tokens if t not in known.light)
+        words = sum(1 for t in tokens if t not in known.function and t != NEG)
         disagree = SHORT_POLARITY if words <= SHORT else POLARITY
         nearest: dict[int, float] = {}
+        dots: dict[int, float] = {}
         for number, overlap in shared.items():
             example = known.examples[number]
-            if light:
-                overlap += sum([weights[f] for f in example.light & light])
+            if wanted is not None and example.intent not in wanted:
+                continue
+            square = squares[number]
+            for feature in example.function & function:
+                overlap += weights[feature]
+                square += weights[feature] ** 2
             score = (overlap / example.weight) ** EXAMPLE_SHARE * (overlap / text_weight) ** (
                 1 - EXAMPLE_SHARE
             )
@@ -150,16 +155,15 @@ class Matcher:
                 score *= disagree
             if score > nearest.get(example.intent, 0.0):
                 nearest[example.intent] = score
+            dots[example.intent] = dots.get(example.intent, 0.0) + square
         scores = {}
         for intent, dot in dots.items():
-            if wanted is not None and intent not in wanted:
-                continue
-            if light:
-                values = known.bag_light[intent]
-                dot += sum([weights[f] * values.get(f, 0.0) for f in light])
-            # the bag pools both polarities: it counts as far as its examples agree
+            # the bag (all examples of the intent as one vector, a feature weighing its weight
+            # times the share of examples holding it) pools both polarities: it counts as
+            # far as its examples agree with the text
+            cosine = dot / (known.sizes[intent] * known.bag_norms[intent] * text_norm)
             share = known.negative_share[intent]
             agree = share if polarity else 1 - share
-            pooled = dot / (text_norm * known.bag_norms[intent]) * (agree + (1 - agree) * disagree)
-            scores[intent] = (1 - BAG_SHARE) * nearest.get(intent, 0.0) + BAG_SHARE * pooled
+            pooled = cosine * (agree + (1 - agree) * disagree)
+            scores[intent] = (1 - BAG_SHARE) * nearest[intent] + BAG_SHARE * pooled
         return scores

@@ -80,7 +80,7 @@ END;
 
 -- What the bot did not understand, for the operators (`vie-coach unknown`): the text,
 -- where it was typed, and when. The person's id is kept only so that /forget erases it
--- with the rest; nothing shows it. Old rows are pruned (`understanding.keep_unknown`).
+-- with the rest; nothing shows it. Old rows are pruned (`store.keep_unknown`).
 CREATE TABLE unknown_texts (
     id       INTEGER PRIMARY KEY,
     user_id  INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
@@ -170,6 +170,10 @@ BEGIN
     WHERE advocate_id = NEW.user_id AND revoked_ms IS NULL AND payload IN (
         SELECT json_extract(value, '$[1]') FROM json_each(NEW.invite_ops)
         WHERE json_extract(value, '$[0]') = 'revoke');
+    INSERT INTO unknown_texts (user_id, node, lang, text, text_key, at_ms)
+    SELECT NEW.user_id, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+           json_extract(value, '$[2]'), json_extract(value, '$[3]'), NEW.now_ms
+    FROM json_each(NEW.unknown);
     DELETE FROM alerts WHERE advocate_id = NEW.user_id
         AND id IN (SELECT value FROM json_each(NEW.alerts_ack));
     INSERT INTO alerts (advocate_id, friend_id, kind, stage, at_ms)

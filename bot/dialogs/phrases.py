@@ -1,0 +1,54 @@
+"""The phrase test file (`tests/phrases.yaml` in the dialog folder): realistic typed
+phrases and the intent each must reach, run against the dialogs' matcher by
+`vie-coach check`, which fails under `TARGET` in any language."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bot.core.dialogset import DialogSet
+from bot.dialogs import yamlfile
+from bot.errors import Problem
+from bot.understanding import NONE, Report, UnderstandingError, evaluate, phrases_from
+
+TARGET = 0.90
+PHRASES = Path("tests") / "phrases.yaml"
+
+
+def check_phrases(
+    directory: str | os.PathLike[str], dialogs: DialogSet
+) -> tuple[Report | None, list[Problem]]:
+    """The report of the folder's phrase file (None when it has none, or cannot run)."""
+    path = Path(directory) / PHRASES
+    shown = os.path.relpath(path)
+    if not path.is_file():
+        return None, []
+    if dialogs.matcher is None:
+        return None, [Problem(shown, 0, None, "a phrase file, but no intents to test it on")]
+    try:
+        phrases = phrases_from(yamlfile.load(path.read_text(encoding="utf-8")))
+    except (yamlfile.YamlError, UnicodeDecodeError, OSError, UnderstandingError) as exc:
+        return None, [Problem(shown, 0, None, f"cannot read the phrase file: {exc}")]
+    problems = [
+        Problem(shown, 0, None, f"phrase {p.text!r} expects unknown intent '{p.intent}'")
+        for p in phrases
+        if p.intent != NONE and p.intent not in dialogs.intents
+    ]
+    problems += [
+        Problem(shown, 0, None, f"phrase {p.text!r}: language '{p.lang}' is not configured")
+        for p in phrases
+        if p.lang not in dialogs.languages
+    ]
+    if problems:
+        return None, problems
+    report = evaluate(dialogs.matcher, phrases)
+    for lang in report.failing(TARGET):
+        score = report.languages[lang]
+        problems.append(
+            Problem(shown, 0, None,
+                    f"{lang}: {score.accuracy:.1%} of the phrases reach their intent "
+                    f"({score.correct}/{score.total}), under {TARGET:.0%}: add examples to "
+                    "the intents they were taken for (see the confusions above)")
+        )  # fmt: skip
+    return report, problems

@@ -1,0 +1,188 @@
+"""What people type, through the engine: typed button labels, intents on rules and
+buttons, replies that stay, "did you mean…?", and what was not understood kept for the
+operators (without names), erased with the person."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app.bootstrap import standard_features
+from bot.core.dialogset import DialogSet
+from bot.core.engine import step
+from bot.core.events import KeepUnknown, Press, Record, Send, Text
+from bot.core.state import UserState, evolve, new_state
+from bot.dialogs.load import check_directory, load_dialogs
+from bot.runtime.conversation import Conversations, Person
+from bot.store import SqliteStore
+from bot.testing import ChatHarness, FakeClock
+from bot.understanding import Guess
+
+ROOT = Path(__file__).resolve().parent
+TALK = ROOT / "fixtures" / "talk"
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def talk() -> DialogSet:
+    return load_dialogs(TALK, ("fr", "en"), "welcome", standard_features())
+
+
+def at(dialogs: DialogSet, node: str, lang: str = "fr") -> UserState:
+    n = dialogs.flows["welcome"].nodes[node]
+    return evolve(new_state(7, lang, NOW, "Zoé"), flow="welcome", node=node, node_version=n.version)
+
+
+def say(dialogs: DialogSet, state: UserState, text: str) -> tuple[UserState, list[Send], list[str]]:
+    after, effects = step(dialogs, state, Text(text), NOW)
+    sends = [e for e in effects if isinstance(e, Send)]
+    return after, sends, [e.name for e in effects if isinstance(e, Record)]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["C'est fait", "cest fait", "c'est fais", "C'EST FAIT !!", "telephone ou tablette android"],
+)
+def test_a_typed_button_label_presses_it(talk: DialogSet, typed: str) -> None:
+    after, sends, records = say(talk, at(talk, "menu"), typed)
+    assert after.node == "installed" and records == ["text_press"]
+    assert sends[0].text == "Bravo !"
+
+
+@pytest.mark.parametrize(
+    ("typed", "node"),
+    [
+        ("oui ok", "installed"),  # `yes` stands for the "C'est fait" button here
+        ("pas maintenant", "bye"),  # `later`: the "Plus tard" button
+        ("non merci", "bye"),  # the node's own rule
+        ("laissez moi tranquile", "bye"),  # `stop`, anywhere, with a typo
+    ],
+)
+def test_intents_press_buttons_and_follow_rules(talk: DialogSet, typed: str, node: str) -> None:
+    after, _, records = say(talk, at(talk, "menu"), typed)
+    assert after.node == node, records
+
+
+def test_negation_is_not_the_word_it_denies(talk: DialogSet) -> None:
+    after, _, _ = say(talk, at(talk, "menu"), "pas envie")
+    assert after.node == "bye"  # "no", not "yes"
+
+
+def test_a_node_rule_wins_over_the_anywhere_rule_for_the_same_intent(talk: DialogSet) -> None:
+    after, sends, _ = say(talk, at(talk, "menu"), "jai pas le temps")
+    assert after.node == "menu"  # the node says "take your time" and stays
+    assert sends[0].text == "Prenez votre temps, rien ne presse." and sends[0].buttons
+    elsewhere, _, _ = say(talk, at(talk, "installed"), "jai pas le temps")
+    assert elsewhere.node == "time"  # the anywhere rule
+
+
+def test_a_reply_rule_stays_and_shows_the_buttons_again(talk: DialogSet) -> None:
+    after, sends, _ = say(talk, at(talk, "installed"), "merci beaucoup")
+    assert after.node == "installed"
+    assert sends[0].text == "Avec plaisir." and [b.label for b in sends[0].buttons] == [
+        "Recommencer"
+    ]
+
+
+def test_an_english_speaker_left_on_french_is_understood(talk: DialogSet) -> None:
+    after, _, _ = say(talk, at(talk, "menu"), "too busy right now sorry")
+    assert after.node == "menu"  # no_time, the node's reply
+
+
+def test_nonsense_falls_back_kindly_and_is_kept_for_the_operators(talk: DialogSet) -> None:
+    before = at(talk, "menu")
+    after, effects = step(talk, before, Text("qwerty azerty"), NOW)
+    assert after.node == "menu"
+    kept = [e for e in effects if isinstance(e, KeepUnknown)]
+    assert kept == [KeepUnknown("welcome.menu", "fr", "qwerty azerty")]
+    (sent,) = [e for e in effects if isinstance(e, Send)]
+    assert [b.label for b in sent.buttons][-3:] == [
+        "C'est fait ✅", "Plus tard", "Téléphone ou tablette Android"
+    ]  # fmt: skip
+
+
+class NearlyNoTime:
+    """A matcher that is never sure, and finds `no_time` nearest (a fake, for the case
+    where the real one hesitates)."""
+
+    def best(self, text: str, lang: str, among: object = None) -> None:
+        return None
+
+    def rank(self, text: str, lang: str, among: object = None, limit: int = 3) -> tuple[Guess, ...]:
+        return (Guess("no_time", 0.12), Guess("thanks", 0.09))[:limit]
+
+
+def test_did_you_mean_offers_the_nearest_intents_and_acts_on_one(talk: DialogSet) -> None:
+    unsure = replace(talk, matcher=NearlyNoTime())  # type: ignore[arg-type]
+    after, sends, records = say(unsure, at(unsure, "installed"), "le temps me manque")
+    assert records == ["fallback"]
+    near = [b for b in sends[0].buttons if b.data.startswith("!meant:")]
+    assert [b.label for b in near] == ["Je n'ai pas le temps", "merci"]
+    assert near and near[0].label == "Je n'ai pas le temps"
+    assert sends[0].text.startswith("Je ne suis pas sûr")
+    chosen, _ = step(unsure, after, Press(near[0].data), NOW)
+    assert chosen.node == "time"
+
+
+def test_a_did_you_mean_button_for_an_intent_not_wired_here_expires(talk: DialogSet) -> None:
+    after, effects = step(talk, at(talk, "installed"), Press("!meant:dont_know"), NOW)
+    assert after.node == "installed"
+    assert [e.name for e in effects if isinstance(e, Record)] == ["stale_press"]
+
+
+async def test_texts_not_understood_are_counted_without_names_and_erased(
+    store: SqliteStore, talk: DialogSet
+) -> None:
+    clock = FakeClock()
+    zoe = ChatHarness(Conversations(talk, store, "fr"), Person(1, "Zoé", "fr"), clock)
+    paul = ChatHarness(Conversations(talk, store, "fr"), Person(2, "Paul", "fr"), clock)
+    for h in (zoe, paul):
+        await h.send("/start")
+        await h.send("non")  # "did someone tell you about me?": closed kindly
+        h.expect("Très bien, bienvenue", last=1)
+        await h.send("Quelle heure est-il ?")
+    await zoe.send("quelle heure est il")  # the same words, written otherwise
+    rows = await store.unknown_texts(clock.now() - timedelta(days=1))
+    assert rows == [("welcome.menu", "fr", "Quelle heure est-il ?", 3)]
+    export = await store.export(1)
+    assert [r["text"] for r in export["unknown_texts"]] == [
+        "Quelle heure est-il ?", "quelle heure est il"
+    ]  # fmt: skip
+    await zoe.send("/forget")
+    await zoe.press("Oui, effacer")
+    assert (await store.unknown_texts(clock.now() - timedelta(days=1)))[0][3] == 1
+    clock.advance(timedelta(days=31))
+    await store.prune(clock.now())
+    assert await store.unknown_texts(clock.now() - timedelta(days=60)) == []
+
+
+INTENTS_WITH_MISTAKES = """\
+intents:
+  yes:
+    examples: {fr: ["oui", "d'accord", "ok"], en: ["yes", "sure", "ok"]}
+  "no":
+    examples: {fr: ["non", "Plus tard !"], en: []}
+  later:
+    examples: {fr: ["plus tard", "Oui !", "une autre fois"], en: ["later", "not now", "soon"]}
+"""
+
+
+def test_the_checker_names_every_mistake_of_the_intents(tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name in ("welcome.yaml", "messages.yaml"):
+        (folder / name).write_text((TALK / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "intents.yaml").write_text(INTENTS_WITH_MISTAKES, encoding="utf-8")
+    dialogs, problems = check_directory(folder, ("fr", "en"), "welcome", standard_features())
+    assert dialogs is None
+    said = "\n".join(str(p) for p in problems)
+    assert "intents.yaml:2: intent name True is not text" in said
+    assert "intent 'no' has 2 example(s) in fr: write at least 3" in said
+    assert "intent 'no' has no example in en" in said
+    assert "example 'plus tard' (fr) is in both 'no' and 'later'" in said
+    assert "missing built-in intent 'dont_know'" in said
+    assert "welcome.yaml:6: unknown intent 'no_time'" in said  # an anywhere rule
+    assert "welcome.yaml:18: node 'menu': unknown intent 'no_time'" in said
