@@ -16,7 +16,7 @@ from bot.app.config import Config, find_config
 from bot.core.dialogset import DialogSet
 from bot.core.durations import parse_duration
 from bot.dialogs.checks import stale_facts
-from bot.dialogs.phrases import check_phrases
+from bot.dialogs.phrases import PHRASES, check_phrases
 from bot.errors import DialogError, VieError
 from bot.runtime.conversation import Conversations
 from bot.store import open_store
@@ -57,7 +57,7 @@ def check(directory: Path | None, config_path: str | None) -> None:
         report, phrase_problems = check_phrases(folder, dialogs)
         problems += phrase_problems
         if report is not None:
-            click.echo("phrases reaching their intent (dialogs/tests/phrases.yaml):")
+            click.echo(f"phrases reaching their intent ({Path(folder) / PHRASES}):")
             for line in report.lines():
                 click.echo(f"  {line}")
         if any(p.severity == "error" for p in phrase_problems):

@@ -106,6 +106,7 @@ def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:
     function = function_tokens(lang)
     sentences: list[tuple[int, frozenset[str], bool]] = []
     bags = [Counter[str]() for _ in examples]  # intent -> feature -> examples holding it
+    sizes = [0] * len(examples)
     negatives = [0] * len(examples)
     stems: Counter[str] = Counter()
     holders: Counter[str] = Counter()  # feature -> intents holding it
@@ -116,6 +117,7 @@ def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:
                 features = _features(tokens, function)
                 sentences.append((intent, features, negative(tokens)))
                 bags[intent].update(features)
+                sizes[intent] += 1
                 negatives[intent] += sentences[-1][2]
                 stems.update(token.removeprefix(NEG) for token in tokens)
         holders.update(bags[intent].keys())
@@ -135,7 +137,6 @@ def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:
         built.append(Example(intent, features & function, sum(map(weigh, features)), neg))
         for feature in features - function:
             postings[feature].append(number)
-    sizes = [sum(1 for s in sentences if s[0] == i) for i in range(len(examples))]
     norms = [
         # the bag: each feature's weight times the share of the intent's examples holding it
         math.hypot(*map(operator.mul, map(weigh, bag.keys()), bag.values())) / max(1, size)
