@@ -1,0 +1,205 @@
+"""Checks of everything the bot will say: node texts, replies, nudges, the bot's own
+messages and button conditions. Each template is parsed once, its names checked against
+what it will receive, and its longest rendering bounded against Telegram's limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from jinja2 import TemplateSyntaxError
+from jinja2.nodes import Template
+
+from bot.core.callback import MAX_CALLBACK_BYTES, encode_dialog
+from bot.core.model import STAGES, Node, TextRule
+from bot.core.render import TELEGRAM_TEXT_LIMIT, Renderer
+from bot.dialogs import templates
+from bot.dialogs.bounds import PROGRESS_FIELDS, USER_FIELDS, too_long, value_lengths
+from bot.dialogs.parse import Built
+from bot.errors import Problem
+
+MAX_LABEL = 64
+
+
+class TemplateChecks:
+    """The template half of the checker (mixed into it): what it reads of the checker."""
+
+    built: Built
+    languages: Sequence[str]
+    renderer: Renderer
+    problems: list[Problem]
+    required: dict[str, frozenset[str]]
+    extra_lengths: dict[tuple[str, ...], int]
+    variables: dict[str, int]
+
+    def nodes(self) -> Iterator[Node]:
+        for flow in self.built.flows.values():
+            yield from flow.nodes.values()
+
+    def add(self, node: Node | None, line: int, message: str, file: str | None = None) -> None:
+        where = file or (self.built.flows[node.flow].file if node else "?")
+        self.problems.append(Problem(where, line, node.id if node else None, message))
+
+    # -- templates ----------------------------------------------------------------
+    def lengths(self) -> dict[tuple[str, ...], int]:
+        return {**value_lengths(self.variables, self.built.facts.values()), **self.extra_lengths}
+
+    def names_ok(self, usage: templates.Usage, extra: frozenset[str]) -> list[str]:
+        errors = []
+        allowed = {"user", "vars", "progress"} | extra
+        for name in sorted(usage.names - allowed):
+            errors.append(f"unknown variable '{name}'")
+        for path in sorted(usage.paths):
+            head = path[0]
+            if head == "user" and path[1] not in USER_FIELDS:
+                errors.append(f"unknown variable 'user.{path[1]}' (known: first_name, lang)")
+            elif head == "vars" and path[1] not in self.variables:
+                errors.append(f"unknown variable 'vars.{path[1]}' (no 'set:' defines it)")
+            elif head == "progress" and (
+                path[1] not in STAGES or (len(path) > 2 and path[2] not in PROGRESS_FIELDS)
+            ):
+                errors.append(
+                    f"unknown variable '{'.'.join(path)}' (progress.V/I/E.reached/total/done)"
+                )
+        return errors
+
+    def template(self, source_text: str, extra: frozenset[str]) -> tuple[Any, list[str]]:
+        try:
+            # Parsing finds every syntax error; compiling waits for the first render.
+            ast = self.renderer.env.parse(source_text)
+        except TemplateSyntaxError as exc:
+            return None, [f"template syntax error: {exc.message} (template line {exc.lineno})"]
+        return ast, self.names_ok(templates.usage(self.renderer.env, ast), extra)
+
+    def condition(self, expr: str) -> list[str]:
+        try:
+            self.renderer.condition(expr)
+            ast = self.renderer.env.parse("{{ " + expr + " }}")
+        except TemplateSyntaxError as exc:
+            return [f"condition {expr!r}: syntax error: {exc.message}"]
+        return [
+            f"condition {expr!r}: {e}"
+            for e in self.names_ok(templates.usage(self.renderer.env, ast), frozenset())
+        ]
+
+    def node_texts(self, lengths: dict[tuple[str, ...], int]) -> None:
+        fact_line = self.built.messages.get("fact_line", {})
+        for node in self.nodes():
+            src = self.built.sources[node.flow]
+            for lang in self.languages:
+                line = src.line("nodes", node.id, "say", lang)
+                ast, errors = self.template(node.say[lang], frozenset())
+                for e in errors:
+                    self.add(node, line, f"say.{lang}: {e}")
+                if ast is None:
+                    continue
+                bound = templates.max_length(ast, lengths)
+                if node.fact and lang in fact_line:
+                    fact_ast = self._parse_quiet(fact_line[lang])
+                    bound += 2 + (templates.max_length(fact_ast, lengths) if fact_ast else 0)
+                if bound > TELEGRAM_TEXT_LIMIT:
+                    self.add(node, line, f"say.{lang} {too_long(bound)}")
+            for b in node.buttons:
+                data = encode_dialog(node.version, node.flow, node.id, b.id)
+                if len(data.encode()) > MAX_CALLBACK_BYTES:
+                    self.add(
+                        node,
+                        b.line,
+                        f"button '{b.id}': its data {data!r} is {len(data.encode())} bytes "
+                        f"(Telegram allows {MAX_CALLBACK_BYTES}); shorten the flow, node or button id",
+                    )
+                for lang in self.languages:
+                    if len(b.label[lang]) > MAX_LABEL:
+                        self.add(
+                            node,
+                            b.line,
+                            f"button '{b.id}': label.{lang} is over {MAX_LABEL} characters",
+                        )
+                if b.when:
+                    for e in self.condition(b.when):
+                        self.add(node, b.line, f"button '{b.id}': {e}")
+            for followup in node.nudges:
+                if followup.after is None:
+                    self.add(node, followup.line, f"nudge: 'after: {followup.after_text}' is not a "
+                             "duration such as 30m, 3h, 2d or 1w")  # fmt: skip
+                for lang in self.languages:
+                    ast, errors = self.template(followup.say[lang], frozenset())
+                    for e in errors:
+                        self.add(node, followup.line, f"nudge say.{lang}: {e}")
+                    if (
+                        ast is not None
+                        and (bound := templates.max_length(ast, lengths)) > TELEGRAM_TEXT_LIMIT
+                    ):
+                        self.add(node, followup.line, f"nudge say.{lang} {too_long(bound)}")
+            if node.nudges and node.end and not node.buttons:
+                self.add(
+                    node, node.nudges[0].line, "a nudge on an end node would remind of nothing"
+                )
+            if node.nudges and node.goto:
+                self.add(node, node.nudges[0].line, "nudges on a node with 'goto' are never sent: "
+                         "the conversation moves on at once (put them on the node it stops at)")  # fmt: skip
+            for i, branch in enumerate(node.goto):
+                if branch.condition:
+                    for e in self.condition(branch.condition):
+                        self.add(node, src.line("nodes", node.id, "goto", i), e)
+            for rule in node.on_text:
+                self.reply(node, rule, lengths, src.path)
+        for flow in self.built.flows.values():
+            for rule in flow.on_text:
+                self.reply(None, rule, lengths, flow.file)
+
+    def reply(
+        self, node: Node | None, rule: TextRule, lengths: dict[tuple[str, ...], int], file: str
+    ) -> None:
+        """A text rule's `say:` (a reply that stays on the node) is checked like a node's."""
+        for lang in self.languages if rule.reply is not None else ():
+            assert rule.reply is not None
+            ast, errors = self.template(rule.reply[lang], frozenset())
+            for e in errors:
+                self.add(node, rule.line, f"on_text say.{lang}: {e}", file)
+            if (
+                ast is not None
+                and (bound := templates.max_length(ast, lengths)) > TELEGRAM_TEXT_LIMIT
+            ):
+                self.add(node, rule.line, f"on_text say.{lang} {too_long(bound)}", file)
+
+    def _parse_quiet(self, text: str) -> Template | None:
+        try:
+            return self.renderer.env.parse(text)
+        except TemplateSyntaxError:
+            return None
+
+    def messages(self, lengths: dict[tuple[str, ...], int]) -> None:
+        src = self.built.messages_source
+        if src is None:
+            self.problems.append(
+                Problem("dialogs", 0, None, "no messages file (a file with 'messages:')")
+            )
+            return
+        if not src.valid:
+            return
+        for key in self.required:
+            if key not in self.built.messages:
+                self.add(None, src.line("messages"), f"missing bot message '{key}'", src.path)
+        for key, texts in self.built.messages.items():
+            if key not in self.required:
+                self.problems.append(
+                    Problem(
+                        src.path,
+                        src.line("messages", key),
+                        None,
+                        f"unknown bot message '{key}' (never used)",
+                        "warning",
+                    )
+                )
+                continue
+            for lang in self.languages:
+                line = src.line("messages", key, lang)
+                ast, errors = self.template(texts[lang], self.required[key])
+                for e in errors:
+                    self.add(None, line, f"message '{key}'.{lang}: {e}", src.path)
+                if (
+                    ast is not None
+                    and (bound := templates.max_length(ast, lengths)) > TELEGRAM_TEXT_LIMIT
+                ):
+                    self.add(None, line, f"message '{key}'.{lang} {too_long(bound)}", src.path)
