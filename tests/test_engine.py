@@ -98,7 +98,7 @@ def test_user_name_is_escaped_never_a_template(mini: DialogSet) -> None:
         (Text("INFO s'il vous plaît"), "intro", "text_match"),
         (Text("la vie privee"), "intro", "text_match"),  # accents ignored
         (Text("Privacy!"), "intro", "text_match"),  # other language's keywords too
-        (Text("informations"), "menu", "fallback"),  # whole words only
+        (Text("infographie"), "menu", "fallback"),  # whole words only
         (Text("x" * 5000), "menu", "too_long"),
         (Unsupported("sticker"), "menu", "unsupported"),
         (Unsupported("hologram"), "menu", "unsupported"),
@@ -286,8 +286,11 @@ def test_flow_level_rules_apply_anywhere_after_the_nodes_own(bundled: DialogSet)
     after, _ = step(bundled, state, Text("Et ma VIE PRIVÉE alors ?"), NOW)
     assert (after.flow, after.node) == ("informer", "privacy")
     # while "who invited you?" is open, unmatched text is taken as an answer…
-    after, effects = step(bundled, state, Text("j'ai un compte"), NOW)
+    after, effects = step(bundled, state, Text("Ginette Dupont Lagaffe"), NOW)
     assert after.node == state.node and "referrer_typed" in records(effects)
     # …and once it is closed, as text the bot does not understand
-    after, effects = step(bundled, after, Text("j'ai un compte"), NOW)
+    after, effects = step(bundled, after, Text("Ginette Dupont Lagaffe"), NOW)
     assert after.node == state.node and "fallback" in records(effects)
+    # text that means something goes where it means, question open or not
+    after, _ = step(bundled, state, Text("j'ai déjà un compte"), NOW)
+    assert (after.flow, after.node) == ("informer", "already")

@@ -19,6 +19,7 @@ from bot.understanding import (
     Matcher,
     Phrase,
     UnderstandingError,
+    check_intents,
     evaluate,
     intents_from,
     normalize,
@@ -75,8 +76,12 @@ EXAMPLES: dict[str, dict[str, list[str]]] = {
         "en": ["done", "it's installed", "it works now", "I managed it"],
     },
     "short_link": {
-        "fr": ["c'est quoi un lien court", "un lien raccourci ça sert à quoi"],
-        "en": ["what is a short link", "what's the use of a shortened link"],
+        "fr": [
+            "c'est quoi un lien court",
+            "un lien raccourci ça sert à quoi",
+            "raccourcir un lien",
+        ],
+        "en": ["what is a short link", "what's the use of a shortened link", "shorten a link"],
     },
 }
 INTENTS = tuple(Intent(name, {k: tuple(v) for k, v in ex.items()}) for name, ex in EXAMPLES.items())
@@ -158,33 +163,29 @@ def test_negation_is_marked() -> None:
     assert not set(normalize("pas envie", "fr")) & set(normalize("envie", "fr"))
     assert set(normalize("je n'ai pas le temps", "fr")) == set(normalize("j'ai pas le temps", "fr"))
     assert NEG in normalize("jsp", "fr")
-    assert NEG not in normalize("plus tard", "fr")  # "plus" negates only after "ne"
     assert NEG in normalize("je n'en veux plus", "fr")
+    assert NEG in normalize("je sais plus", "fr")  # "plus" after a verb, without "ne"
+    assert NEG not in normalize("plus tard", "fr") + normalize("un peu plus", "fr")
+    assert NEG not in normalize("c'est gratuit ou pas ?", "fr")  # a question, not a denial
     assert normalize("no time", "en") == ("no", NEG + "time")
 
 
-def test_normalize_maps_emoji_and_bounds_long_text() -> None:
+def test_normalize_maps_emoji_bounds_long_text_and_knows_other_languages() -> None:
     assert normalize("👍", "fr") == ("ok",)
     assert len(normalize("pas le temps " * 2000, "fr")) < 200
-
-
-def test_normalize_keeps_words_of_a_language_without_rules() -> None:
     assert normalize("Hallo Welt", "de") == ("hallo", "welt")
 
 
 # ---- typos ---------------------------------------------------------------------------
 
 
-def test_distance_counts_a_swap_as_one() -> None:
-    assert distance("temps", "tmeps", 2) == 1
-    assert distance("installer", "instaler", 2) == 1
-    assert distance("abc", "xyz", 1) == 2  # bound + 1: more than allowed
-
-
 def test_speller_corrects_one_typo_and_leaves_short_words() -> None:
-    speller = Speller.of(["telephon", "temps", "march"], {"telephon": 3})
+    assert distance("temps", "tmeps", 2) == 1  # a swap counts one
+    assert distance("abc", "xyz", 1) == 2  # bound + 1: more than allowed
+    speller = Speller.of(["telephon", "temps", "march", "occup"], {"telephon": 3})
     assert speller.correct("telephnon") == "telephon"
     assert speller.correct("tmeps") == "temps"  # a swap, even in a short word
+    assert speller.correct("ocup") == "occup"  # a doubled letter, even in a short word
     assert speller.correct("match") is None  # a short word one letter off is another word
     assert speller.correct("xyz") is None
 
@@ -388,3 +389,22 @@ def test_files_are_read_from_parsed_yaml() -> None:
         intents_from({"intents": {"yes": ["oui"]}}, LANGS)
     with pytest.raises(UnderstandingError, match="text"):
         phrases_from({"phrases": {"fr": [{"intent": "no"}]}})
+
+
+def test_report_names_intents_that_do_not_exist(matcher: Matcher) -> None:
+    report = evaluate(matcher, [Phrase("jsp", "fr", "dont_knwo")])
+    assert report.unknown == ("dont_knwo",)
+    assert any("dont_knwo" in line for line in report.lines())
+
+
+def test_the_intents_rules_are_checked() -> None:
+    assert check_intents(INTENTS, LANGS) == ()
+    few = Intent("hello", {"fr": ("bonjour", "salut", "coucou"), "en": ("hello",)})
+    shared = Intent("unsure", {"fr": ("Je ne sais pas !", "hmm", "euh"), "en": ()})
+    problems = [str(p) for p in check_intents((*INTENTS, few, shared), LANGS)]
+    assert "intent 'hello' (en): 1 example(s), at least 3" in problems
+    assert "intent 'unsure' (en): 0 example(s), at least 3" in problems
+    assert any(
+        "'unsure' (fr)" in p and "'Je ne sais pas !'" in p and "'dont_know'" in p for p in problems
+    )
+    assert len(problems) == 3

@@ -4,13 +4,12 @@
 `label` are pure and fast (see docs/understanding.md for the measurements behind it).
 """
 
-from bot.understanding.evaluate import (
+from bot.understanding.evaluate import Confusion, Report, Score, evaluate
+from bot.understanding.files import (
     NONE,
-    Confusion,
+    IntentProblem,
     Phrase,
-    Report,
-    Score,
-    evaluate,
+    check_intents,
     intents_from,
     phrases_from,
 )
@@ -23,11 +22,13 @@ __all__ = [
     "Confusion",
     "Guess",
     "Intent",
+    "IntentProblem",
     "Matcher",
     "Phrase",
     "Report",
     "Score",
     "UnderstandingError",
+    "check_intents",
     "evaluate",
     "intents_from",
     "normalize",

@@ -4,21 +4,11 @@ what was taken for what. `vie-coach check` prints it and fails under 90 %."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.understanding.matcher import Intent, Matcher, UnderstandingError
-
-NONE = "none"  # the expected intent of a phrase that must match nothing
-
-
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    """A realistic text and the intent it must reach (`none`: no confident intent)."""
-
-    text: str
-    lang: str
-    intent: str
+from bot.understanding.files import NONE, Phrase
+from bot.understanding.matcher import Matcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +41,7 @@ class Report:
     languages: Mapping[str, Score]
     intents: Mapping[tuple[str, str], Score]  # (lang, intent) -> score
     confusions: tuple[Confusion, ...]  # most frequent first
+    unknown: tuple[str, ...]  # intents phrases expect that the matcher does not have
 
     def failing(self, target: float) -> tuple[str, ...]:
         """The languages whose accuracy is under `target` (0..1)."""
@@ -62,6 +53,8 @@ class Report:
             f"{lang}: {s.accuracy:6.1%} ({s.correct}/{s.total})"
             for lang, s in self.languages.items()
         ]
+        if self.unknown:
+            out.append(f"  phrases expect intents that do not exist: {', '.join(self.unknown)}")
         weak = sorted(
             (s.accuracy, lang, name, s)
             for (lang, name), s in self.intents.items()
@@ -99,59 +92,10 @@ def evaluate(matcher: Matcher, phrases: Iterable[Phrase]) -> Report:
         ),
         key=lambda c: (-c.count, c.lang, c.expected, c.got),
     )
+    known = {*matcher.names, NONE}
     return Report(
         {lang: Score(right_lang[lang], n) for lang, n in per_lang.items()},
         {key: Score(right_intent[key], n) for key, n in sorted(per_intent.items())},
         tuple(confusions),
+        tuple(sorted({intent for _, intent in per_intent} - known)),
     )
-
-
-def _texts(value: object, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise UnderstandingError(f"{where}: expected a list of sentences")
-    return tuple(value)
-
-
-def _name(value: object, where: str) -> str:
-    if isinstance(value, bool):  # YAML 1.1 reads unquoted yes/no as true/false
-        raise UnderstandingError(f'{where}: {value!r} is not a name: quote "yes" and "no"')
-    return str(value)
-
-
-def intents_from(data: object, languages: Sequence[str]) -> tuple[Intent, ...]:
-    """Intents from the parsed `intents.yaml` (`{intents: {name: {examples: {lang: [...]}}}}`)."""
-    table = data.get("intents") if isinstance(data, dict) else None
-    if not isinstance(table, dict):
-        raise UnderstandingError("intents file: expected a mapping 'intents:'")
-    intents = []
-    for name, body in table.items():
-        examples = body.get("examples") if isinstance(body, dict) else None
-        if not isinstance(examples, dict):
-            raise UnderstandingError(f"intent {name!r}: expected 'examples:' per language")
-        intents.append(
-            Intent(
-                _name(name, "intents file"),
-                {
-                    lang: _texts(examples.get(lang, []), f"intent {name!r} ({lang})")
-                    for lang in languages
-                },
-            )
-        )
-    return tuple(intents)
-
-
-def phrases_from(data: object) -> tuple[Phrase, ...]:
-    """Phrases from the parsed phrase file (`{phrases: {lang: [{text, intent}, ...]}}`)."""
-    table = data.get("phrases") if isinstance(data, dict) else None
-    if not isinstance(table, dict):
-        raise UnderstandingError("phrase file: expected a mapping 'phrases:'")
-    phrases = []
-    for lang, items in table.items():
-        if not isinstance(items, list):
-            raise UnderstandingError(f"phrases ({lang}): expected a list")
-        for number, item in enumerate(items, 1):
-            if not (isinstance(item, dict) and isinstance(item.get("text"), str)):
-                raise UnderstandingError(f"phrases ({lang}) #{number}: expected {{text, intent}}")
-            intent = _name(item.get("intent"), f"phrases ({lang}) #{number}")
-            phrases.append(Phrase(item["text"], str(lang), intent))
-    return tuple(phrases)

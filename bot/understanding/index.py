@@ -10,6 +10,7 @@ whatever their frequency in a small set.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections import Counter, defaultdict
@@ -78,6 +79,8 @@ class Language:
             return (token,)
         mark = NEG if token.startswith(NEG) and token != NEG else ""
         stem = token[len(mark) :]
+        if stem in self.stems:  # a known word, only never negated: no typo to correct
+            return (token,)
         if self.lang == "fr":  # "jhesite", "laide": an apostrophe left out
             for elided, word in ELIDED.items():
                 rest = stem[len(elided) :]
@@ -87,18 +90,17 @@ class Language:
         return (token,) if corrected is None else (mark + corrected,)
 
 
+@functools.lru_cache(maxsize=1 << 15)
+def _grams(token: str) -> tuple[str, ...]:
+    """The letter 4-grams of a token; a negated word's grams are negated too ("¬temp"
+    shares nothing with "temp")."""
+    mark, word = (NEG, token[1:]) if token[0] == NEG else ("", token)
+    padded = f"<{word}>"
+    return tuple(f"#{mark}{padded[i : i + GRAM]}" for i in range(len(padded) - GRAM + 1))
+
+
 def _features(tokens: frozenset[str], function: frozenset[str]) -> frozenset[str]:
-    # a negated word's grams are negated too: "¬temp" shares nothing with "temp"
-    grams = [
-        f"#{mark}{padded[i : i + GRAM]}"
-        for mark, padded in (
-            (NEG, f"<{t[1:]}>") if t[0] == NEG else ("", f"<{t}>")
-            for t in tokens
-            if len(t) >= GRAM and t not in function
-        )
-        for i in range(len(padded) - GRAM + 1)
-    ]
-    return tokens.union(grams)
+    return tokens.union(*[_grams(t) for t in tokens if len(t) >= GRAM and t not in function])
 
 
 def build(examples: Sequence[tuple[str, ...]], lang: str) -> Language:

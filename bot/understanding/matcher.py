@@ -24,7 +24,7 @@ BAG_SHARE = 0.6  # share of the bag-of-words view in an intent's score
 POLARITY = 0.5  # what is left of an example's score when it disagrees with the text on negation
 SHORT_POLARITY = 0.1  # the same for a short text, where the negation is most of the meaning
 SHORT = 1  # content words in a short text ("je sais" is not "je sais pas")
-THRESHOLD = 0.17  # `best` answers from this score up (chosen on the phrase file)
+THRESHOLD = 0.18  # `best` answers from this score up (chosen on the phrase file)
 SURE = 0.4  # under this score a text whose words are mostly unknown is tried in other languages
 OTHER_LANGUAGE = 0.95  # a guess from another language than the person's must be clearer
 MAX_TOKENS = 64  # distinct tokens read in one text: bounds the work on a long message
@@ -165,5 +165,5 @@ class Matcher:
             share = known.negative_share[intent]
             agree = share if polarity else 1 - share
             pooled = cosine * (agree + (1 - agree) * disagree)
-            scores[intent] = (1 - BAG_SHARE) * nearest[intent] + BAG_SHARE * pooled
+            scores[intent] = (1 - BAG_SHARE) * nearest.get(intent, 0.0) + BAG_SHARE * pooled
         return scores

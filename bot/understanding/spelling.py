@@ -68,6 +68,7 @@ FRENCH = Spelling(
         "dac,dacc,dak,dacor,dacord,daccord=de accord; okay,oki,okok,oke,okey=ok;"
         "ouais,ouai,ouaip,ouep,oue,wai,ui,ouii,ouiii=oui; nan,nn,nop,nonn,nonnn=non;"
         "mrc,mci,mercii,merki,mercy=merci; slt=salut; bjr,bonjours=bonjour; bsr=bonsoir;"
+        "cc=coucou;"
         "dsl=desole; svp,stp=svp; pa=pas; jamai,jame=jamais; moa,moua=moi; toa=toi;"
         "alor,alr=alors; dem1=demain; biensur=bien sur; tel=telephone; ordi=ordinateur;"
         "appli,app,applis,apps=application; insta=instagram; fb=facebook;"
@@ -88,7 +89,7 @@ FRENCH = Spelling(
     question_tags=_words("ou"),
     function_words=_words(
         "le la les un une des de du au aux en et ou je tu il elle on nous vous ils elles me"
-        " te se moi toi lui leur y ce ca cela ceci que qui est suis es sont ai as a avons"
+        " te se moi toi lui leur y ce ca cela ceci que est suis es sont ai as a avons"
         " avez ont mon ma mes ton ta tes son sa ses notre nos votre vos pour par sur dans"
         " avec chez si"
     ),

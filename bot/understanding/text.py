@@ -45,16 +45,17 @@ def _stemmer(lang: str) -> Callable[[str], str]:
     if rules.stemmer is None:
         return str
     stem: Callable[[str], str] = Stemmer.Stemmer(rules.stemmer).stemWord
-    if not rules.feminine_ee:
-        return stem
+    if rules.feminine_ee:
+        snowball = stem
 
-    def french(word: str) -> str:
-        # "installée" typed "installee", which Snowball would not take back to "install"
-        if word.endswith("ee") or word.endswith("ees"):
-            word = word[: word.rindex("ee") + 1]
-        return stem(word)
+        def stem(word: str) -> str:
+            # "installée" typed "installee", which Snowball would not take back to "install"
+            if word.endswith("ee") or word.endswith("ees"):
+                word = word[: word.rindex("ee") + 1]
+            return snowball(word)
 
-    return french
+    # most words of a conversation are a few hundred words: remembering them is faster
+    return functools.lru_cache(maxsize=1 << 15)(stem)
 
 
 @functools.cache
@@ -96,6 +97,10 @@ def _expand(raw: list[str], rules: Spelling) -> list[str]:
         elif token == "c" and rules.elisions:  # "c'est", or the SMS "c" alone ("c koi")
             nxt = raw[i + 1] if i + 1 < len(raw) else ""
             out.extend(("ce",) if nxt in ("est", "etait") else ("ce", "est"))
+        elif token == "t" and rules.elisions and i + 1 < len(raw) and raw[i + 1][0] not in _VOWELS:
+            out.extend(("tu", "es"))  # no elision before a consonant: the SMS "t ki", "t ou"
+        elif token == "t" and rules.elisions and raw[i + 1 : i + 2] in (["es"], ["as"]):
+            out.append("tu")  # "t'es", "t'as": tu, not te
         elif token in rules.elisions:
             out.append(rules.elisions[token])
         elif token in rules.words:
