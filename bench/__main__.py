@@ -11,7 +11,9 @@ import sys
 
 from bench.common import ROOT, machine
 
-BENCHMARKS = ("throughput", "checker", "coldstart", "telegram", "nudges", "advocates")
+BENCHMARKS = (
+    "throughput", "checker", "coldstart", "telegram", "nudges", "advocates", "understanding",
+)  # fmt: skip
 
 
 def main() -> None:

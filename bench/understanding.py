@@ -21,8 +21,10 @@ from pathlib import Path
 import yaml
 
 from bench.common import LANGS, ROOT, clock
+from bot.app.bootstrap import standard_features
 from bot.core.textmatch import matches, normalize  # the keyword matcher the issue replaces
-from bot.understanding import Intent, Matcher, Phrase, evaluate, intents_from, phrases_from
+from bot.dialogs.load import load_dialogs
+from bot.understanding import Intent, Matcher, Phrase, evaluate, phrases_from
 
 INTENTS = 300
 EXAMPLES = 8
@@ -117,7 +119,8 @@ def run(intents_path: Path | None = None, phrases_path: Path | None = None) -> d
     phrases_path = phrases_path or ROOT / "dialogs" / "tests" / "phrases.yaml"
     if not intents_path.exists():
         sys.exit(f"bench.understanding: no intents file at {intents_path}")
-    real = intents_from(yaml.safe_load(intents_path.read_text(encoding="utf-8")), LANGS)
+    dialogs = load_dialogs(intents_path.parent, LANGS, "welcome", standard_features())
+    real = [Intent(i.name, i.examples) for i in dialogs.intents.values()]
     phrases = (
         phrases_from(yaml.safe_load(phrases_path.read_text(encoding="utf-8")))
         if phrases_path.exists()

@@ -19,9 +19,7 @@ from bot.understanding import (
     Matcher,
     Phrase,
     UnderstandingError,
-    check_intents,
     evaluate,
-    intents_from,
     normalize,
     phrases_from,
 )
@@ -376,17 +374,12 @@ def test_report_counts_none_and_confusions(matcher: Matcher) -> None:
     assert lines[0].startswith("fr:") and any("no -> yes" in line for line in lines)
 
 
-def test_files_are_read_from_parsed_yaml() -> None:
-    data = {"intents": {"yes": {"examples": {"fr": ["oui", "ok"], "en": ["yes"]}}}}
-    (intent,) = intents_from(data, LANGS)
-    assert intent == Intent("yes", {"fr": ("oui", "ok"), "en": ("yes",)})
+def test_phrases_are_read_from_parsed_yaml() -> None:
     phrases = phrases_from({"phrases": {"fr": [{"text": "jsp", "intent": "dont_know"}]}})
     assert phrases == (Phrase("jsp", "fr", "dont_know"),)
     # unquoted yes/no are booleans in YAML 1.1: say so rather than invent an intent "True"
     with pytest.raises(UnderstandingError, match="quote"):
-        intents_from({"intents": {True: {"examples": {"fr": ["oui"]}}}}, LANGS)
-    with pytest.raises(UnderstandingError, match="examples"):
-        intents_from({"intents": {"yes": ["oui"]}}, LANGS)
+        phrases_from({"phrases": {"fr": [{"text": "oui", "intent": True}]}})
     with pytest.raises(UnderstandingError, match="text"):
         phrases_from({"phrases": {"fr": [{"intent": "no"}]}})
 
@@ -397,14 +390,17 @@ def test_report_names_intents_that_do_not_exist(matcher: Matcher) -> None:
     assert any("dont_knwo" in line for line in report.lines())
 
 
-def test_the_intents_rules_are_checked() -> None:
-    assert check_intents(INTENTS, LANGS) == ()
-    few = Intent("hello", {"fr": ("bonjour", "salut", "coucou"), "en": ("hello",)})
-    shared = Intent("unsure", {"fr": ("Je ne sais pas !", "hmm", "euh"), "en": ()})
-    problems = [str(p) for p in check_intents((*INTENTS, few, shared), LANGS)]
-    assert "intent 'hello' (en): 1 example(s), at least 3" in problems
-    assert "intent 'unsure' (en): 0 example(s), at least 3" in problems
-    assert any(
-        "'unsure' (fr)" in p and "'Je ne sais pas !'" in p and "'dont_know'" in p for p in problems
-    )
-    assert len(problems) == 3
+def test_an_example_typed_word_for_word_means_its_intent() -> None:
+    """'non merci' is an example of no: it is a no, though 'merci' alone is a thanks."""
+    intents = [
+        Intent("no", {"fr": ("non", "non merci", "pas vraiment"), "en": ("no", "nope", "nah")}),
+        Intent("thanks", {"fr": ("merci", "merci bien", "merci beaucoup", "super merci"),
+                          "en": ("thanks", "thank you", "cheers")}),
+    ]  # fmt: skip
+    matcher = Matcher(intents, LANGS)
+    for typed in ("non merci", "Non, merci !", "NON MERCI"):
+        guess = matcher.best(typed, "fr")
+        assert guess is not None and guess.intent == "no", typed
+    guess = matcher.best("merci", "fr")
+    assert guess is not None and guess.intent == "thanks"
+    assert matcher.best("non merci", "fr", among=["thanks"]) != Guess("no", 1.0)

@@ -5,14 +5,7 @@
 """
 
 from bot.understanding.evaluate import Confusion, Report, Score, evaluate
-from bot.understanding.files import (
-    NONE,
-    IntentProblem,
-    Phrase,
-    check_intents,
-    intents_from,
-    phrases_from,
-)
+from bot.understanding.files import NONE, Phrase, phrases_from
 from bot.understanding.matcher import Guess, Intent, Matcher, UnderstandingError
 from bot.understanding.text import NEG, normalize
 
@@ -22,15 +15,12 @@ __all__ = [
     "Confusion",
     "Guess",
     "Intent",
-    "IntentProblem",
     "Matcher",
     "Phrase",
     "Report",
     "Score",
     "UnderstandingError",
-    "check_intents",
     "evaluate",
-    "intents_from",
     "normalize",
     "phrases_from",
 ]

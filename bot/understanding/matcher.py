@@ -5,12 +5,14 @@ An intent's score blends two views of the same weighted features (see `index`):
   example explains (a weighted geometric mean of both coverages), so that a short example
   inside a long sentence still counts;
 - the intent as one bag of words (cosine), which pools the evidence of all its examples.
-A text and an example that disagree on negation keep only part of the example's score.
+Both come from one pass over the examples that share a content word with the text. A text
+and an example that disagree on negation keep only part of the example's score.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -55,7 +57,7 @@ class Matcher:
 
     def __init__(self, intents: Sequence[Intent], languages: Sequence[str]) -> None:
         names = [intent.name for intent in intents]
-        doubled = sorted({name for name in names if names.count(name) > 1})
+        doubled = sorted(name for name, n in Counter(names).items() if n > 1)
         if doubled:
             raise UnderstandingError(f"intents defined twice: {', '.join(doubled)}")
         self.names: tuple[str, ...] = tuple(names)
@@ -65,6 +67,15 @@ class Matcher:
             lang: build([i.examples.get(lang, ()) for i in intents], lang)
             for lang in self.languages
         }
+        # An example typed word for word means its intent, whatever the other intents'
+        # words ("non merci" is a "no", though "merci" alone is a "thanks").
+        self._exact: dict[str, dict[frozenset[str], int]] = {}
+        for lang in self.languages:
+            said: dict[frozenset[str], int] = {}
+            for number, intent in enumerate(intents):
+                for example in intent.examples.get(lang, ()):
+                    said.setdefault(frozenset(normalize(example, lang)), number)
+            self._exact[lang] = said
 
     def tokens(self, text: str, lang: str) -> frozenset[str]:
         """The tokens of `text` as the matcher reads them: typos corrected to known words."""
@@ -83,6 +94,9 @@ class Matcher:
         wanted = None if among is None else {self._numbers[n] for n in among if n in self._numbers}
         tokens = self.tokens(text, lang)
         scores = self._scores(tokens, self._language(lang), wanted)
+        exact = self._exact[lang].get(frozenset(normalize(text, lang)))
+        if exact is not None and (wanted is None or exact in wanted):
+            scores[exact] = 1.0
         top = max(scores.values(), default=0.0)
         if top < THRESHOLD or (top < SURE and self._foreign(tokens, lang)):
             # the language may be set wrong (an English speaker left on French): the
