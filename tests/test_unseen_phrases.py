@@ -19,6 +19,7 @@ from tests.journeys import NOW
 UNSEEN = Path(__file__).resolve().parent / "fixtures" / "unseen_phrases.yaml"
 MAX_FALLBACK = 0.20  # the bar: the generic fallback for at most 1 in 5
 MIN_REACHED = 0.70  # and most of them land where a person would expect
+MAX_WRONG = 0.10  # a wrong turn costs more than a "did you mean…?": rarely
 
 
 def run(bundled: DialogSet, lang: str) -> tuple[Counter[str], list[str]]:
@@ -51,3 +52,5 @@ def test_unseen_phrases_rarely_fall_back_and_mostly_land_right(bundled: DialogSe
         assert total >= 100
         assert outcome["fallback"] / total <= MAX_FALLBACK, (lang, outcome, missed[:30])
         assert outcome["reached"] / total >= MIN_REACHED, (lang, outcome, missed[:30])
+        wrong = total - outcome["reached"] - outcome["fallback"]
+        assert wrong / total <= MAX_WRONG, (lang, outcome, missed[:30])

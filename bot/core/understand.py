@@ -2,7 +2,8 @@
 
 In order: a button's own label (typos allowed); the node's keyword rules; the likeliest
 intent among those this node and the `anywhere` rules name (a node's rule or button wins
-over an anywhere rule for the same intent); the anywhere keyword rules. Intents wired
+over an anywhere rule for the same intent); the anywhere keyword rules; a label typed in
+another language. Intents wired
 neither here nor anywhere are not considered, so "oui" where no question was asked means
 nothing. When nothing is confident, the two nearest intents are offered ("did you
 mean…?").
@@ -19,6 +20,7 @@ from bot.understanding.labels import label_index
 
 SUGGEST_FROM = 0.08  # a "did you mean…?" intent scores at least this (below `best`'s bar)
 SUGGESTIONS = 2
+ANYWHERE_BAR = 0.25  # an `anywhere` rule needs this score (a node's own rules, `best`'s bar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +68,9 @@ def understand(
     """What `text` means at `node`, whose visible buttons are `buttons`."""
     langs = (lang, *(other for other in dialogs.languages if other != lang))
     matcher = dialogs.matcher
-    for each in langs if buttons else ():
-        typed = label_index(text, [b.label.get(each, "") for b in buttons], each)
-        if typed is not None:
-            return Meaning(button=buttons[typed])
+    typed = _label(buttons, text, lang)
+    if typed is not None:
+        return Meaning(button=typed)
     said = normalize(text)
     rule = _keywords(node.on_text if node else (), said, langs)
     if rule is not None:
@@ -81,14 +82,29 @@ def understand(
             action = action_for(dialogs, node, buttons, guess.intent)
             if isinstance(action, Button):
                 return Meaning(button=action, intent=guess.intent)
-            return Meaning(rule=action, intent=guess.intent)
+            here = node is not None and action in node.on_text
+            # leaving the step for a rule of elsewhere takes more certainty than an
+            # answer of the step itself: a wrong turn costs more than a "did you mean…?"
+            if here or guess.score >= ANYWHERE_BAR:
+                return Meaning(rule=action, intent=guess.intent)
     rule = _keywords(dialogs.anywhere, said, langs)
     if rule is not None:
         return Meaning(rule=rule)
+    for other in langs[1:]:  # a label typed in another language: rare, so tried last
+        typed = _label(buttons, text, other)
+        if typed is not None:
+            return Meaning(button=typed)
     if matcher is None or not names:
         return Meaning()
     near = matcher.rank(text, lang, names, limit=SUGGESTIONS)
     return Meaning(suggestions=tuple(g.intent for g in near if g.score >= SUGGEST_FROM))
+
+
+def _label(buttons: Sequence[Button], text: str, lang: str) -> Button | None:
+    if not buttons:
+        return None
+    typed = label_index(text, [b.label.get(lang, "") for b in buttons], lang)
+    return None if typed is None else buttons[typed]
 
 
 def _keywords(rules: Sequence[TextRule], said: str, langs: Sequence[str]) -> TextRule | None:
