@@ -71,6 +71,7 @@ class _Labels:
     tokens: tuple[frozenset[str], ...]
     letters: tuple[str, ...]
     weights: dict[str, float]
+    longest: int  # tokens in the longest label
 
 
 @lru_cache(maxsize=4096)
@@ -89,7 +90,8 @@ def _prepared(labels: tuple[str, ...], lang: str) -> _Labels:
         t: FUNCTION if t in function else math.log(1 + (len(labels) + 1) / n)
         for t, n in held.items()
     }
-    return _Labels(tokens, tuple(_letters(p) for p in plain), weights)
+    longest = max((len(t) for t in tokens), default=0)
+    return _Labels(tokens, tuple(_letters(p) for p in plain), weights, longest)
 
 
 def label_index(text: str, labels: Sequence[str], lang: str) -> int | None:
@@ -100,6 +102,8 @@ def label_index(text: str, labels: Sequence[str], lang: str) -> int | None:
     if not typed:
         return None
     known = _prepared(tuple(labels), lang)
+    if len(typed) > 2 * known.longest + 2:
+        return None  # a sentence, not a label typed: the intents will read it
     letters = _letters(text)
     scores = []
     for label_tokens, label_letters in zip(known.tokens, known.letters, strict=True):
