@@ -217,7 +217,7 @@ def _alerts_status(turn: Turn) -> None:
 
 
 def _set_alerts(turn: Turn, on: bool) -> None:
-    turn.state = ADVOCACY.put(turn.state, replace(ADVOCACY.of(turn.state), alerts=on))
+    turn.state = ADVOCACY.update(turn.state, alerts=on)
     turn.record("alerts", on=on)
     turn.say("alerts_set", on=on)
 
@@ -229,7 +229,9 @@ def offer_advocacy(turn: Turn) -> None:
 
 
 # -- the tables: a command, or a button, and what it does --------------------------------------
-View = Callable[[Turn, AdvocatePolicy, Known | None], None]
+View = Callable[[Turn, AdvocatePolicy, Known | None], None]  # shows what was looked up
+CommandAction = Callable[[Turn, AdvocatePolicy, Command], None]
+PressAction = Callable[[Turn, AdvocatePolicy, str, Known | None], bool]
 _VIEWS: dict[str, View] = {
     "invite": _invite,
     "invites": _invites,
@@ -257,8 +259,7 @@ def _privacy_press(turn: Turn, policy: AdvocatePolicy, value: str, known: Known 
     if what == "share":
         _set_sharing(turn, on == "on")
     else:
-        mine = ADVOCACY.of(turn.state)
-        turn.state = ADVOCACY.put(turn.state, replace(mine, public=on == "on"))
+        turn.state = ADVOCACY.update(turn.state, public=on == "on")
         turn.record("privacy", public=on == "on")
     _privacy(turn)
     return True
@@ -288,8 +289,6 @@ def _view_press(view: View) -> PressAction:
     return press
 
 
-CommandAction = Callable[[Turn, AdvocatePolicy, Command], None]
-PressAction = Callable[[Turn, AdvocatePolicy, str, Known | None], bool]
 COMMANDS: dict[str, CommandAction] = {
     **{name: _view_command(view) for name, view in _VIEWS.items()},
     "privacy": _privacy_command,
