@@ -69,7 +69,7 @@ class TemplateChecks:
             ast = self.renderer.env.parse(source_text)
         except TemplateSyntaxError as exc:
             return None, [f"template syntax error: {exc.message} (template line {exc.lineno})"]
-        return ast, self.names_ok(templates.usage(self.renderer.env, ast), extra)
+        return ast, self.names_ok(templates.usage(ast), extra)
 
     def condition(self, expr: str) -> list[str]:
         try:
@@ -78,8 +78,7 @@ class TemplateChecks:
         except TemplateSyntaxError as exc:
             return [f"condition {expr!r}: syntax error: {exc.message}"]
         return [
-            f"condition {expr!r}: {e}"
-            for e in self.names_ok(templates.usage(self.renderer.env, ast), frozenset())
+            f"condition {expr!r}: {e}" for e in self.names_ok(templates.usage(ast), frozenset())
         ]
 
     def node_texts(self, lengths: dict[tuple[str, ...], int]) -> None:

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from jinja2 import nodes
-from jinja2.environment import Environment
 
 from bot.core.render import visible_length
 
@@ -37,7 +36,7 @@ def _dotted(node: nodes.Node) -> tuple[str, ...] | None:
     return None
 
 
-def usage(env: Environment, ast: nodes.Template | nodes.Expr) -> Usage:
+def usage(ast: nodes.Template | nodes.Expr) -> Usage:
     """Free names (not set or looped inside) and the attribute paths read from them."""
     local: set[str] = set()
     if any(True for _ in ast.find_all(nodes.For)):

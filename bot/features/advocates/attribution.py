@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.core.events import Start, Text
-from bot.core.model import Node
 from bot.core.state import UserState
 from bot.core.turn import Turn
 from bot.features.advocates import alerts
@@ -85,9 +84,7 @@ def arrive(turn: Turn, policy: AdvocatePolicy, event: Start) -> None:
         turn.say("ask_referrer")
 
 
-def answer(
-    turn: Turn, policy: AdvocatePolicy, node: Node | None, event: Text, other_meaning: bool
-) -> bool:
+def answer(turn: Turn, policy: AdvocatePolicy, event: Text, other_meaning: bool) -> bool:
     """Typed text while "who invited you?" is open. True when it was taken as the answer;
     False lets the engine treat it as ordinary text (it meant something else, or the
     question was not open)."""

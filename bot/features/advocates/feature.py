@@ -102,7 +102,7 @@ def feature(policy: AdvocatePolicy | None = None, quiet: NudgePolicy | None = No
         return attribution.on_start(turn, rules, event)
 
     def on_text(turn: Turn, node: Node | None, event: Text, other_meaning: bool) -> bool:
-        return attribution.answer(turn, rules, node, event, other_meaning)
+        return attribution.answer(turn, rules, event, other_meaning)
 
     def on_stage(turn: Turn, stage: str) -> None:
         alerts.notify(turn, rules, "stage", stage)
