@@ -186,3 +186,17 @@ def test_the_checker_names_every_mistake_of_the_intents(tmp_path: Path) -> None:
     assert "missing built-in intent 'dont_know'" in said
     assert "welcome.yaml:6: unknown intent 'no_time'" in said  # an anywhere rule
     assert "welcome.yaml:18: node 'menu': unknown intent 'no_time'" in said
+
+
+def test_built_in_intents_are_understood_where_the_step_gives_them_no_meaning(
+    talk: DialogSet,
+) -> None:
+    """ "je sais pas" at a step that wires no `dont_know`: a general, kind answer, the
+    step's buttons again, nothing moves, nothing kept as not understood."""
+    before = at(talk, "installed")
+    after, effects = step(talk, before, Text("jsp trop"), NOW)
+    sends = [e for e in effects if isinstance(e, Send)]
+    assert after.node == "installed"
+    assert [e.name for e in effects if isinstance(e, Record)] == ["text_heard"]
+    assert sends[0].text.startswith("Ce n'est pas grave") and sends[0].buttons
+    assert not any(isinstance(e, KeepUnknown) for e in effects)

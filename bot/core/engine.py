@@ -27,7 +27,7 @@ from bot.core.events import (
     Text,
     Unsupported,
 )
-from bot.core.model import Button, Node, TextRule
+from bot.core.model import BUILTIN_INTENTS, Button, Node, TextRule
 from bot.core.render import TELEGRAM_TEXT_LIMIT
 from bot.core.state import UserState, evolve
 from bot.core.turn import Turn
@@ -52,6 +52,7 @@ CORE_MESSAGES: Mapping[str, frozenset[str]] = {
     "stage_I": frozenset(),
     "stage_E": frozenset(),
     "fallback_suggest": frozenset(),
+    **{f"heard_{name}": frozenset[str]() for name in BUILTIN_INTENTS},
     "when": frozenset({"day", "month", "month_name", "time"}),
     "month_names": frozenset(),
     "group_only": frozenset(),  # said by the Telegram adapter in a group chat
@@ -206,6 +207,10 @@ def _on_text(turn: Turn, event: Text) -> None:
         line = meaning.rule.line
         turn.record("text_match", node=where, line=line, intent=meaning.intent)
         _act(turn, meaning.rule)
+    elif meaning.heard is not None:
+        # understood, but with no meaning at this step: say so, and show the way on
+        turn.record("text_heard", node=where, intent=meaning.heard)
+        turn.say(f"heard_{meaning.heard}", turn.buttons(node))
     else:
         _fallback(turn, node, text, meaning.suggestions)
 

@@ -3,10 +3,10 @@
 In order: a button's own label (typos allowed); the node's keyword rules; the likeliest
 intent among those this node and the `anywhere` rules name (a node's rule or button wins
 over an anywhere rule for the same intent); the anywhere keyword rules; a label typed in
-another language. Intents wired
-neither here nor anywhere are not considered, so "oui" where no question was asked means
-nothing. When nothing is confident, the two nearest intents are offered ("did you
-mean…?").
+another language; then a built-in intent ("oui", "je sais pas", "plus tard"…), which
+every node understands in general terms when nothing there gives it a meaning. Other
+intents wired neither here nor anywhere are not considered. When nothing is confident,
+the two nearest intents are offered ("did you mean…?").
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.model import Button, Dialogs, Node, TextRule
+from bot.core.model import BUILTIN_INTENTS, Button, Dialogs, Node, TextRule
 from bot.core.textmatch import matches, normalize
 from bot.understanding.labels import label_index
 
@@ -30,11 +30,12 @@ class Meaning:
     button: Button | None = None
     rule: TextRule | None = None
     intent: str | None = None
+    heard: str | None = None  # a built-in intent understood, though nothing here uses it
     suggestions: tuple[str, ...] = ()
 
     @property
     def found(self) -> bool:
-        return self.button is not None or self.rule is not None
+        return self.button is not None or self.rule is not None or self.heard is not None
 
 
 def candidates(dialogs: Dialogs, node: Node | None, buttons: Sequence[Button]) -> list[str]:
@@ -94,7 +95,14 @@ def understand(
         typed = _label(buttons, text, other)
         if typed is not None:
             return Meaning(button=typed)
-    if matcher is None or not names:
+    if matcher is None:
+        return Meaning()
+    # "oui", "je sais pas", "plus tard"… are understood everywhere, even where the dialogs
+    # give them no meaning of their own: the engine answers them in general terms
+    heard = matcher.best(text, lang, [b for b in BUILTIN_INTENTS if b in dialogs.intents])
+    if heard is not None:
+        return Meaning(heard=heard.intent)
+    if not names:
         return Meaning()
     near = matcher.rank(text, lang, names, limit=SUGGESTIONS)
     return Meaning(suggestions=tuple(g.intent for g in near if g.score >= SUGGEST_FROM))
