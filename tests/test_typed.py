@@ -191,7 +191,7 @@ def test_the_checker_names_every_mistake_of_the_intents(tmp_path: Path) -> None:
 def test_built_in_intents_are_understood_where_the_step_gives_them_no_meaning(
     talk: DialogSet,
 ) -> None:
-    """ "je sais pas" at a step that wires no `dont_know`: a general, kind answer, the
+    """Typing "je sais pas" at a step that wires no `dont_know`: a general, kind answer, the
     step's buttons again, nothing moves, nothing kept as not understood."""
     before = at(talk, "installed")
     after, effects = step(talk, before, Text("jsp trop"), NOW)
