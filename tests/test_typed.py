@@ -200,3 +200,11 @@ def test_built_in_intents_are_understood_where_the_step_gives_them_no_meaning(
     assert [e.name for e in effects if isinstance(e, Record)] == ["text_heard"]
     assert sends[0].text.startswith("Ce n'est pas grave") and sends[0].buttons
     assert not any(isinstance(e, KeepUnknown) for e in effects)
+
+
+def test_a_clear_meaning_of_no_use_here_is_not_taken_for_a_weak_one(talk: DialogSet) -> None:
+    """'no_time' is clear in 'trop occupé en ce moment'; at a step where only a weaker
+    intent is wired, the bot does not act on the weaker one (here: nothing else is wired
+    but the anywhere rules, and no_time is one of them, so it goes there)."""
+    after, _, records = say(talk, at(talk, "installed"), "trop occupé en ce moment")
+    assert after.node == "time" and records == ["text_match"]

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from bot.core.model import BUILTIN_INTENTS, Button, Dialogs, Node, TextRule
 from bot.core.textmatch import matches, normalize
 from bot.understanding.labels import label_index
+from bot.understanding.matcher import THRESHOLD
 
 SUGGEST_FROM = 0.08  # a "did you mean…?" intent scores at least this (below `best`'s bar)
 SUGGESTIONS = 2
+CLEARER = 0.15  # an intent this much clearer, but of no use here, means the step's is wrong
 ANYWHERE_BAR = 0.25  # an `anywhere` rule needs this score (a node's own rules, `best`'s bar)
 
 
@@ -77,17 +79,23 @@ def understand(
     if rule is not None:
         return Meaning(rule=rule)
     names = candidates(dialogs, node, buttons) if matcher is not None else []
-    if matcher is not None and names:
-        guess = matcher.best(text, lang, names)
-        if guess is not None:
-            action = action_for(dialogs, node, buttons, guess.intent)
-            if isinstance(action, Button):
-                return Meaning(button=action, intent=guess.intent)
-            here = node is not None and action in node.on_text
-            # leaving the step for a rule of elsewhere takes more certainty than an
-            # answer of the step itself: a wrong turn costs more than a "did you mean…?"
-            if here or guess.score >= ANYWHERE_BAR:
-                return Meaning(rule=action, intent=guess.intent)
+    # every intent is scored, so that a weak meaning of this step does not win over a
+    # clear one the step has no use for ("c'est fait" where nothing is to be done)
+    ranked = matcher.rank(text, lang, None, limit=len(dialogs.intents)) if matcher else ()
+    wired = set(names)
+    overall = ranked[0] if ranked and ranked[0].score >= THRESHOLD else None
+    guess = next((g for g in ranked if g.intent in wired and g.score >= THRESHOLD), None)
+    if guess is not None and overall is not None and overall.score - guess.score >= CLEARER:
+        guess = None
+    if guess is not None:
+        action = action_for(dialogs, node, buttons, guess.intent)
+        if isinstance(action, Button):
+            return Meaning(button=action, intent=guess.intent)
+        here = node is not None and action in node.on_text
+        # leaving the step for a rule of elsewhere takes more certainty than an answer
+        # of the step itself: a wrong turn costs more than a "did you mean…?"
+        if here or guess.score >= ANYWHERE_BAR:
+            return Meaning(rule=action, intent=guess.intent)
     rule = _keywords(dialogs.anywhere, said, langs)
     if rule is not None:
         return Meaning(rule=rule)
@@ -95,17 +103,12 @@ def understand(
         typed = _label(buttons, text, other)
         if typed is not None:
             return Meaning(button=typed)
-    if matcher is None:
-        return Meaning()
     # "oui", "je sais pas", "plus tard"… are understood everywhere, even where the dialogs
     # give them no meaning of their own: the engine answers them in general terms
-    heard = matcher.best(text, lang, [b for b in BUILTIN_INTENTS if b in dialogs.intents])
-    if heard is not None:
-        return Meaning(heard=heard.intent)
-    if not names:
-        return Meaning()
-    near = matcher.rank(text, lang, names, limit=SUGGESTIONS)
-    return Meaning(suggestions=tuple(g.intent for g in near if g.score >= SUGGEST_FROM))
+    if overall is not None and overall.intent in BUILTIN_INTENTS:
+        return Meaning(heard=overall.intent)
+    near = [g.intent for g in ranked if g.intent in wired and g.score >= SUGGEST_FROM]
+    return Meaning(suggestions=tuple(near[:SUGGESTIONS]))
 
 
 def _label(buttons: Sequence[Button], text: str, lang: str) -> Button | None:
