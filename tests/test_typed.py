@@ -202,9 +202,20 @@ def test_built_in_intents_are_understood_where_the_step_gives_them_no_meaning(
     assert not any(isinstance(e, KeepUnknown) for e in effects)
 
 
+class ClearlyHelp:
+    """A matcher that hears `help` clearly and `yes` weakly (a fake)."""
+
+    def rank(self, text: str, lang: str, among: object = None, limit: int = 3) -> tuple[Guess, ...]:
+        return (Guess("help", 0.6), Guess("yes", 0.3))[:limit]
+
+    def best(self, text: str, lang: str, among: object = None) -> Guess | None:
+        return self.rank(text, lang, among, 1)[0]
+
+
 def test_a_clear_meaning_of_no_use_here_is_not_taken_for_a_weak_one(talk: DialogSet) -> None:
-    """'no_time' is clear in 'trop occupé en ce moment'; at a step where only a weaker
-    intent is wired, the bot does not act on the weaker one (here: nothing else is wired
-    but the anywhere rules, and no_time is one of them, so it goes there)."""
-    after, _, records = say(talk, at(talk, "installed"), "trop occupé en ce moment")
-    assert after.node == "time" and records == ["text_match"]
+    """At the menu `yes` presses "C'est fait"; a text that is clearly a call for help and
+    only weakly a yes must not press it: the bot answers the call for help instead."""
+    clear = replace(talk, matcher=ClearlyHelp())  # type: ignore[arg-type]
+    after, sends, records = say(clear, at(clear, "menu"), "euh aidez moi oui")
+    assert after.node == "menu" and records == ["text_heard"]
+    assert sends[0].text.startswith("Je suis là")
