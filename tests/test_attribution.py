@@ -10,7 +10,7 @@ import pytest
 
 from bot.core.dialogset import DialogSet
 from bot.core.engine import step
-from bot.core.events import Send, Start, Text
+from bot.core.events import Record, Send, Start, Text
 from bot.core.state import Pending, UserState, new_state
 from bot.features.advocates.attribution import refusal
 from bot.features.advocates.effects import CreditReferral, Notify
@@ -250,3 +250,12 @@ def test_a_greeting_is_not_taken_for_a_code(bundled: DialogSet) -> None:
     after, effects = step(bundled, state, Text("Bonjour !"), NOW)
     assert (after.node, after.pending) == ("menu", None)
     assert not any("Je ne retrouve pas" in t for t in sends(effects))
+
+
+def test_emoji_or_punctuation_is_no_answer_to_who_invited_you(mini: DialogSet) -> None:
+    """Emoji while "who invited you?" is open are neither a code nor a name: the question
+    closes without "I can't find that invitation", and the text is read as any other."""
+    state, _ = step(mini, newcomer(), Start(), NOW)
+    after, effects = step(mini, state, Text("😀😀😀"), NOW)
+    names = [e.name for e in effects if isinstance(e, Record)]
+    assert "referrer_typed" not in names and after.pending is None

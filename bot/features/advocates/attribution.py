@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from bot.core.events import Start, Text
 from bot.core.state import UserState
+from bot.core.textmatch import normalize
 from bot.core.turn import Turn
 from bot.features.advocates import alerts
 from bot.features.advocates.effects import CreditReferral
@@ -110,8 +111,8 @@ def answer(turn: Turn, policy: AdvocatePolicy, event: Text, other_meaning: bool)
         turn.ask(NAME, REFERRER_QUESTION)
         turn.say("referrer_ask")
         return True
-    if other_meaning:
-        return False
+    if other_meaning or not normalize(event.text):
+        return False  # it meant something else, or it is no code nor name ("😀😀", "???")
     mine = ADVOCACY.of(turn.state)
     tries = mine.invite_tries + 1
     turn.record("referrer_typed", credited=False)
