@@ -63,7 +63,7 @@ def test_check_names_a_phrase_expecting_an_unknown_intent(tmp_path: Path) -> Non
     odd = PHRASES.replace("intent: none}", "intent: weather}", 1)
     result = CliRunner().invoke(main, ["check", str(folder_with(tmp_path, odd))])
     assert result.exit_code == 1
-    assert "phrase 'qwerty' expects unknown intent 'weather'" in result.output
+    assert "phrases.yaml:6: phrase 'qwerty' expects unknown intent 'weather'" in result.output
 
 
 def test_unknown_lists_the_most_frequent_texts_without_who(tmp_path: Path) -> None:
@@ -78,6 +78,7 @@ def test_unknown_lists_the_most_frequent_texts_without_who(tmp_path: Path) -> No
             await h.send("/start")
             await h.send("non")
             await h.send("C'est quoi la météo ?")
+        await h.send("zorglub 06 12 34 56 78")  # a phone number, typed by Marcel last
         await store.close()
 
     asyncio.run(chat())
@@ -86,6 +87,7 @@ def test_unknown_lists_the_most_frequent_texts_without_who(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert "2  welcome.menu" in result.output and "C'est quoi la météo ?" in result.output
     assert "Zoé" not in result.output and "Marcel" not in result.output
+    assert "zorglub ###" in result.output and "06 12" not in result.output
     empty = runner.invoke(main, ["unknown", "--db", str(tmp_path / "new.db"), "--since", "7d"])
     assert "nothing fell back" in empty.output
     bad = runner.invoke(main, ["unknown", "--db", str(db), "--since", "soon"])

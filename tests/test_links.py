@@ -258,3 +258,14 @@ async def test_private_addresses_are_never_contacted(server: Server, url: str) -
     result = await check_redirect(url, timeout=2)
     assert result == RedirectCheck(url, None, "private_address")
     assert server.seen == []
+
+
+def test_a_link_is_found_inside_a_sentence_once() -> None:
+    from bot.core.links import find_web_url
+
+    assert (
+        find_web_url("voici le lien : https://tinyurl.com/abc, merci") == "https://tinyurl.com/abc"
+    )
+    assert find_web_url("www.lemonde.fr") == "https://www.lemonde.fr"
+    assert find_web_url("deux liens https://a.fr et https://b.fr") is None
+    assert find_web_url("pas de lien ici") is None

@@ -108,6 +108,8 @@ class NearlyNoTime:
     """A matcher that is never sure, and finds `no_time` nearest (a fake, for the case
     where the real one hesitates)."""
 
+    names = ("no_time", "thanks")
+
     def best(self, text: str, lang: str, among: object = None) -> None:
         return None
 
@@ -116,19 +118,25 @@ class NearlyNoTime:
 
 
 def test_did_you_mean_offers_the_nearest_intents_and_acts_on_one(talk: DialogSet) -> None:
-    unsure = replace(talk, matcher=NearlyNoTime())  # type: ignore[arg-type]
+    unsure = replace(talk, matcher=NearlyNoTime())
     after, sends, records = say(unsure, at(unsure, "installed"), "le temps me manque")
     assert records == ["fallback"]
     near = [b for b in sends[0].buttons if b.data.startswith("!meant:")]
     assert [b.label for b in near] == ["Je n'ai pas le temps", "merci"]
-    assert near and near[0].label == "Je n'ai pas le temps"
     assert sends[0].text.startswith("Je ne suis pas sûr")
     chosen, _ = step(unsure, after, Press(near[0].data), NOW)
     assert chosen.node == "time"
+    # offered at one node, the button has expired once the person is elsewhere
+    stale, effects = step(unsure, chosen, Press(near[0].data), NOW)
+    assert stale.node == "time" and "stale_press" in [
+        e.name for e in effects if isinstance(e, Record)
+    ]
 
 
 def test_a_did_you_mean_button_for_an_intent_not_wired_here_expires(talk: DialogSet) -> None:
-    after, effects = step(talk, at(talk, "installed"), Press("!meant:dont_know"), NOW)
+    here = at(talk, "installed")
+    press = Press(f"!meant:{talk.flows['welcome'].nodes['installed'].version}-dont_know")
+    after, effects = step(talk, here, press, NOW)
     assert after.node == "installed"
     assert [e.name for e in effects if isinstance(e, Record)] == ["stale_press"]
 
@@ -205,6 +213,8 @@ def test_built_in_intents_are_understood_where_the_step_gives_them_no_meaning(
 class ClearlyHelp:
     """A matcher that hears `help` clearly and `yes` weakly (a fake)."""
 
+    names = ("help", "yes")
+
     def rank(self, text: str, lang: str, among: object = None, limit: int = 3) -> tuple[Guess, ...]:
         return (Guess("help", 0.6), Guess("yes", 0.3))[:limit]
 
@@ -215,7 +225,21 @@ class ClearlyHelp:
 def test_a_clear_meaning_of_no_use_here_is_not_taken_for_a_weak_one(talk: DialogSet) -> None:
     """At the menu `yes` presses "C'est fait"; a text that is clearly a call for help and
     only weakly a yes must not press it: the bot answers the call for help instead."""
-    clear = replace(talk, matcher=ClearlyHelp())  # type: ignore[arg-type]
+    clear = replace(talk, matcher=ClearlyHelp())
     after, sends, records = say(clear, at(clear, "menu"), "euh aidez moi oui")
     assert after.node == "menu" and records == ["text_heard"]
     assert sends[0].text.startswith("Je suis là")
+
+
+def test_a_kept_text_loses_e_mail_addresses_and_long_numbers() -> None:
+    from bot.core.engine import redact
+
+    said = "je suis Odette, odette.m@free.fr, 06 12 34 56 78, 12 rue des Lilas 75011"
+    assert redact(said) == "je suis Odette, [e-mail], ###, 12 rue des Lilas ###"
+
+
+def test_a_menu_entry_must_be_a_command_of_its_feature() -> None:
+    from bot.core.feature import Feature, FeatureError, check_features
+
+    with pytest.raises(FeatureError, match="puts /friends in the menu"):
+        check_features([Feature(name="x", menu=("friends",))])

@@ -403,4 +403,6 @@ def test_an_example_typed_word_for_word_means_its_intent() -> None:
         assert guess is not None and guess.intent == "no", typed
     guess = matcher.best("merci", "fr")
     assert guess is not None and guess.intent == "thanks"
-    assert matcher.best("non merci", "fr", among=["thanks"]) != Guess("no", 1.0)
+    # where only `thanks` is wanted, the exact example of `no` does not force a score of 1
+    restricted = matcher.best("non merci", "fr", among=["thanks"])
+    assert restricted is None or (restricted.intent == "thanks" and restricted.score < 1.0)

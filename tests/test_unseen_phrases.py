@@ -37,8 +37,8 @@ def run(bundled: DialogSet, lang: str) -> tuple[Counter[str], list[str]]:
         expected = item["at"] if item["reach"] == "stay" else item["reach"]
         outcome["total"] += 1
         if "fallback" in records:
-            outcome["fallback"] += 1
-        if reached == expected:
+            outcome["fallback"] += 1  # never a right answer, even where staying was
+        elif reached == expected:
             outcome["reached"] += 1
         else:
             missed.append(f"{item['at']} {item['text']!r}: {reached}, expected {expected}")

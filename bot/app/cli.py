@@ -167,8 +167,10 @@ def unknown(config_path: str | None, db_path: Path | None, since: str, limit: in
         store = await open_store(
             db_path or config.store.path, keep_unknown=config.store.keep_unknown
         )
+        now = datetime.now(UTC)
         try:
-            rows = await store.unknown_texts(datetime.now(UTC) - back, limit)
+            await store.prune(now)  # nothing older than store.keep_unknown is ever shown
+            rows = await store.unknown_texts(now - back, limit)
         finally:
             await store.close()
         if not rows:

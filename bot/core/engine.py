@@ -8,6 +8,7 @@ outbox rows go to the features registered in the dialog set, in their order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -35,6 +36,8 @@ from bot.core.understand import action_for, understand
 
 MEANT = "meant"  # the core's own button action: `!meant:<intent>` ("did you mean…?")
 UNKNOWN_KEPT = 500  # characters of a text not understood kept for the operators
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_NUMBER = re.compile(r"\d(?:[\d .\-/]*\d){2,}")
 UNSUPPORTED_KINDS = frozenset({"sticker", "photo", "voice", "video", "document", "edited", "other"})
 
 # The messages the engine itself says (dialogs/messages.yaml) and the extra names each
@@ -237,22 +240,37 @@ def _fallback(turn: Turn, node: Node | None, text: str, suggestions: tuple[str, 
     near, one button each ("did you mean…?"); keep the text for the operators."""
     where = node.key if node else ""
     turn.record("fallback", node=where, suggested=len(suggestions))
-    turn.effects.append(KeepUnknown(where, turn.state.lang, text[:UNKNOWN_KEPT]))
+    turn.effects.append(KeepUnknown(where, turn.state.lang, redact(text)[:UNKNOWN_KEPT]))
     lang = turn.state.lang
+    version = node.version if node else "x"
     near = tuple(
-        ButtonView(turn.dialogs.intents[name].label[lang][:64], encode_system(MEANT, name))
+        ButtonView(
+            turn.dialogs.intents[name].label[lang][:64],
+            encode_system(MEANT, f"{version}-{name}"),  # for this node as it is now only
+        )
         for name in suggestions
         if name in turn.dialogs.intents
     )
     turn.say("fallback_suggest" if near else "fallback", (*near, *turn.buttons(node)))
 
 
-def _meant(turn: Turn, intent: str) -> None:
-    """A "did you mean…?" button: do what that intent does at the current node."""
+def redact(text: str) -> str:
+    """A text kept for the operators, without what identifies someone at a glance: e-mail
+    addresses, and numbers of three digits or more (phones, postcodes, accounts)."""
+    return _NUMBER.sub("###", _EMAIL.sub("[e-mail]", text))
+
+
+def _meant(turn: Turn, value: str) -> None:
+    """A "did you mean…?" button: do what that intent does at the node it was offered at,
+    if the person is still there (else it has expired, like any button of another node)."""
     node = turn.current()
+    version, _, intent = value.partition("-")
+    if node is None or version != node.version:
+        turn.expired("meant_elsewhere")
+        return
     action = action_for(turn.dialogs, node, _visible(turn, node), intent)
     if action is None:
-        turn.expired("meant_elsewhere")
+        turn.expired("meant_unknown")
         return
     turn.record("meant", node=node.key if node else "", intent=intent)
     _act(turn, action)

@@ -98,3 +98,9 @@ def check_features(features: Sequence[Feature]) -> None:
                     "give one of them another name"
                 )
             seen[(kind, key)] = feature.name
+        for name in feature.menu:
+            if name not in feature.commands and name != "start":
+                raise FeatureError(
+                    f"feature '{feature.name}' puts /{name} in the menu but handles no such "
+                    "command: add it to its commands, or take it out of the menu"
+                )

@@ -90,6 +90,16 @@ def parse_web_url(text: str) -> str | None:
     return text if _valid_host(split) else None
 
 
+def find_web_url(text: str) -> str | None:
+    """The link in `text`: the whole text, or the one word of it that is a link ("voici
+    le lien : https://tinyurl.com/abc merci"); None when there is none, or several."""
+    whole = parse_web_url(text)
+    if whole is not None or len(text) > MAX_URL_LENGTH * 2:
+        return whole
+    found = {u for word in text.split() if (u := parse_web_url(word.strip(".,;:!?()«»\"'")))}
+    return found.pop() if len(found) == 1 else None
+
+
 def host_of(url: str) -> str:
     """The URL's host, lowercase, without port, brackets or trailing dot ("" if none)."""
     try:

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+
+from bot.understanding.matcher import Guess
 
 if TYPE_CHECKING:
     from bot.core.render import Renderer
-    from bot.understanding import Matcher
+
+
+class IntentMatcher(Protocol):
+    """What the engine asks of the matcher built from the intents (`bot.understanding`)."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The intents it knows."""
+
+    def best(self, text: str, lang: str, among: Collection[str] | None = None) -> Guess | None:
+        """The likeliest intent, when it is clear enough to act on."""
+
+    def rank(
+        self, text: str, lang: str, among: Collection[str] | None = None, limit: int = 3
+    ) -> tuple[Guess, ...]:
+        """The likeliest intents, best first."""
+
 
 Scalar = str | int | float | bool
 Texts = Mapping[str, str]  # language -> template source
@@ -165,7 +183,7 @@ class Dialogs:
     # what people may mean when they type (dialogs/intents.yaml), and the matcher built
     # from their examples when the dialogs were loaded
     intents: Mapping[str, IntentText] = field(default_factory=dict)
-    matcher: Matcher | None = field(default=None, repr=False, compare=False)
+    matcher: IntentMatcher | None = field(default=None, repr=False, compare=False)
 
     def node(self, target: Target) -> Node | None:
         flow = self.flows.get(target.flow)

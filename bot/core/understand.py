@@ -2,11 +2,12 @@
 
 In order: a button's own label (typos allowed); the node's keyword rules; the likeliest
 intent among those this node and the `anywhere` rules name (a node's rule or button wins
-over an anywhere rule for the same intent); the anywhere keyword rules; a label typed in
-another language; then a built-in intent ("oui", "je sais pas", "plus tard"…), which
-every node understands in general terms when nothing there gives it a meaning. Other
-intents wired neither here nor anywhere are not considered. When nothing is confident,
-the two nearest intents are offered ("did you mean…?").
+over an anywhere rule for the same intent, and an anywhere rule needs a clearer meaning);
+the anywhere keyword rules; a label typed in another language; then a built-in intent
+("oui", "je sais pas", "plus tard"…), which every node understands in general terms when
+nothing there gives it a meaning. Every intent is scored, so that a clear meaning the
+step has no use for is not mistaken for a weak one it has. When nothing is confident,
+the two nearest intents this step uses are offered ("did you mean…?").
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from bot.understanding.matcher import THRESHOLD
 SUGGEST_FROM = 0.08  # a "did you mean…?" intent scores at least this (below `best`'s bar)
 SUGGESTIONS = 2
 CLEARER = 0.15  # an intent this much clearer, but of no use here, means the step's is wrong
-ANYWHERE_BAR = 0.25  # an `anywhere` rule needs this score (a node's own rules, `best`'s bar)
+# Leaving the step for an `anywhere` rule takes this score (the step's own, `best`'s bar).
+ANYWHERE_BAR = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,9 @@ class Meaning:
 
     @property
     def found(self) -> bool:
-        return self.button is not None or self.rule is not None or self.heard is not None
+        """Whether the text means something at this step (a built-in intent heard in
+        general terms does not: a question of the step may still take it)."""
+        return self.button is not None or self.rule is not None
 
 
 def candidates(dialogs: Dialogs, node: Node | None, buttons: Sequence[Button]) -> list[str]:

@@ -27,26 +27,31 @@ def check_phrases(
     if dialogs.matcher is None:
         return None, [Problem(shown, 0, None, "a phrase file, but no intents to test it on")]
     try:
-        phrases = phrases_from(yamlfile.load(path.read_text(encoding="utf-8")))
+        doc = yamlfile.load(path.read_text(encoding="utf-8"))
+        phrases = phrases_from(doc)
     except (yamlfile.YamlError, UnicodeDecodeError, OSError, UnderstandingError) as exc:
         return None, [Problem(shown, 0, None, f"cannot read the phrase file: {exc}")]
-    problems = [
-        Problem(shown, 0, None, f"phrase {p.text!r} expects unknown intent '{p.intent}'")
-        for p in phrases
-        if p.intent != NONE and p.intent not in dialogs.intents
-    ]
-    problems += [
-        Problem(shown, 0, None, f"phrase {p.text!r}: language '{p.lang}' is not configured")
-        for p in phrases
-        if p.lang not in dialogs.languages
-    ]
+    problems = []
+    for lang, items in doc["phrases"].items():
+        if lang not in dialogs.languages:
+            line = yamlfile.line_of(doc, ("phrases", lang))
+            problems.append(Problem(shown, line, None, f"language '{lang}' is not configured"))
+            continue
+        for number, item in enumerate(items):
+            intent = str(item.get("intent"))
+            if intent != NONE and intent not in dialogs.intents:
+                line = yamlfile.line_of(doc, ("phrases", lang, number))
+                problems.append(
+                    Problem(shown, line, None,
+                            f"phrase {item['text']!r} expects unknown intent '{intent}'")
+                )  # fmt: skip
     if problems:
         return None, problems
     report = evaluate(dialogs.matcher, phrases)
     for lang in report.failing(TARGET):
         score = report.languages[lang]
         problems.append(
-            Problem(shown, 0, None,
+            Problem(shown, yamlfile.line_of(doc, ("phrases", lang)), None,
                     f"{lang}: {score.accuracy:.1%} of the phrases reach their intent "
                     f"({score.correct}/{score.total}), under {TARGET:.0%}: add examples to "
                     "the intents they were taken for (see the confusions above)")

@@ -6,9 +6,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.understanding.files import NONE, Phrase
-from bot.understanding.matcher import Matcher
+from bot.understanding.matcher import Guess
+
+
+class Understands(Protocol):
+    """Anything that says which intent a text means (a `Matcher`, or a fake in tests)."""
+
+    @property
+    def names(self) -> tuple[str, ...]: ...
+
+    def best(self, text: str, lang: str) -> Guess | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +77,7 @@ class Report:
         return out
 
 
-def evaluate(matcher: Matcher, phrases: Iterable[Phrase]) -> Report:
+def evaluate(matcher: Understands, phrases: Iterable[Phrase]) -> Report:
     """Run every phrase through `matcher.best` and count what it got right."""
     per_lang: Counter[str] = Counter()
     right_lang: Counter[str] = Counter()

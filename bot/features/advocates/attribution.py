@@ -23,7 +23,7 @@ from bot.features.advocates.state import ADVOCACY, NAME
 
 MAX_TRIES = 3  # typed answers to "who invited you?" before the question is dropped
 # What an answer to "did someone tell you about me?" may mean besides a code or a name.
-ANSWERS = ("yes", "no", "dont_know", "nobody_invited")
+ANSWERS = ("yes", "no", "dont_know", "nobody_invited", "later", "stop", "help", "menu")
 
 
 def refusal(state: UserState, invitation: Invitation | None, *, typed: bool) -> str | None:
@@ -111,6 +111,8 @@ def answer(turn: Turn, policy: AdvocatePolicy, event: Text, other_meaning: bool)
         turn.ask(NAME, REFERRER_QUESTION)
         turn.say("referrer_ask")
         return True
+    if answer is not None:  # "plus tard", "aidez-moi"…: not an answer, the question closes
+        return False
     if other_meaning or not normalize(event.text):
         return False  # it meant something else, or it is no code nor name ("😀😀", "???")
     mine = ADVOCACY.of(turn.state)

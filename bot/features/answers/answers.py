@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.core.dialogset import DialogSet
 from bot.core.events import ButtonView, Event, Text
-from bot.core.links import RedirectCheck, on_shortener, parse_web_url, same_target
+from bot.core.links import RedirectCheck, find_web_url, on_shortener, same_target
 from bot.core.model import Answer, Node
 from bot.core.state import UserState
 from bot.core.turn import Turn
@@ -46,9 +46,9 @@ def to_verify(dialogs: DialogSet, state: UserState, event: Event) -> str | None:
     """The short link to ask about before the step (only one that passed every other
     check: nothing goes out for a typo), else None."""
     spec = _spec(dialogs, state)
-    if spec is None or spec.kind != "short_url" or not isinstance(event, Text) or state.pending:
-        return None  # (a pending question gets the text first: nothing to verify)
-    url = parse_web_url(event.text)
+    if spec is None or spec.kind != "short_url" or not isinstance(event, Text):
+        return None
+    url = find_web_url(event.text)
     if url is None or short_refusal(spec, url, _original(spec, state)) is not None:
         return None
     return url
@@ -62,7 +62,7 @@ def answer(turn: Turn, node: Node | None, event: Text, other_meaning: bool) -> b
     if node is None or spec is None:
         return False
     buttons = turn.buttons(node)
-    url = parse_web_url(event.text)
+    url = find_web_url(event.text)
     if url is None:
         if other_meaning:
             return False

@@ -75,7 +75,7 @@ def language_press(turn: Turn, value: str, known: object | None) -> bool:
 
 
 def _set_language(turn: Turn, lang: str) -> None:
-    turn.state = evolve(turn.state, lang=lang, pending=None)
+    turn.state = evolve(turn.state, lang=lang)
     turn.record("language", lang=lang)
     turn.say("language_set")
     if turn.state.started:

@@ -140,7 +140,8 @@ BEGIN
         (user_id, flow, node, node_version, vars, pending, dialog_version, nudge_step, next_nudge_ms)
     VALUES (NEW.user_id, NEW.flow, NEW.node, NEW.node_version, NEW.vars, NEW.pending,
             NEW.dialog_version, NEW.nudge_step, NEW.next_nudge_ms);
-    -- the referral before the stages: finishing in the same turn then counts upstream
+    -- a friend credited in the turn they finish counts at once: referral_counts reads
+    -- users.finished, written just above
     INSERT OR IGNORE INTO referrals (friend_id, advocate_id, payload, path, joined_ms)
     SELECT NEW.user_id, json_extract(NEW.referral, '$.advocate'),
            json_extract(NEW.referral, '$.payload'), json_extract(NEW.referral, '$.path'),
