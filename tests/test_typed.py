@@ -110,6 +110,9 @@ class NearlyNoTime:
 
     names = ("no_time", "thanks")
 
+    def scores(self, text: str, lang: str) -> dict[str, float]:
+        return {"no_time": 0.12, "thanks": 0.09}
+
     def best(self, text: str, lang: str, among: object = None) -> None:
         return None
 
@@ -214,6 +217,9 @@ class ClearlyHelp:
     """A matcher that hears `help` clearly and `yes` weakly (a fake)."""
 
     names = ("help", "yes")
+
+    def scores(self, text: str, lang: str) -> dict[str, float]:
+        return {"help": 0.6, "yes": 0.3}
 
     def rank(self, text: str, lang: str, among: object = None, limit: int = 3) -> tuple[Guess, ...]:
         return (Guess("help", 0.6), Guess("yes", 0.3))[:limit]

@@ -28,6 +28,9 @@ class IntentMatcher(Protocol):
     ) -> tuple[Guess, ...]:
         """The likeliest intents, best first."""
 
+    def scores(self, text: str, lang: str) -> dict[str, float]:
+        """Every intent's score (those above zero)."""
+
 
 Scalar = str | int | float | bool
 Texts = Mapping[str, str]  # language -> template source

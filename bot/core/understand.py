@@ -12,13 +12,13 @@ the two nearest intents this step uses are offered ("did you mean…?").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.model import BUILTIN_INTENTS, Button, Dialogs, Node, TextRule
 from bot.core.textmatch import matches, normalize
 from bot.understanding.labels import label_index
-from bot.understanding.matcher import THRESHOLD
+from bot.understanding.matcher import THRESHOLD, Guess
 
 SUGGEST_FROM = 0.08  # a "did you mean…?" intent scores at least this (below `best`'s bar)
 SUGGESTIONS = 2
@@ -85,10 +85,9 @@ def understand(
     names = candidates(dialogs, node, buttons) if matcher is not None else []
     # every intent is scored, so that a weak meaning of this step does not win over a
     # clear one the step has no use for ("c'est fait" where nothing is to be done)
-    ranked = matcher.rank(text, lang, None, limit=len(dialogs.intents)) if matcher else ()
-    wired = set(names)
-    overall = ranked[0] if ranked and ranked[0].score >= THRESHOLD else None
-    guess = next((g for g in ranked if g.intent in wired and g.score >= THRESHOLD), None)
+    scores = matcher.scores(text, lang) if matcher else {}
+    overall = _best(scores, scores)
+    guess = _best(scores, names)
     if guess is not None and overall is not None and overall.score - guess.score >= CLEARER:
         guess = None
     if guess is not None:
@@ -111,8 +110,17 @@ def understand(
     # give them no meaning of their own: the engine answers them in general terms
     if overall is not None and overall.intent in BUILTIN_INTENTS:
         return Meaning(heard=overall.intent)
-    near = [g.intent for g in ranked if g.intent in wired and g.score >= SUGGEST_FROM]
+    near = sorted((n for n in names if scores.get(n, 0.0) >= SUGGEST_FROM),
+                  key=lambda n: (-scores[n], n))  # fmt: skip
     return Meaning(suggestions=tuple(near[:SUGGESTIONS]))
+
+
+def _best(scores: Mapping[str, float], names: Iterable[str]) -> Guess | None:
+    """The best of `names` in `scores`, if it is clear enough to act on."""
+    best = max(names, key=lambda n: (scores.get(n, 0.0), n), default=None)
+    if best is None or scores.get(best, 0.0) < THRESHOLD:
+        return None
+    return Guess(best, scores[best])
 
 
 def _label(buttons: Sequence[Button], text: str, lang: str) -> Button | None:

@@ -40,6 +40,8 @@ def _same(a: str, b: str) -> bool:
     if a.startswith(NEG) != b.startswith(NEG) or min(len(a), len(b)) < 4:
         return False
     allowed = 2 if min(len(a), len(b)) >= 8 else 1
+    if abs(len(a) - len(b)) > allowed:
+        return False
     return distance(a, b, allowed) <= allowed
 
 
@@ -47,10 +49,18 @@ def _word_score(text: frozenset[str], label: frozenset[str], weights: dict[str, 
     def weight(token: str) -> float:
         return weights.get(token, 1.0)  # a word of the text no label has
 
-    found = sum(weight(t) for t in label if any(_same(t, u) for u in text))
+    # each pair compared once (the typo distance is most of the cost of a typed text)
+    label_hits: set[str] = set()
+    text_hits: set[str] = set()
+    for t in label:
+        for u in text:
+            if _same(t, u):
+                label_hits.add(t)
+                text_hits.add(u)
+    found = sum(weight(t) for t in label_hits)
     if not found:
         return 0.0
-    explained = sum(weight(u) for u in text if any(_same(t, u) for t in label))
+    explained = sum(weight(u) for u in text_hits)
     total_label = sum(weight(t) for t in label)
     total_text = sum(weight(u) for u in text)
     return math.sqrt((found / total_label) * (explained / total_text))

@@ -91,6 +91,16 @@ class Matcher:
         self, text: str, lang: str, among: Collection[str] | None = None, limit: int = 3
     ) -> tuple[Guess, ...]:
         """The `limit` likeliest intents, best first; `among` restricts the names."""
+        scores = self._all_scores(text, lang, among)
+        ordered = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        return tuple(Guess(self.names[i], round(s, 4)) for i, s in ordered[:limit] if s > 0)
+
+    def scores(self, text: str, lang: str) -> dict[str, float]:
+        """Every intent's score for `text` (those above zero), unsorted: cheaper than a
+        full `rank` when the caller looks for the best among several sets of names."""
+        return {self.names[i]: s for i, s in self._all_scores(text, lang, None).items() if s > 0}
+
+    def _all_scores(self, text: str, lang: str, among: Collection[str] | None) -> dict[int, float]:
         wanted = None if among is None else {self._numbers[n] for n in among if n in self._numbers}
         tokens = self.tokens(text, lang)
         scores = self._scores(tokens, self._language(lang), wanted)
@@ -106,8 +116,7 @@ class Matcher:
                     theirs = self._scores(self.tokens(text, other), self._index[other], wanted)
                     for intent, score in theirs.items():
                         scores[intent] = max(scores.get(intent, 0.0), score * OTHER_LANGUAGE)
-        ordered = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-        return tuple(Guess(self.names[i], round(s, 4)) for i, s in ordered[:limit] if s > 0)
+        return scores
 
     def best(self, text: str, lang: str, among: Collection[str] | None = None) -> Guess | None:
         """The top guess when it is confident enough to act on, else None."""

@@ -126,8 +126,11 @@ def _tag(words: list[str], i: int, rules: Spelling) -> bool:
     return last and i > 0 and words[i - 1] in rules.question_tags
 
 
+@functools.lru_cache(maxsize=256)
 def normalize(text: str, lang: str) -> tuple[str, ...]:
-    """The tokens of `text` in `lang`: folded, expanded, stemmed, negation marked."""
+    """The tokens of `text` in `lang`: folded, expanded, stemmed, negation marked.
+    (Remembered for the last few texts: a typed text is read by the label comparison,
+    the matcher, and the exact-example look-up, each once.)"""
     rules = spelling(lang)
     text = text[:MAX_CHARS]
     for emoji, meant in rules.emoji.items():
