@@ -9,13 +9,12 @@ own help in this order.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.app.config import Config
 from bot.core.dialogset import DialogSet
 from bot.core.feature import Feature
-from bot.dialogs.load import check_directory, load_dialogs
+from bot.dialogs.load import check_directory
 from bot.errors import Problem
 from bot.features.advocates import feature as advocates
 from bot.features.advocates.records import AdvocatePolicy
@@ -62,14 +61,3 @@ def check(
     return check_directory(
         folder, config.bot.languages, config.bot.entry_flow, features_for(config)
     )
-
-
-def load(
-    directory: str | os.PathLike[str],
-    languages: Sequence[str],
-    entry_flow: str = "welcome",
-    features: tuple[Feature, ...] | None = None,
-) -> DialogSet:
-    """A dialog folder loaded for the standard features (tests, benchmarks, tools)."""
-    chosen = standard_features() if features is None else features
-    return load_dialogs(directory, languages, entry_flow, chosen)

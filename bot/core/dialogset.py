@@ -66,6 +66,3 @@ class DialogSet(Dialogs):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "routes", Routes.of(self.features))
-
-    def feature(self, name: str) -> Feature | None:
-        return next((f for f in self.features if f.name == name), None)

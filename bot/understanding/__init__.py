@@ -4,8 +4,15 @@
 `label` are pure and fast (see docs/understanding.md for the measurements behind it).
 """
 
-from bot.understanding.evaluate import Confusion, Report, Score, evaluate
-from bot.understanding.files import NONE, Phrase, phrases_from
+from bot.understanding.evaluate import (
+    NONE,
+    Confusion,
+    Phrase,
+    Report,
+    Score,
+    evaluate,
+    phrases_from,
+)
 from bot.understanding.matcher import Guess, Intent, Matcher, UnderstandingError
 from bot.understanding.text import NEG, normalize
 
