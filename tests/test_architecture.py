@@ -143,7 +143,7 @@ def test_every_personal_table_is_owned_by_the_core_or_one_feature(tmp_path: Path
     from bot.store.sqlite import USER_TABLES, migrations
 
     core = {"users": "user_id", "conversations": "user_id", "milestones": "user_id",
-            "stages_completed": "user_id", "events": "user_id", "processed_updates": "user_id",
+            "stages_completed": "user_id", "events": "user_id", "inbox": "owner", "outbox": "chat_id",
             "nudges": "user_id", "unknown_texts": "user_id"}  # fmt: skip
     owned = dict(core)
     for feature in standard_features():
@@ -155,6 +155,6 @@ def test_every_personal_table_is_owned_by_the_core_or_one_feature(tmp_path: Path
     for _, sql in migrations():
         db.executescript(sql)
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables - set(owned) == {"group_chats"}
+    assert tables - set(owned) == {"group_chats", "poison_updates", "sqlite_sequence"}
     parts = [f.part.name for f in standard_features() if f.part is not None]
     assert parts == ["advocates", "nudges"]

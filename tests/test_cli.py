@@ -92,3 +92,25 @@ def test_unknown_lists_the_most_frequent_texts_without_who(tmp_path: Path) -> No
     assert "nothing fell back" in empty.output
     bad = runner.invoke(main, ["unknown", "--db", str(db), "--since", "soon"])
     assert bad.exit_code == 2 and "invalid duration 'soon'" in bad.output
+
+
+def test_poison_lists_what_was_set_aside_and_shows_one_on_request(tmp_path: Path) -> None:
+    db = tmp_path / "vie.db"
+
+    async def arrive() -> None:
+        store = await open_store(db)
+        now = datetime.now(UTC)
+        await store.inbox.add([(7, '{"update_id": 7, "poll": {"id": "p"}}', None)], now)
+        await store.inbox.set_aside(7, "unreadable", now)
+        await store.close()
+
+    runner = CliRunner()
+    assert "no update was set aside" in runner.invoke(main, ["poison", "--db", str(db)]).output
+    asyncio.run(arrive())
+    listed = runner.invoke(main, ["poison", "--db", str(db)])
+    assert listed.exit_code == 0 and "         7  " in listed.output
+    assert "unreadable" in listed.output and "poll" not in listed.output, "ids, not contents"
+    shown = runner.invoke(main, ["poison", "--db", str(db), "--show", "7"])
+    assert shown.output.strip() == '{"update_id": 7, "poll": {"id": "p"}}'
+    missing = runner.invoke(main, ["poison", "--db", str(db), "--show", "8"])
+    assert missing.exit_code == 1 and "no update 8 was set aside" in missing.output

@@ -79,6 +79,7 @@ from bot.runtime.conversation import Conversations, Person
 from bot.app.bootstrap import standard_features
 from bot.dialogs.load import load_dialogs
 from bot.runtime.dispatcher import NudgeDispatcher
+from bot.runtime.sender import Outcome, Sender
 from bot.store import open_store
 from bot.testing import ChatHarness, FakeClock
 
@@ -93,20 +94,24 @@ async def main():
     print("READY", flush=True)
     clock.advance(timedelta(days=2, minutes=1))
 
-    sent = 0
     stuck = asyncio.Event()  # never set: after 50 sends, deliveries hang until the kill
 
-    async def deliver(user_id, messages):
-        nonlocal sent
-        if sent >= 50:
-            await stuck.wait()  # so the kill always finds nudges in flight, however slow
-        sent += 1
-        await asyncio.sleep(0.002)
-        print("SENT", user_id, flush=True)
-        return True
+    class Printing:  # Telegram, as far as this test can tell
+        sent = 0
 
-    await NudgeDispatcher(conversations, store, deliver, clock.now, batch=20).drain()
-    print("DONE", flush=True)
+        async def deliver(self, row):
+            if self.sent >= 50:
+                await stuck.wait()  # so the kill always finds nudges in flight, however slow
+            self.sent += 1
+            await asyncio.sleep(0.002)
+            print("SENT", row.chat_id, flush=True)
+            return Outcome.SENT
+
+    sender = Sender(store.outbox, Printing(), clock=clock.now)
+    conversations.queued = sender.wake
+    running = asyncio.create_task(sender.run())
+    await NudgeDispatcher(conversations, store, clock.now, batch=20).drain()
+    await running
 
 asyncio.run(main())
 """
@@ -119,7 +124,9 @@ async def test_sigkill_mid_dispatch_loses_no_nudge(tmp_path: Path) -> None:
     from bot.dialogs.load import load_dialogs
     from bot.runtime.conversation import Conversations
     from bot.runtime.dispatcher import NudgeDispatcher
+    from bot.runtime.sender import Outcome, Sender
     from bot.store import open_store
+    from bot.store.queues import Queued
 
     db = tmp_path / "dispatch.db"
     sent = killed_after(DISPATCH, db, lambda seen: sum(s.startswith("SENT") for s in seen) == 50)
@@ -130,18 +137,20 @@ async def test_sigkill_mid_dispatch_loses_no_nudge(tmp_path: Path) -> None:
     now = datetime(2026, 1, 7, 10, 10, tzinfo=UTC)
     second: list[int] = []
 
-    async def deliver(user_id: int, messages: list[object]) -> bool:
-        second.append(user_id)
-        return True
+    class Recording:
+        async def deliver(self, row: Queued) -> Outcome:
+            second.append(row.chat_id)
+            return Outcome.SENT
 
     conversations = Conversations(
         load_dialogs(MINI, ("fr", "en"), "welcome", standard_features()), store, "fr"
     )
-    dispatcher = NudgeDispatcher(conversations, store, deliver, lambda: now, batch=20)
-    assert await dispatcher.recover() > 0, "the batch in flight at the crash is recovered"
+    dispatcher = NudgeDispatcher(conversations, store, lambda: now, batch=20)
+    await dispatcher.recover()  # nudges still in flight at the crash are pending again
     await dispatcher.drain()
+    await Sender(store.outbox, Recording(), clock=lambda: now).flush()
     await store.close()
     assert set(first) | set(second) == set(range(1, 201)), "no nudge lost"
     twice = set(first) & set(second)
-    assert len(twice) <= 20, f"only the batch in flight may repeat, not {len(twice)}"
+    assert len(twice) <= 20, f"only what was in flight may repeat, not {len(twice)}"
     assert len(second) == len(set(second)), "the restarted dispatcher sends each once"

@@ -1,4 +1,4 @@
-"""Sending under limits with retries, and per-person ordering of updates (no network)."""
+"""Sending under limits with retries (no network)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from telegram import Update
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
-from bot.adapters.telegram.ordering import PerUserUpdateProcessor
 from bot.adapters.telegram.ratelimit import SendLimiter
 
 
@@ -92,42 +90,3 @@ async def test_per_chat_burst_then_pacing() -> None:
     with pytest.raises(TimeoutError):  # the fourth must wait about 2 s
         await asyncio.wait_for(send(limiter, call, chat_id=7), 0.2)
     await asyncio.wait_for(send(limiter, call, chat_id=8), 0.5)  # another chat is free
-
-
-def update(update_id: int, user_id: int) -> Update:
-    return Update.de_json(
-        {"update_id": update_id, "message": {
-            "message_id": update_id, "date": 0, "text": "x",
-            "chat": {"id": user_id, "type": "private"},
-            "from": {"id": user_id, "is_bot": False, "first_name": "U"}}},
-        None,
-    )  # fmt: skip
-
-
-async def test_updates_of_one_person_run_in_order_and_people_in_parallel() -> None:
-    processor = PerUserUpdateProcessor(64)
-    log: list[tuple[int, int, str]] = []
-    running = 0
-    peak = 0
-
-    async def handle(u: Update, delay: float) -> None:
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
-        log.append((u.effective_user.id, u.update_id, "start"))  # type: ignore[union-attr]
-        await asyncio.sleep(delay)
-        log.append((u.effective_user.id, u.update_id, "end"))  # type: ignore[union-attr]
-        running -= 1
-
-    updates = [update(i, 1 + i % 4) for i in range(40)]
-    # earlier updates take longer: without ordering, later ones would overtake them
-    tasks = [asyncio.create_task(processor.process_update(u, handle(u, 0.02 - i * 0.0004)))
-             for i, u in enumerate(updates)]  # fmt: skip
-    await asyncio.gather(*tasks)
-    for user in range(1, 5):
-        starts = [uid for who, uid, what in log if who == user and what == "start"]
-        assert starts == sorted(starts)
-        events = [what for who, _, what in log if who == user]
-        assert events == ["start", "end"] * 10, "one at a time per person"
-    assert peak == 4, "different people run concurrently"
-    assert processor._locks == {}, "no lock is kept for idle people"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app.config import load_config
-from bot.app.telegram import build_application
+from bot.app.telegram import build_application, serve_polling
 from bot.core.dialogset import DialogSet
 from bot.testing.botapi import BotApiEmulator, FakeUser, serve
 
@@ -31,18 +31,14 @@ async def live_bot(
         )
         extra = {} if clock is None else {"clock": clock, "start_nudges": False}
         app = build_application(config, dialogs, **extra)  # the default HTTPXRequest
-        await app.initialize()
-        await app.post_init(app)  # type: ignore[misc]
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1)
+        stop = asyncio.Event()
+        running = asyncio.create_task(serve_polling(app, stop))
+        await until(lambda: "poller" in app.bot_data or running.done())
         try:
             yield app
         finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.post_shutdown(app)  # type: ignore[misc]
-            await app.shutdown()
+            stop.set()
+            await asyncio.wait_for(running, 10)
 
 
 async def until(condition: Callable[[], bool], seconds: float = 10) -> None:
@@ -224,6 +220,7 @@ async def test_nudges_are_sent_under_the_rate_limit_and_none_is_lost(
         await until(lambda: all(len(emulator.sent_to(p.id)) == 2 for p in people), 20)
         clock.advance(timedelta(days=2, minutes=1))
         await app.bot_data["dispatcher"].drain()
+        await app.bot_data["sender"].flush()  # the nudges went to the outbox
     for person in people:
         assert texts(emulator, person)[-1] == f"On en reparle, {person.first_name} ?"
         assert len(emulator.sent_to(person.id)) == 3, "each nudge exactly once"
@@ -263,6 +260,7 @@ async def test_the_advocate_loop_end_to_end(tmp_path: Path, mini: DialogSet) -> 
         clock.advance(timedelta(minutes=11))
         await app.bot_data["dispatcher"].drain()
         await app.bot_data["dispatcher"].drain()
+        await app.bot_data["sender"].flush()
         news = emulator.sent_to(paul.id)[before:]
         assert len(news) == 1 and "Arrivé(s) : Zoé" in news[0]["text"]
         assert "Étape terminée : Zoé (I)" in news[0]["text"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -9,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.events import CancelNudge, Record, ScheduleNudge
+from bot.core.events import CancelNudge, Record, ScheduleNudge, Send
 from bot.core.state import Pending, new_state
 from bot.errors import StoreError
 from bot.features.advocates.state import ADVOCACY
 from bot.features.nudges.state import NUDGES
 from bot.store import SqliteStore, open_store
+from bot.store.queues import Delivery, Outgoing
 from bot.store.sqlite import migrations
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -58,13 +60,12 @@ async def test_forget_leaves_no_row_about_the_user(store: SqliteStore) -> None:
         )
         records = [Record("start"), Record("press", {"node": "x"})]
         nudge = ScheduleNudge("followup", NOW + timedelta(days=2))
-        await store.save(None, s, [*records, nudge], {"m": "V"}, update_key=f"update-{uid}")
+        await store.save(None, s, [*records, nudge], {"m": "V"}, Delivery(uid))
     await store.forget(1)
     db = store.connection
     async with db.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
         tables = [r[0] for r in await cur.fetchall()]
-    kept = {"users", "conversations", "milestones", "stages_completed", "events", "nudges",
-            "processed_updates"}  # fmt: skip
+    kept = {"users", "conversations", "milestones", "stages_completed", "events", "nudges"}
     for table in tables:
         async with db.execute(f"PRAGMA table_info({table})") as cur:
             columns = [r[1] for r in await cur.fetchall()]
@@ -148,14 +149,25 @@ async def test_concurrent_saves_are_committed_together_and_all_survive(tmp_path:
     await s.close()
 
 
-async def test_update_keys_are_remembered(store: SqliteStore) -> None:
-    assert not await store.seen("u1")
-    await store.save(None, new_state(1, "fr", NOW), [], {}, update_key="u1")
-    assert await store.seen("u1")
-    store._seen.clear()  # as after a restart
-    assert await store.seen("u1")
+async def test_a_turn_settles_its_update_and_queues_its_replies_at_once(
+    store: SqliteStore,
+) -> None:
+    update = {"update_id": 41, "message": {"chat": {"id": 1}, "text": "bonjour"}}
+    await store.inbox.add([(41, json.dumps(update), 1)], NOW)
+    replies = (Outgoing.message(1, Send("Bonjour !")), Outgoing.message(1, Send("Et ensuite ?")))
+    await store.save(None, new_state(1, "fr", NOW), [], {}, Delivery(41, replies))
+    assert await store.inbox.waiting() == []
+    assert [r.as_send().text for r in await store.outbox.after(0)] == ["Bonjour !", "Et ensuite ?"]
+    assert await store.inbox.add([(41, json.dumps(update), 1)], NOW) == 0, "a redelivery"
     assert await store.prune(NOW + timedelta(days=3)) == 1
-    assert not await store.seen("u1") or "u1" in store._seen
+    # a turn that fails stores nothing: neither its state nor its replies, and its update
+    # keeps waiting
+    await store.inbox.add([(42, json.dumps(update), 1)], NOW)
+    bad = replace(new_state(1, "fr", NOW), lang=None)  # type: ignore[arg-type]
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.save(None, bad, [], {}, Delivery(42, (Outgoing.message(1, Send("x")),)))
+    assert [w.update_id for w in await store.inbox.waiting()] == [42]
+    assert len(await store.outbox.after(0)) == 2
 
 
 async def test_blocked_flag_and_group_notice(store: SqliteStore) -> None:
@@ -181,8 +193,10 @@ async def test_nudge_outbox_claim_complete_and_recover(store: SqliteStore) -> No
     await store.save(
         None, new_state(2, "fr", NOW), [ScheduleNudge("followup", due + timedelta(days=1))], {}
     )
-    for user_id, key, at in claimed:
-        await store.complete_nudge(user_id, key, at)
+    for user_id, key, at in claimed:  # each nudge's turn says it handled its claim
+        await store.save(
+            None, new_state(user_id, "fr", NOW), [], {}, Delivery(nudge_done=(key, at))
+        )
     async with store.connection.execute(
         "SELECT user_id, lease_ms FROM nudges ORDER BY user_id"
     ) as cur:
@@ -250,7 +264,7 @@ async def test_the_turn_row_fills_every_column_of_the_view_by_name(store: Sqlite
     async with store.connection.execute("PRAGMA table_info(turns)") as cur:
         view = [row[1] for row in await cur.fetchall()]
     assert sorted(view) == sorted(TURN_COLUMNS) and len(set(TURN_COLUMNS)) == len(TURN_COLUMNS)
-    row = turn_row(None, new_state(1, "fr", NOW), [], {}, None)
+    row = turn_row(None, new_state(1, "fr", NOW), [], {})
     assert sorted(row) == sorted(TURN_COLUMNS)
 
 

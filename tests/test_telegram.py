@@ -40,7 +40,9 @@ async def running(
 
 
 async def deliver(app: Application, update: dict[str, Any]) -> None:  # type: ignore[type-arg]
+    """Handle one update, then let the outbox's sender deliver what it produced."""
     await app.process_update(Update.de_json(update, app.bot))
+    await app.bot_data["sender"].flush()
 
 
 async def test_commands_menu_per_language(running: Any) -> None:
@@ -61,8 +63,11 @@ async def test_start_then_buttons_then_text(running: Any) -> None:
     assert label == "M'informer"
     await deliver(app, emulator.user_press(ZOE, menu, data))
     assert emulator.sent_to(ZOE.id)[-1]["text"] == "Qu'est-ce qui vous retient ?"
-    assert "reply_markup" not in menu, "the pressed message lost its buttons"
+    assert emulator.buttons(menu) == [("✓ M'informer", "vie:chosen")], "the choice is shown"
     assert any(m == "answerCallbackQuery" for m, _ in emulator.calls)
+    calls = len(emulator.calls)
+    await deliver(app, emulator.user_press(ZOE, menu, "vie:chosen"))  # the ✓ does nothing
+    assert [m for m, _ in emulator.calls[calls:]] == ["answerCallbackQuery"]
     await deliver(app, emulator.user_message(ZOE, "euh"))
     assert "pas compris" in emulator.sent_to(ZOE.id)[-1]["text"]
 
@@ -138,8 +143,7 @@ async def test_html_rejected_is_resent_as_plain_text(running: Any) -> None:
     app, emulator = running
     from bot.core.events import Send
 
-    telegram_bot = app.bot_data["vie"]
-    assert await telegram_bot.deliver(ZOE.id, [Send("<b>broken")])
+    await app.bot_data["vie"].transport.send(ZOE.id, Send("<b>broken"))
     assert emulator.sent_to(ZOE.id)[-1]["text"] == "broken"
 
 
@@ -173,24 +177,3 @@ async def test_resume_after_restarting_the_bot(tmp_path: Path, mini: DialogSet) 
         await app.post_shutdown(app)  # type: ignore[misc]
         await app.shutdown()
     assert replace(ZOE) == ZOE
-
-
-async def test_long_polling_path(running: Any) -> None:
-    import asyncio
-
-    app, emulator = running
-    await app.start()
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=1)
-    try:
-        emulator.user_message(ZOE, "/start")
-        for _ in range(500):
-            if emulator.sent_to(ZOE.id):
-                break
-            await asyncio.sleep(0.01)
-        assert [m["text"] for m in emulator.sent_to(ZOE.id)] == [
-            "Bonjour Zoé !\n\nPar où commencer ?\n\nUn code d'invitation ?"
-        ]
-    finally:
-        await app.updater.stop()
-        await app.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -34,12 +35,11 @@ async def webhook(
     app = build_application(config, mini, request=EmulatorRequest(emulator))
     await app.initialize()
     await app.post_init(app)  # type: ignore[misc]
-    await app.start()
-    server = TestServer(webhook_app(app, SECRET, "/tg/hook"), host="127.0.0.1", port=0)
+    receiver = webhook_app(lambda: app.bot_data["vie"], SECRET, "/tg/hook")
+    server = TestServer(receiver, host="127.0.0.1", port=0)
     await server.start_server()
     yield str(server.make_url("/tg/hook")), emulator, app
     await server.close()
-    await app.stop()
     await app.post_shutdown(app)  # type: ignore[misc]
     await app.shutdown()
 
@@ -53,12 +53,16 @@ async def until(condition: Any) -> None:
 
 
 async def post(url: str, body: Any, secret: str | None) -> int:
+    return (await answer(url, body, secret))[0]
+
+
+async def answer(url: str, body: Any, secret: str | None) -> tuple[int, str]:
     headers = {SECRET_HEADER: secret} if secret is not None else {}
     async with (
         aiohttp.ClientSession() as session,
         session.post(url, json=body, headers=headers) as response,
     ):
-        return response.status
+        return response.status, await response.text()
 
 
 async def test_wrong_or_missing_secret_is_refused_and_nothing_processed(webhook: Any) -> None:
@@ -67,7 +71,7 @@ async def test_wrong_or_missing_secret_is_refused_and_nothing_processed(webhook:
     assert await post(url, update, "wrong") == 403
     assert await post(url, update, None) == 403
     assert await post(url, "not even json", "wrong") == 403
-    assert app.update_queue.empty()
+    assert await app.bot_data["vie"].store.inbox.waiting() == []
     # A barrier, not a pause: Zoé's updates are handled in order, so once the reply to a
     # later one has arrived, a refused one that slipped in would have been answered first.
     assert await post(url, emulator.user_message(ZOE, "/help"), SECRET) == 200
@@ -91,6 +95,27 @@ async def test_right_secret_is_processed_and_a_redelivery_counts_once(webhook: A
     texts = [m["text"] for m in emulator.sent_to(ZOE.id)]
     assert texts[0] == "Bonjour Zoé !\n\nPar où commencer ?\n\nUn code d'invitation ?"
     assert "/invite" in texts[1] and len(texts) == 3
+
+
+async def test_a_press_is_answered_in_the_http_response(webhook: Any) -> None:
+    url, emulator, _ = webhook
+    assert await post(url, emulator.user_message(ZOE, "/start"), SECRET) == 200
+    await until(lambda: len(emulator.sent_to(ZOE.id)) == 1)
+    menu = emulator.last_with_buttons(ZOE.id)
+    press = emulator.user_press(ZOE, menu, emulator.buttons(menu)[0][1])
+    status, body = await answer(url, press, SECRET)
+    assert status == 200
+    assert json.loads(body) == {
+        "method": "answerCallbackQuery",
+        "callback_query_id": press["callback_query"]["id"],
+    }
+    await until(lambda: len(emulator.sent_to(ZOE.id)) == 2)
+    calls = [m for m, _ in emulator.calls if m not in ("getMe", "setMyCommands")]
+    assert calls[0] == "sendMessage" and sorted(calls[1:]) == [
+        "editMessageReplyMarkup",
+        "sendMessage",
+    ], "a press costs two calls, made together: the mark of the choice and the next step"
+    assert (await post(url, press, SECRET)) == 200, "a redelivered press is not answered twice"
 
 
 async def test_malformed_body_with_the_right_secret(webhook: Any) -> None:

@@ -183,6 +183,45 @@ def unknown(config_path: str | None, db_path: Path | None, since: str, limit: in
     _run(go())
 
 
+@main.command()
+@click.option("--config", "config_path", help="Configuration file (TOML).")
+@click.option(
+    "--db", "db_path", type=click.Path(path_type=Path), help="SQLite file (default: configured)."
+)
+@click.option("--show", "show_id", type=int, help="Print this update's raw JSON.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+def poison(config_path: str | None, db_path: Path | None, show_id: int | None, limit: int) -> None:
+    """Updates from Telegram the bot could not read or handle, set aside so that they
+    block no one: their ids, when, and why. `--show ID` prints one as it came (it may
+    hold what someone wrote: look only to understand the bug)."""
+    config = _config(config_path)
+
+    async def go() -> None:
+        store = await open_store(
+            db_path or config.store.path, keep_unknown=config.store.keep_unknown
+        )
+        try:
+            rows = await store.inbox.poison(limit if show_id is None else 10_000)
+        finally:
+            await store.close()
+        if show_id is not None:
+            found = [body for uid, _, _, body in rows if uid == show_id]
+            if not found:
+                raise click.ClickException(
+                    f"no update {show_id} was set aside (`vie-coach poison` lists them)"
+                )
+            click.echo(found[0])
+            return
+        if not rows:
+            click.echo("no update was set aside: every one could be read")
+            return
+        click.echo(f"{'update':>10}  {'when (UTC)':<16}  why")
+        for update_id, error, at, _ in rows:
+            click.echo(f"{update_id:>10}  {at:%Y-%m-%d %H:%M}  {error}")
+
+    _run(go())
+
+
 def _run(coro: object) -> None:
     try:
         asyncio.run(coro)  # type: ignore[arg-type]

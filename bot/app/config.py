@@ -49,6 +49,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "per_chat_per_second": 1,
         "per_chat_burst": 3,
         "max_retries": 5,
+        "reply_max_age": "24h",
     },
     "nudges": {
         "quiet_start": "21:00",
@@ -115,6 +116,7 @@ _SCHEMA = {
                 "per_chat_per_second": {"type": "number", "exclusiveMinimum": 0},
                 "per_chat_burst": {"type": "integer", "minimum": 1, "maximum": 100},
                 "max_retries": {"type": "integer", "minimum": 0, "maximum": 100},
+                "reply_max_age": {"type": "string", "minLength": 1},
             },
         },
         "nudges": {
@@ -193,6 +195,7 @@ class TelegramConfig:
     per_chat_per_second: float
     per_chat_burst: int
     max_retries: int
+    reply_max_age: timedelta  # a reply not sent by then is dropped, not sent out of context
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +320,8 @@ def load_config(
         telegram=TelegramConfig(
             token=token,
             admins=tuple(tg.pop("admins")),
-            **{k: v for k, v in tg.items()},
+            reply_max_age=_duration(tg, "telegram", "reply_max_age"),
+            **{k: v for k, v in tg.items() if k != "reply_max_age"},
         ),
         log_level=merged["logging"]["level"],
         source=source,

@@ -59,6 +59,7 @@ CORE_MESSAGES: Mapping[str, frozenset[str]] = {
     "when": frozenset({"day", "month", "month_name", "time"}),
     "month_names": frozenset(),
     "group_only": frozenset(),  # said by the Telegram adapter in a group chat
+    "not_stored": frozenset(),  # said by an adapter when a turn could not be stored
 }
 CORE_LENGTHS: Mapping[tuple[str, ...], int] = {
     ("limit",): 5, ("kind",): 10, ("command",): 33,

@@ -1,8 +1,10 @@
 """One conversation turn, the same for every adapter: load, step, save, then deliver.
 
-The state and the event log are committed in one transaction *before* anything is sent,
-so a crash loses at most the event being processed and never leaves half a turn stored.
-Turns of one person run strictly one after another; different people run concurrently.
+The state, the event log and (for Telegram) the replies in the outbox and the update
+answered are committed in one statement *before* anything is sent, so a crash never
+leaves half a turn stored: an update is either waiting in the inbox or answered in the
+outbox. Turns of one person run strictly one after another; different people run
+concurrently.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from bot.core.turn import render_message
 from bot.errors import StoreError
 from bot.features.advocates.reads import AdvocateReads
 from bot.store.interfaces import Store
+from bot.store.queues import Delivery, Outgoing
 
 log = logging.getLogger(__name__)
-Deliver = Callable[[int, list[Send]], Awaitable[bool]]  # (user id, messages) -> delivered?
 VerifyLink = Callable[[str], Awaitable[RedirectCheck]]  # where does this short link lead?
 _EXPORT_CHUNK = TELEGRAM_TEXT_LIMIT - 200
 
@@ -70,6 +72,21 @@ class Services:
 
 
 @dataclass(frozen=True, slots=True)
+class Route:
+    """Where a turn's replies go when they go through the outbox: the chat, the update
+    they answer (its inbox row is done in the same statement), and rows to send before
+    them (the mark of the button pressed)."""
+
+    chat_id: int
+    update_id: int | None = None
+    before: tuple[Outgoing, ...] = ()
+
+    def delivery(self, replies: list[Send]) -> Delivery:
+        rows = (*self.before, *(Outgoing.message(self.chat_id, r) for r in replies))
+        return Delivery(self.update_id, rows)
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
     """Who sent an event, as the adapter knows them (Telegram user, terminal name)."""
 
@@ -95,6 +112,7 @@ class Conversations:
         self.services = Services(dialogs, store, verify_link)
         self._lookups = tuple(f.lookup for f in dialogs.features if f.lookup is not None)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.queued: Callable[[], None] = lambda: None  # told when rows reach the outbox
 
     def language_for(self, code: str | None) -> str:
         """Telegram's `language_code` ('fr-CA') to a configured language."""
@@ -109,24 +127,25 @@ class Conversations:
         return lock
 
     async def handle(
-        self, person: Person, event: Event, now: datetime, update_key: str | None = None
+        self, person: Person, event: Event, now: datetime, route: Route | None = None
     ) -> list[Send]:
         """Process one event; return the messages to send, in order.
 
-        `update_key` identifies a delivery (a Telegram update id): an event delivered twice
-        is processed once, the second delivery returns no message.
+        With a `route`, the messages are stored in the outbox with the turn (the sender
+        delivers them) and the update it names is marked answered; without one (the
+        terminal, the chat harness) the caller shows them itself.
         """
         async with self._lock(person.user_id):
             try:
-                if update_key is not None and await self.store.seen(update_key):
-                    log.info("update %s already processed: ignored", update_key)
-                    return []
-                return coalesce(await self._turn(person, event, now, update_key))
+                replies = await self._turn(person, event, now, route)
             except sqlite3.Error as exc:
                 raise StoreError(f"{getattr(self.store, 'path', 'store')}: {exc}") from exc
+        if route is not None:
+            self.queued()
+        return replies
 
     async def _turn(
-        self, person: Person, event: Event, now: datetime, update_key: str | None
+        self, person: Person, event: Event, now: datetime, route: Route | None
     ) -> list[Send]:
         before = await self.store.load(person.user_id)
         state = before or new_state(person.user_id, self.language_for(person.language_code), now)
@@ -138,14 +157,22 @@ class Conversations:
         after, effects = step(self.dialogs, state, event, now)
         sends = [e for e in effects if isinstance(e, Send)]
         if any(isinstance(e, ForgetUser) for e in effects):
-            await self.store.forget(person.user_id)
+            sends = coalesce(sends)
+            await self.store.forget(person.user_id, self._delivery(route, sends))
             log.info("user %s erased their data", person.user_id)
             return sends
-        # State, event log, milestones, nudges, invitations, alerts: one atomic statement.
-        await self.store.save(before, after, effects, self.dialogs.milestone_stage, update_key)
         if any(isinstance(e, ExportUserData) for e in effects):
+            # read before the turn is stored, so that the copy goes out with it
             sends.extend(await self._export(after, now))
+        sends = coalesce(sends)
+        # State, event log, milestones, nudges, invitations, alerts, replies: one statement.
+        delivery = self._delivery(route, sends)
+        await self.store.save(before, after, effects, self.dialogs.milestone_stage, delivery)
         return sends
+
+    @staticmethod
+    def _delivery(route: Route | None, sends: list[Send]) -> Delivery:
+        return Delivery() if route is None else route.delivery(sends)
 
     async def look_up(self, state: UserState | None, event: Event) -> Event:
         """The event with what the first feature that needs something found in `known`."""
@@ -157,16 +184,10 @@ class Conversations:
                 return replace(event, known=known)
         return event
 
-    async def handle_due(
-        self, user_id: int, event: NudgeDue, now: datetime, deliver: Deliver
-    ) -> list[Send]:
-        """A due nudge: decide, *deliver*, then commit.
-
-        The reverse order of a person's turn, on purpose: a crash between the two repeats
-        the nudge (at-least-once) instead of losing it. `deliver` returns False when the
-        person blocked the bot; an exception (Telegram unreachable) commits nothing, so
-        the nudge stays in flight and is retried after its lease.
-        """
+    async def handle_due(self, user_id: int, event: NudgeDue, now: datetime) -> list[Send]:
+        """A due nudge (or alert): decide, then store the new state, the messages in the
+        outbox and the nudge's completion in one statement. A crash before it leaves the
+        nudge in flight, claimed again after its lease: never lost, never sent twice."""
         async with self._lock(user_id):
             before = await self.store.load(user_id)
             if before is None:
@@ -174,10 +195,12 @@ class Conversations:
             enriched = await self.look_up(before, event)
             after, effects = step(self.dialogs, before, enriched, now)
             sends = coalesce([e for e in effects if isinstance(e, Send)])
-            if sends and not await deliver(user_id, sends):
-                after = evolve(after, blocked=True)
-            await self.store.save(before, after, effects, self.dialogs.milestone_stage, None)
-            return sends
+            rows = tuple(Outgoing.message(user_id, s, "nudge") for s in sends)
+            delivery = Delivery(outgoing=rows, nudge_done=(event.key, event.due))
+            await self.store.save(before, after, effects, self.dialogs.milestone_stage, delivery)
+        if rows:
+            self.queued()
+        return sends
 
     async def _export(self, state: UserState, now: datetime) -> list[Send]:
         data = await self.store.export(state.user_id)

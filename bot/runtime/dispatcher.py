@@ -1,10 +1,9 @@
-"""The durable dispatcher: claims due nudges from the outbox, has them decided and
-delivered, then marks them done.
+"""The durable dispatcher: claims due nudges, has them decided, and the turn that decides
+stores its messages in the reply outbox and deletes the nudge, in one statement.
 
-At-least-once with de-duplication: a claimed row is in flight under a lease; it is
-deleted only after its nudge was delivered and the new state committed. A crash leaves
-it in flight, and `recover` makes it pending again once the lease is over: nothing is
-lost, and only what was in flight may be sent twice.
+A claimed row is in flight under a lease. A crash before that statement leaves it in
+flight, and `recover` makes it pending again once the lease is over: nothing is lost,
+and nothing is sent twice (the sender delivers the outbox).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from typing import Any
 
 from bot.core.events import NudgeDue
 from bot.runtime.clock import utc_now
-from bot.runtime.conversation import Conversations, Deliver
+from bot.runtime.conversation import Conversations
 from bot.store.interfaces import NudgeOutbox
 
 log = logging.getLogger(__name__)
@@ -30,12 +29,11 @@ class NudgeDispatcher:
         self,
         conversations: Conversations,
         outbox: NudgeOutbox,
-        deliver: Deliver,
         clock: Callable[[], datetime] = utc_now,
         batch: int = 100,
         lease: timedelta = timedelta(seconds=60),
     ) -> None:
-        self.conversations, self.outbox, self.deliver = conversations, outbox, deliver
+        self.conversations, self.outbox = conversations, outbox
         self.clock, self.batch, self.lease = clock, batch, lease
         self._busy = asyncio.Lock()  # one drain at a time; close() waits for it
         self._closed = False
@@ -43,8 +41,8 @@ class NudgeDispatcher:
     async def drain(self) -> int:
         """Send everything due now (the scheduler's periodic job); how many were claimed.
 
-        Up to `batch` nudges are in flight at once, and more are claimed whenever half of
-        them are done: one slow send (a chat told to wait by a 429) holds up no one else.
+        Up to `batch` nudges are decided at once, and more are claimed whenever half of
+        them are done.
         """
         total = 0
         in_flight: set[asyncio.Task[None]] = set()
@@ -87,14 +85,10 @@ class NudgeDispatcher:
 
     async def _one(self, user_id: int, key: str, due: datetime) -> None:
         try:
-            await self.conversations.handle_due(
-                user_id, NudgeDue(key, due), self.clock(), self.deliver
-            )
+            await self.conversations.handle_due(user_id, NudgeDue(key, due), self.clock())
         except Exception:
             # Left in flight on purpose: `recover` retries it after the lease.
             log.exception("nudge %s for user %s failed; retried after its lease", key, user_id)
-            return
-        await self.outbox.complete_nudge(user_id, key, due)
 
     async def recover(self) -> int:
         """In-flight nudges whose lease is over (a crash) become pending again."""

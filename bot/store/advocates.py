@@ -26,7 +26,7 @@ from bot.features.advocates.records import (
     Leader,
     Leaderboard,
 )
-from bot.store.rows import from_ms
+from bot.store.queues import from_ms
 
 # Runs one read query between the store's own statements (`SqliteStore.fetch_all`).
 FetchAll = Callable[[str, Sequence[Any]], Awaitable[list[Any]]]

@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.events import Effect
 from bot.core.state import UserState
 from bot.features.advocates.reads import AdvocateReads
+from bot.store.queues import NO_DELIVERY, Delivery, Outgoing, Queued, Waiting
+
+
+class Inbox(Protocol):
+    """Updates stored before Telegram is told they arrived (see `bot.store.queues`)."""
+
+    async def add(self, updates: Iterable[tuple[int, str, int | None]], now: datetime) -> int:
+        """Store (update id, raw JSON, owner) rows at once; known ids are ignored."""
+
+    async def waiting(self, after: int = -1, limit: int = 1000) -> list[Waiting]: ...
+
+    async def done(self, update_ids: Sequence[int], now: datetime) -> None: ...
+
+    async def set_aside(self, update_id: int, error: str, now: datetime) -> None: ...
+
+    async def poison(self, limit: int = 50) -> list[tuple[int, str, datetime, str]]: ...
+
+
+class Outbox(Protocol):
+    """Replies stored with their turn until Telegram has accepted them."""
+
+    async def add(self, rows: Sequence[Outgoing], now: datetime) -> None: ...
+
+    async def after(self, last_id: int, limit: int = 5000) -> list[Queued]: ...
+
+    async def sent(self, ids: Sequence[int]) -> None: ...
+
+    async def drop(self, ids: Sequence[int], reason: str, now: datetime) -> None: ...
+
+    async def count(self) -> int: ...
 
 
 class NudgeOutbox(Protocol):
@@ -18,9 +48,6 @@ class NudgeOutbox(Protocol):
         self, now: datetime, limit: int, lease: timedelta
     ) -> list[tuple[int, str, datetime]]:
         """Mark up to `limit` due nudges in flight until `now + lease`; earliest first."""
-
-    async def complete_nudge(self, user_id: int, key: str, due: datetime) -> None:
-        """Delete a handled in-flight nudge (not a row rescheduled meanwhile)."""
 
     async def recover_leases(self, now: datetime) -> int:
         """Make nudges whose lease is over pending again; how many."""
@@ -47,14 +74,17 @@ class Store(NudgeOutbox, Protocol):
         after: UserState,
         effects: Sequence[Effect],
         milestone_stage: Mapping[str, str],
-        update_key: str | None = None,
+        delivery: Delivery = NO_DELIVERY,
     ) -> None:
         """Store the new state and everything the turn's effects persist (event log,
-        milestones, nudge schedule, referral, invitations, alerts) and the processed
-        update's key, all at once."""
+        milestones, nudge schedule, referral, invitations, alerts) with its delivery
+        (the update answered, the replies for the outbox, the nudge handled), at once."""
 
-    async def seen(self, update_key: str) -> bool:
-        """Whether the update with this key was already processed."""
+    @property
+    def inbox(self) -> Inbox: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
 
     async def set_blocked(self, user_id: int, blocked: bool) -> None:
         """Record that the person blocked or unblocked the bot."""
@@ -63,10 +93,11 @@ class Store(NudgeOutbox, Protocol):
         """True the first time it is asked for this group chat, False ever after."""
 
     async def prune(self, now: datetime) -> int:
-        """Drop processed-update keys too old to be redelivered; how many were dropped."""
+        """Drop update ids too old to be redelivered and other expired rows; how many."""
 
-    async def forget(self, user_id: int) -> None:
-        """Erase every row about the person."""
+    async def forget(self, user_id: int, delivery: Delivery = NO_DELIVERY) -> None:
+        """Erase every row about the person, then store the delivery of the turn that
+        erased them (its confirmation), at once."""
 
     async def export(self, user_id: int) -> dict[str, Any]:
         """Everything stored about the person, as plain JSON-able data."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -28,14 +28,16 @@ from bot.features.advocates.effects import (
 )
 from bot.features.advocates.state import ADVOCACY, AdvocacyState
 from bot.features.nudges.state import NUDGES, NudgeState
+from bot.store.queues import NO_DELIVERY, Delivery, from_ms, to_ms
 
 TURN_COLUMNS = (
     "user_id", "first_name", "lang", "reminders", "blocked", "created_at", "updated_at",
     "flow", "node", "node_version", "vars", "pending", "dialog_version",
-    "milestones", "stages", "events", "update_key",
+    "milestones", "stages", "events", "update_id",
     "timezone", "nudges_sent", "ignored_in_a_row", "nudge_step", "next_nudge_ms", "nudge_ops",
     "active_at", "shares", "public", "alerts", "invite_tries", "watch_ms", "alerts_sent",
     "digest_ms", "finished", "unknown", "now_ms", "referral", "notify", "invite_ops", "alerts_ack",
+    "replies", "nudge_done",
 )  # fmt: skip
 # The columns are named in the statement; the values are bound in the same order, taken
 # from the row by name (`in_column_order`): positional binding is measurably faster than
@@ -68,15 +70,6 @@ def _json(value: Any) -> str:
     if not value and isinstance(value, list | tuple | dict):  # most lists of a turn are empty
         return "{}" if isinstance(value, dict) else "[]"
     return _ENCODER.encode(value)
-
-
-def to_ms(moment: datetime) -> int:
-    """Milliseconds since the epoch: how the outbox stores time."""
-    return round(moment.timestamp() * 1000)
-
-
-def from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -217,10 +210,10 @@ def turn_row(
     after: UserState,
     effects: Sequence[Effect],
     milestone_stage: Mapping[str, str],
-    update_key: str | None,
+    delivery: Delivery = NO_DELIVERY,
 ) -> dict[str, Any]:
-    """The values of one `INSERT INTO turns`, by column: the state and what the turn's
-    effects store."""
+    """The values of one `INSERT INTO turns`, by column: the state, what the turn's
+    effects store, and how it came and goes (update answered, replies, nudge handled)."""
     now = after.updated_at or after.created_at
     old_milestones = before.milestones if before else frozenset()
     old_stages = before.completed if before else frozenset()
@@ -242,7 +235,11 @@ def turn_row(
         "dialog_version": after.dialog_version,
         "milestones": _json(new_milestones),
         "stages": _json(sorted(after.completed - old_stages)),
-        "update_key": update_key,
+        "update_id": delivery.update_id,
+        "replies": _json([[o.chat_id, o.kind, o.body] for o in delivery.outgoing]),
+        "nudge_done": None
+        if delivery.nudge_done is None
+        else _json([delivery.nudge_done[0], to_ms(delivery.nudge_done[1])]),
         "timezone": after.timezone,
         "active_at": _iso(after.active_at),
         "finished": int(JOURNEY_STAGE in after.completed),

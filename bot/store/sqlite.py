@@ -1,9 +1,10 @@
 """The embedded SQLite store (aiosqlite, WAL, versioned migrations).
 
 One connection, used by one process. Three things keep it fast without giving up safety:
-- a processed event is saved by ONE statement (`INSERT INTO turns`, see the migrations);
-- saves that arrive together are committed together (group commit), and each caller
-  returns only once its own row is committed;
+- a processed event is saved by ONE statement (`INSERT INTO turns`, see the migrations),
+  its replies and the update it answers included;
+- writes that arrive together (turns, inbox batches, sent replies) are committed together
+  (group commit), and each caller returns only once its own rows are committed;
 - states are cached write-through, because this process is the only writer. (A store for
   many workers, e.g. PostgreSQL, would not cache.)
 """
@@ -16,7 +17,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,15 +28,16 @@ from bot.core.events import Effect
 from bot.core.state import UserState, evolve
 from bot.errors import StoreError
 from bot.store.advocates import AdvocateQueries
-from bot.store.rows import (
-    INSERT_TURN,
-    LOAD,
+from bot.store.queues import (
+    NO_DELIVERY,
+    Delivery,
+    SqlInbox,
+    SqlOutbox,
+    Statement,
     from_ms,
-    in_column_order,
-    state_from,
     to_ms,
-    turn_row,
 )
+from bot.store.rows import INSERT_TURN, LOAD, in_column_order, state_from, turn_row
 
 # Tables holding rows about one person and the column naming them, exported by /mydata
 # (all cascade from users): the core's, then the features' (a test compares these with
@@ -46,7 +48,8 @@ USER_TABLES = {
     "milestones": "user_id",
     "stages_completed": "user_id",
     "events": "user_id",
-    "processed_updates": "user_id",
+    "inbox": "owner",
+    "outbox": "chat_id",
     "nudges": "user_id",
     "referrals": "friend_id",
     "invites": "advocate_id",
@@ -81,10 +84,11 @@ class SqliteStore:
         self._lock = asyncio.Lock()  # statements of one transaction never interleave
         self._cache: OrderedDict[int, UserState | None] = OrderedDict()
         self._cache_size = cache_size
-        self._pending: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
+        self._pending: list[tuple[tuple[Statement, ...], asyncio.Future[int]]] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._seen: OrderedDict[str, None] = OrderedDict()  # recent update keys
         self.advocates = AdvocateQueries(self.fetch_all)
+        self.inbox = SqlInbox(self)
+        self.outbox = SqlOutbox(self)
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -150,74 +154,75 @@ class SqliteStore:
         after: UserState,
         effects: Sequence[Effect],
         milestone_stage: Mapping[str, str],
-        update_key: str | None = None,
+        delivery: Delivery = NO_DELIVERY,
     ) -> None:
-        row = in_column_order(turn_row(before, after, effects, milestone_stage, update_key))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((row, done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
+        row = in_column_order(turn_row(before, after, effects, milestone_stage, delivery))
         try:
-            await done
+            await self.write((INSERT_TURN, [row]))
         except BaseException:
             self._cache.pop(after.user_id, None)  # the cache must not hold what was not stored
             raise
         self._remember(after.user_id, after)
-        if update_key:
-            self._note_seen(update_key)
+
+    async def write(self, *statements: Statement) -> int:
+        """Run `statements` in one transaction, committed together with the writes that
+        arrive meanwhile; how many rows they changed. Returns once they are committed."""
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append((statements, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await done
+
+    async def _run(self, statements: tuple[Statement, ...]) -> int:
+        changed = 0
+        for sql, rows in statements:
+            if len(rows) == 1:
+                async with self._db.execute(sql, rows[0]) as cur:
+                    changed += max(cur.rowcount, 0)
+            elif rows:
+                async with self._db.executemany(sql, rows) as cur:
+                    changed += max(cur.rowcount, 0)
+        return changed
 
     async def _flush(self) -> None:
-        """Commit every waiting save; those that arrive meanwhile form the next batch."""
+        """Commit every waiting write; those that arrive meanwhile form the next batch."""
         while self._pending:
             batch, self._pending = self._pending, []
-            rows = [row for row, _ in batch]
+            counts: list[int] = []
             try:
-                if len(rows) == 1:  # one statement is its own transaction
+                alone = len(batch) == 1 and len(batch[0][0]) == 1 and len(batch[0][0][0][1]) == 1
+                if alone:  # one statement is its own transaction
                     async with self._lock:
-                        await self._db.execute(INSERT_TURN, rows[0])
+                        counts.append(await self._run(batch[0][0]))
                 else:
-                    async with self.transaction() as db:
-                        await db.executemany(INSERT_TURN, rows)
+                    async with self.transaction():
+                        for statements, _ in batch:
+                            counts.append(await self._run(statements))
             except Exception as exc:
                 if len(batch) == 1:
                     if not batch[0][1].done():
                         batch[0][1].set_exception(exc)
                     continue
-                await self._one_by_one(batch)  # one bad turn must not fail the others
+                await self._one_by_one(batch)  # one bad write must not fail the others
                 continue
-            for _, done in batch:
+            for (_, done), count in zip(batch, counts, strict=True):
                 if not done.done():
-                    done.set_result(None)
+                    done.set_result(count)
 
-    async def _one_by_one(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[None]]]) -> None:
-        """Commit each save of a failed batch on its own: only the bad one fails."""
-        for row, done in batch:
+    async def _one_by_one(
+        self, batch: list[tuple[tuple[Statement, ...], asyncio.Future[int]]]
+    ) -> None:
+        """Commit each write of a failed batch on its own: only the bad one fails."""
+        for statements, done in batch:
             try:
-                async with self._lock:
-                    await self._db.execute(INSERT_TURN, row)
+                async with self.transaction():
+                    count = await self._run(statements)
             except Exception as exc:
                 if not done.done():
                     done.set_exception(exc)
             else:
                 if not done.done():
-                    done.set_result(None)
-
-    def _note_seen(self, key: str) -> None:
-        self._seen[key] = None
-        if len(self._seen) > 10_000:
-            self._seen.popitem(last=False)
-
-    async def seen(self, update_key: str) -> bool:
-        """Whether an update with this key was already processed (webhook redelivery)."""
-        if update_key in self._seen:
-            return True
-        async with (
-            self._lock,
-            self._db.execute(
-                "SELECT 1 FROM processed_updates WHERE update_key = ?", (update_key,)
-            ) as cur,
-        ):
-            return await cur.fetchone() is not None
+                    done.set_result(count)
 
     async def set_blocked(self, user_id: int, blocked: bool) -> None:
         """Record that the person blocked (or unblocked) the bot."""
@@ -240,17 +245,15 @@ class SqliteStore:
             return cur.rowcount == 1
 
     async def prune(self, now: datetime, keep: timedelta = timedelta(days=2)) -> int:
-        """Drop processed-update keys older than `keep` (Telegram redelivers for a day),
-        and texts not understood older than `keep_unknown`."""
-        async with self._lock:
-            async with self._db.execute(
-                "DELETE FROM processed_updates WHERE at < ?", ((now - keep).isoformat(),)
-            ) as cur:
-                dropped = cur.rowcount
-            async with self._db.execute(
-                "DELETE FROM unknown_texts WHERE at_ms < ?", (to_ms(now - self.keep_unknown),)
-            ) as cur:
-                return dropped + cur.rowcount
+        """Drop the ids of updates processed longer than `keep` ago (Telegram redelivers
+        for a day), and texts not understood and updates set aside older than
+        `keep_unknown`; how many rows went."""
+        old = to_ms(now - self.keep_unknown)
+        return await self.write(
+            ("DELETE FROM inbox WHERE done_ms < ?", [(to_ms(now - keep),)]),
+            ("DELETE FROM unknown_texts WHERE at_ms < ?", [(old,)]),
+            ("DELETE FROM poison_updates WHERE at_ms < ?", [(old,)]),
+        )
 
     async def unknown_texts(
         self, since: datetime, limit: int = 50
@@ -281,14 +284,6 @@ class SqliteStore:
             rows = await cur.fetchall()
         return sorted((int(r[0]), str(r[1]), from_ms(r[2])) for r in rows)
 
-    async def complete_nudge(self, user_id: int, key: str, due: datetime) -> None:
-        """The claimed nudge was handled; a row rescheduled meanwhile is left alone."""
-        async with self._lock:
-            await self._db.execute(
-                "DELETE FROM nudges WHERE user_id = ? AND key = ? AND due_ms = ? AND lease_ms > 0",
-                (user_id, key, to_ms(due)),
-            )
-
     async def recover_leases(self, now: datetime) -> int:
         """Nudges left in flight past their lease (a crash) become pending again.
 
@@ -304,10 +299,29 @@ class SqliteStore:
             row = await cur.fetchone()
         return None if row is None else from_ms(row[0])
 
-    async def forget(self, user_id: int) -> None:
-        # Every table refers to users ON DELETE CASCADE: one statement erases it all.
-        async with self._lock:
-            await self._db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+    async def forget(self, user_id: int, delivery: Delivery = NO_DELIVERY) -> None:
+        """Erase the person, with their waiting updates and unsent replies; then queue the
+        turn's replies (the confirmation) and keep the id of the update it answered."""
+        # Every table of the conversation refers to users ON DELETE CASCADE; the delivery
+        # queues name the chat without a foreign key (a reply outlives nothing else).
+        ms = to_ms(datetime.now(UTC))
+        statements: list[Statement] = [
+            ("DELETE FROM users WHERE user_id = ?", [(user_id,)]),
+            ("DELETE FROM inbox WHERE owner = ?", [(user_id,)]),
+            ("DELETE FROM outbox WHERE chat_id = ?", [(user_id,)]),
+        ]
+        if delivery.update_id is not None:
+            statements.append((
+                "INSERT OR REPLACE INTO inbox (update_id, owner, body, received_ms, done_ms) "
+                "VALUES (?, NULL, NULL, ?, ?)", [(delivery.update_id, ms, ms)],
+            ))  # fmt: skip
+        if delivery.outgoing:
+            statements.append((
+                "INSERT INTO outbox (chat_id, kind, body, created_ms) VALUES (?, ?, ?, ?)",
+                [(o.chat_id, o.kind, json.dumps(o.body, ensure_ascii=False), ms)
+                 for o in delivery.outgoing],
+            ))  # fmt: skip
+        await self.write(*statements)
         self._remember(user_id, None)
 
     async def export(self, user_id: int) -> dict[str, Any]:
@@ -322,8 +336,8 @@ class SqliteStore:
                 for row in rows:
                     row.pop(column, None)
                     row.pop("path", None)  # the advocates above: other people's ids
-                    for key in ("data", "vars"):
-                        if key in row:
+                    for key in ("data", "vars", "body"):
+                        if row.get(key) is not None:
                             row[key] = json.loads(row[key])
                 out[table] = rows
         return out

@@ -289,6 +289,10 @@ class BotApiEmulator(Faults):
         return message
 
     # -- the client side: what people do ----------------------------------------------------
+    def push(self, content: JSON) -> JSON:
+        """Queue an update of any shape (even one Telegram would not send); its id is added."""
+        return self._push(content)
+
     def _push(self, update: JSON) -> JSON:
         update = {"update_id": next(self._update_ids), **update}
         self._updates.append(update)

@@ -106,6 +106,22 @@ class Faults:
     _drops: dict[str, int] = field(default_factory=dict)
     _limits: tuple[_Window | None, tuple[float, int] | None] = (None, None)
     _chat_windows: dict[int | str, _Window] = field(default_factory=dict)
+    # (start, end, kind, methods or None for all)
+    _outages: list[tuple[float, float, str, frozenset[str] | None]] = field(default_factory=list)
+
+    def outage(self, *phases: tuple[float, str], methods: Iterable[str] | None = None) -> None:
+        """Telegram down from now on, phase after phase: (seconds, "500") answers every
+        call with a 500, (seconds, "drop") closes every connection unanswered; only for
+        `methods` if given (updates may keep coming while sends fail)."""
+        start, only = self.clock(), None if methods is None else frozenset(methods)
+        for seconds, kind in phases:
+            self._outages.append((start, start + seconds, kind, only))
+            start += seconds
+
+    @property
+    def down(self) -> bool:
+        now = self.clock()
+        return any(start <= now < end for start, end, _, _ in self._outages)
 
     def limit(
         self, global_per_second: float | None, per_chat_per_second: float | None, burst: int = 1
@@ -158,7 +174,13 @@ class Faults:
         self._ratios[method] = (ratio, ApiError.of(status, None, retry_after), random.Random(seed))
 
     def _on_arrival(self, method: str) -> None:
-        """Faults that strike whatever the call says: drops, then scripted, then random."""
+        """Faults that strike whatever the call says: outages, drops, scripted, random."""
+        now = self.clock()
+        for start, end, kind, only in self._outages:
+            if start <= now < end and (only is None or method in only):
+                if kind == "drop":
+                    raise ConnectionDropped(method)
+                raise ApiError(500, "Internal Server Error")
         if self._drops.get(method, 0) > 0:
             self._drops[method] -= 1
             raise ConnectionDropped(method)

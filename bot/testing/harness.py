@@ -80,25 +80,30 @@ class ChatHarness:
         """Let `delta` pass: every nudge that falls due meanwhile is dispatched at its time."""
         target = self.clock.now() + delta
         sent: list[Send] = []
-
-        async def deliver(user_id: int, messages: list[Send]) -> bool:
-            if user_id == self.person.user_id:
-                self._received(messages)
-                sent.extend(messages)
-            else:
-                self.others.setdefault(user_id, []).extend(messages)
-            return True
-
         store = self.conversations.store
-        dispatcher = NudgeDispatcher(self.conversations, store, deliver, self.clock.now)
+        dispatcher = NudgeDispatcher(self.conversations, store, self.clock.now)
         for _ in range(1000):  # each due time in order, as the real scheduler would
             due = await store.next_due()
             if due is None or due > target:
                 break
             self.clock.set(due)
             await dispatcher.drain()
+            sent.extend(await self._outbox())
         self.clock.set(target)
         return sent
+
+    async def _outbox(self) -> list[Send]:
+        """Take what the nudges put in the outbox, as the sender would: this person's
+        messages are received, other people's kept in `others`."""
+        outbox = self.conversations.store.outbox
+        rows = await outbox.after(0)
+        mine = [r.as_send() for r in rows if r.chat_id == self.person.user_id]
+        for row in rows:
+            if row.chat_id != self.person.user_id:
+                self.others.setdefault(row.chat_id, []).append(row.as_send())
+        self._received(mine)
+        await outbox.sent([r.id for r in rows])
+        return mine
 
     def _received(self, replies: list[Send]) -> None:
         for reply in replies:

@@ -1,0 +1,172 @@
+"""The inbox processor: takes the stored updates and has them handled, one person's in the
+order they arrived, different people's concurrently.
+
+An update leaves the inbox when the turn that answers it is stored (same statement), or
+when its handler says it needed no turn. One that cannot be read, or whose handling
+fails for a reason that is not the store's, is set aside by id and never blocks the
+others; one whose turn could not be stored (disk full) was answered "please send it
+again" by its handler, and is settled as soon as the store lets us.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import traceback
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from bot.errors import VieError
+from bot.runtime.clock import utc_now
+from bot.store.interfaces import Inbox
+from bot.store.queues import Waiting
+
+log = logging.getLogger(__name__)
+
+
+class Unreadable(VieError):
+    """An update whose shape we cannot read: it is set aside (`vie-coach poison`)."""
+
+
+Handle = Callable[[Waiting], Awaitable[bool]]  # True: a turn answered it (and settled it)
+
+
+def _id(row: Waiting) -> int:
+    return row.update_id
+
+
+class InboxProcessor:
+    """Runs `handle` for every waiting update (see the module's docstring)."""
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        handle: Handle,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        concurrency: int = 256,
+    ) -> None:
+        self.inbox, self.handle, self.clock = inbox, handle, clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._queues: dict[object, deque[Waiting]] = {}
+        self._workers: dict[object, asyncio.Task[None]] = {}
+        # ids read and not finished: webhook calls run concurrently, so a lower id can be
+        # stored after a higher one; each look reads every waiting row and skips these
+        self._in_hand: set[int] = set()
+        self._unsettled: list[int] = []  # answered, but the store refused to mark them
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closed = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, tick: float = 5.0) -> None:
+        """Process until closed: woken by `wake` (a new batch), else every `tick`."""
+        while not self._closed:
+            try:
+                await self.pump()
+            except Exception:
+                log.exception("could not read the inbox; trying again in %.0f s", tick)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), tick)
+
+    async def pump(self) -> int:
+        """Read the updates stored since the last look and start their owners' queues."""
+        self._wake.clear()
+        if self._unsettled:
+            batch, self._unsettled = self._unsettled, []
+            try:
+                await self.inbox.done(batch, self.clock())
+            except Exception:
+                self._unsettled.extend(batch)
+        found = 0
+        if not self._closed:
+            limit = len(self._in_hand) + 1000
+            rows = await self.inbox.waiting(limit=limit)
+            for row in rows:
+                if row.update_id in self._in_hand:
+                    continue
+                self._in_hand.add(row.update_id)
+                key: object = row.owner if row.owner is not None else ("update", row.update_id)
+                queue = self._queues.setdefault(key, deque())
+                if queue and queue[-1].update_id > row.update_id:  # stored late: its place
+                    # among those not started (the first one may be running already)
+                    head, *others = queue
+                    queue.clear()
+                    queue.extend([head, *sorted([*others, row], key=_id)])
+                else:
+                    queue.append(row)
+                found += 1
+            if len(rows) == limit:
+                self._wake.set()  # more than one look's worth: look again soon
+        for key in list(self._queues):
+            if key not in self._workers:
+                self._idle.clear()
+                self._workers[key] = asyncio.create_task(self._serve(key))
+        return found
+
+    async def flush(self) -> None:
+        """Process everything stored so far (tests)."""
+        await self.pump()
+        await self._idle.wait()
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Stop taking updates; give those in hand `grace` seconds (the rest wait in the
+        inbox for the next start)."""
+        self._closed = True
+        self._wake.set()
+        if self._workers:
+            _, late = await asyncio.wait(list(self._workers.values()), timeout=grace)
+            for worker in late:
+                worker.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+    async def _serve(self, key: object) -> None:
+        queue = self._queues[key]
+        try:
+            while queue and not self._closed:
+                async with self._slots:
+                    await self._one(queue[0])
+                self._in_hand.discard(queue.popleft().update_id)
+        finally:
+            if not queue:
+                self._queues.pop(key, None)
+            self._workers.pop(key, None)
+            if not self._workers:
+                self._idle.set()
+
+    async def _one(self, row: Waiting) -> None:
+        now = self.clock()
+        try:
+            answered = await self.handle(row)
+        except Unreadable as exc:
+            log.warning("update %s cannot be read (%s): set aside", row.update_id, exc)
+            await self._aside(row, "unreadable", now)
+            return
+        except VieError as exc:  # the handler's report (it logged the details)
+            log.warning("update %s failed (%s): set aside", row.update_id, exc)
+            await self._aside(row, str(exc), now)
+            return
+        except Exception as exc:
+            # where it failed, but not the exception's message: it may quote the update
+            where = "".join(traceback.format_tb(exc.__traceback__))
+            log.error(
+                "update %s failed (%s): set aside\n%s", row.update_id, type(exc).__name__, where
+            )
+            await self._aside(row, type(exc).__name__, now)
+            return
+        if not answered:
+            try:
+                await self.inbox.done([row.update_id], now)
+            except Exception:
+                self._unsettled.append(row.update_id)
+
+    async def _aside(self, row: Waiting, error: str, now: datetime) -> None:
+        try:
+            await self.inbox.set_aside(row.update_id, error, now)
+        except Exception:
+            self._unsettled.append(row.update_id)

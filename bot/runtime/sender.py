@@ -1,0 +1,252 @@
+"""The sender: delivers the outbox, each chat's rows in order, and deletes each row once
+the transport (Telegram) has accepted it.
+
+- Different chats are served concurrently; one chat's rows strictly one after another
+  (the mark of a chosen button goes out together with the step that follows it).
+- Reminders and alerts take at most `background_slots` sends at a time, so that a reply
+  to someone who just wrote is never queued behind a batch of them.
+- When the transport is unavailable (5xx, no connection), one row probes it with growing
+  pauses while every other row waits; when it answers again, all resume, in order.
+  Nothing is given up because of an outage.
+- A row older than `max_age` is dropped and recorded, never sent out of context; a chat
+  that blocked the bot loses its rows (recorded); a row the transport refuses for good is
+  dropped (recorded) and the chat goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.runtime.clock import utc_now
+from bot.store.interfaces import Outbox
+from bot.store.queues import BACKGROUND, Queued
+
+log = logging.getLogger(__name__)
+_UNKNOWN_ERRORS = 5  # a row that fails this many times for no known reason is dropped
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    BLOCKED = "blocked"  # the person blocked the bot: nothing more goes to them
+    REFUSED = "refused"  # this row can never be sent (Telegram said why)
+    UNAVAILABLE = "unavailable"  # try again later
+
+
+class Transport(Protocol):
+    """Carries one outbox row out; says what became of it (never raises for Telegram's
+    known answers)."""
+
+    async def deliver(self, row: Queued) -> Outcome: ...
+
+
+class Sender:
+    """Moves the outbox to the transport (see the module's docstring)."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        transport: Transport,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        max_age: timedelta = timedelta(hours=24),
+        background_slots: int = 4,
+        on_blocked: Callable[[int], Awaitable[None]] | None = None,
+        first_pause: float = 0.5,
+        longest_pause: float = 10.0,
+    ) -> None:
+        self.outbox, self.transport, self.clock = outbox, transport, clock
+        self.max_age = max_age
+        self.on_blocked = on_blocked
+        self.first_pause, self.longest_pause = first_pause, longest_pause
+        self._background = asyncio.Semaphore(background_slots)
+        self._queues: dict[int, deque[Queued]] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._last_id = 0
+        self._wake = asyncio.Event()
+        self._healthy = asyncio.Event()
+        self._healthy.set()
+        self._probe: object | None = None  # the worker probing an unavailable transport
+        self._acks: list[int] = []
+        self._acking: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closed = False
+        self.sent = 0  # rows accepted since start (for the logs and /healthz)
+        self.last_success: datetime | None = None
+
+    # -- what the rest of the bot calls ---------------------------------------------------
+    def wake(self) -> None:
+        """New rows were committed: look for them now rather than at the next tick."""
+        self._wake.set()
+
+    @property
+    def backlog(self) -> int:
+        """Rows read from the outbox and not yet sent."""
+        return sum(len(q) for q in self._queues.values())
+
+    @property
+    def available(self) -> bool:
+        """False while the transport is unavailable (an outage is being probed)."""
+        return self._healthy.is_set()
+
+    async def run(self, tick: float = 1.0) -> None:
+        """Deliver until closed: woken by `wake`, else every `tick` seconds."""
+        while not self._closed:
+            try:
+                await self.pump()
+            except Exception:
+                log.exception("could not read the outbox; trying again in %.0f s", tick)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), tick)
+            self._wake.clear()
+
+    async def pump(self) -> int:
+        """Read the rows committed since the last look and start their chats; how many."""
+        self._wake.clear()
+        found = 0
+        while True:
+            rows = await self.outbox.after(self._last_id)
+            for row in rows:
+                if row.id <= self._last_id:  # read by a look that ran at the same time
+                    continue
+                self._queues.setdefault(row.chat_id, deque()).append(row)
+                self._last_id = row.id
+            found += len(rows)
+            if len(rows) < 5000:
+                break
+        for chat_id in list(self._queues):
+            if chat_id not in self._workers:
+                self._idle.clear()
+                worker = asyncio.create_task(self._serve(chat_id))
+                self._workers[chat_id] = worker
+        return found
+
+    async def flush(self) -> None:
+        """Deliver everything committed so far (tests and the terminal's clock)."""
+        await self.pump()
+        await self._idle.wait()
+        if self._acking is not None:
+            await self._acking
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Stop: give the rows in hand `grace` seconds, then leave the rest in the outbox
+        (they go out at the next start)."""
+        self._closed = True
+        self._wake.set()
+        if self._workers:
+            _, late = await asyncio.wait(list(self._workers.values()), timeout=grace)
+            for worker in late:
+                worker.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        if self._acking is not None:
+            await asyncio.gather(self._acking, return_exceptions=True)
+        if self._acks:
+            await self.outbox.sent(self._acks)
+
+    # -- one chat ---------------------------------------------------------------------------
+    async def _serve(self, chat_id: int) -> None:
+        queue = self._queues[chat_id]
+        try:
+            while queue and not self._closed:
+                row = queue[0]
+                results: list[Outcome]
+                if row.kind == "mark" and len(queue) > 1:
+                    # the mark under the old message and the next step go out together
+                    results = list(await asyncio.gather(self._one(row), self._one(queue[1])))
+                else:
+                    results = [await self._one(row)]
+                consumed = len(results)
+                if Outcome.BLOCKED in results:
+                    await self._blocked(chat_id, queue)
+                    break
+                for _ in range(consumed):
+                    queue.popleft()
+        finally:
+            if not queue:
+                self._queues.pop(chat_id, None)
+            self._workers.pop(chat_id, None)
+            if not self._workers:
+                self._idle.set()
+
+    async def _one(self, row: Queued) -> Outcome:
+        if row.kind in BACKGROUND:
+            async with self._background:
+                return await self._until_done(row)
+        return await self._until_done(row)
+
+    async def _until_done(self, row: Queued) -> Outcome:
+        """Send `row` until the transport accepts or refuses it for good."""
+        pause, unknown = self.first_pause, 0
+        while True:
+            if self.clock() - row.created > self.max_age:
+                log.warning("outbox row %s for chat %s is too old: dropped", row.id, row.chat_id)
+                await self.outbox.drop([row.id], "expired", self.clock())
+                self._release(row)
+                return Outcome.REFUSED
+            if self._probe is not None and self._probe is not row:
+                await self._healthy.wait()
+                continue
+            try:
+                outcome = await self.transport.deliver(row)
+            except Exception:
+                # not an outage (the transport reports those): this row's own trouble
+                unknown += 1
+                log.exception("outbox row %s for chat %s failed", row.id, row.chat_id)
+                if unknown < _UNKNOWN_ERRORS:
+                    await asyncio.sleep(self.first_pause * unknown)
+                    continue
+                outcome = Outcome.REFUSED
+            if outcome is Outcome.UNAVAILABLE:
+                if self._probe is None:
+                    log.warning("Telegram unavailable: replies wait in the outbox")
+                    self._probe = row
+                    self._healthy.clear()
+                if self._probe is row:
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, self.longest_pause)
+                continue
+            self._release(row)
+            if outcome is Outcome.SENT:
+                self.sent += 1
+                self.last_success = self.clock()
+                self._ack(row.id)
+            elif outcome is Outcome.REFUSED:
+                await self.outbox.drop([row.id], "refused", self.clock())
+            return outcome
+
+    def _release(self, row: Queued) -> None:
+        """The row is settled: if it was probing, the others may go (again)."""
+        if self._probe is row:
+            self._probe = None
+            self._healthy.set()
+            log.warning("Telegram reachable again: the outbox resumes")
+
+    async def _blocked(self, chat_id: int, queue: deque[Queued]) -> None:
+        ids = [row.id for row in queue]
+        queue.clear()
+        log.info("chat %s blocked the bot: %d message(s) not sent", chat_id, len(ids))
+        await self.outbox.drop(ids, "blocked", self.clock())
+        if self.on_blocked is not None:
+            await self.on_blocked(chat_id)
+
+    def _ack(self, row_id: int) -> None:
+        """Delete sent rows in batches: one commit for every row sent meanwhile."""
+        self._acks.append(row_id)
+        if self._acking is None or self._acking.done():
+            self._acking = asyncio.create_task(self._delete_acked())
+
+    async def _delete_acked(self) -> None:
+        while self._acks:
+            batch, self._acks = self._acks, []
+            try:
+                await self.outbox.sent(batch)
+            except Exception:
+                # sent but still stored: sent again after a restart (at-least-once)
+                log.exception("could not delete %d sent outbox row(s)", len(batch))

@@ -1,0 +1,208 @@
+"""The delivery queues: the inbox of updates and the outbox of replies, as records and as
+the SQL behind them (SQLite).
+
+An update is in the inbox before Telegram is told it arrived; a reply is in the outbox
+from the statement that stored its turn until Telegram has accepted it. Between the two,
+a crash or an outage loses nothing: the store is the only place either of them lives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from bot.core.events import ButtonView, Send
+
+KINDS = ("reply", "mark", "notice", "nudge", "alert")
+BACKGROUND = frozenset({"nudge", "alert"})  # never ahead of a reply to someone's message
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One row for the outbox: a message (or the mark of a chosen button) for a chat."""
+
+    chat_id: int
+    kind: str
+    body: Mapping[str, Any]
+
+    @classmethod
+    def message(cls, chat_id: int, send: Send, kind: str = "reply") -> Outgoing:
+        buttons = [[b.label, b.data, b.url] for b in send.buttons]
+        return cls(chat_id, kind, {"text": send.text, "buttons": buttons})
+
+    @classmethod
+    def mark(cls, chat_id: int, message_id: int, label: str) -> Outgoing:
+        """Show which button was chosen under an old message (its keyboard goes)."""
+        return cls(chat_id, "mark", {"mark": message_id, "label": label})
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """How a turn came and where its replies go, stored with the turn in one statement:
+    the update it answers (its inbox row is then done), the rows for the outbox, and the
+    claimed nudge it handled (its row goes)."""
+
+    update_id: int | None = None
+    outgoing: tuple[Outgoing, ...] = ()
+    nudge_done: tuple[str, datetime] | None = None
+
+
+NO_DELIVERY = Delivery()
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A row of the outbox, as the sender reads it."""
+
+    id: int
+    chat_id: int
+    kind: str
+    body: Mapping[str, Any]
+    created: datetime
+
+    def as_send(self) -> Send:
+        buttons = tuple(ButtonView(label, data, url) for label, data, url in self.body["buttons"])
+        return Send(self.body["text"], buttons)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """An update in the inbox, not processed yet."""
+
+    update_id: int
+    owner: int | None
+    body: str
+
+
+def owner_of(update: Mapping[str, Any]) -> int | None:
+    """Whose updates must keep their order: the sender, else the chat (None: nobody's).
+    Read from the raw update, which may be of a shape nothing else understands."""
+    for value in update.values():
+        if not isinstance(value, Mapping):
+            continue
+        for holder in (value.get("from"), value.get("chat"), value.get("message", {}).get("chat")):
+            if isinstance(holder, Mapping) and isinstance(holder.get("id"), int):
+                return int(holder["id"])
+    return None
+
+
+def to_ms(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+Statement = tuple[str, Sequence[Sequence[Any]]]  # SQL and the rows it is run for
+
+
+class Database(Protocol):
+    """What the queues need of the store: group-committed writes and reads."""
+
+    async def write(self, *statements: Statement) -> int:
+        """Run the statements in one transaction (committed with others waiting); how
+        many rows they changed."""
+
+    async def fetch_all(self, query: str, args: Sequence[Any] = ()) -> list[Any]: ...
+
+
+class SqlInbox:
+    """The inbox on the store's database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, updates: Iterable[tuple[int, str, int | None]], now: datetime) -> int:
+        """Store (update_id, raw JSON, owner) rows in one batch; an id already there (a
+        redelivery, waiting or done) is ignored by the insert. How many were new."""
+        rows = [(uid, owner, body, to_ms(now)) for uid, body, owner in updates]
+        sql = "INSERT OR IGNORE INTO inbox (update_id, owner, body, received_ms) VALUES (?,?,?,?)"
+        return await self._db.write((sql, rows)) if rows else 0
+
+    async def waiting(self, after: int = -1, limit: int = 1000) -> list[Waiting]:
+        """Updates not processed yet, oldest first, from the id after `after`."""
+        rows = await self._db.fetch_all(
+            "SELECT update_id, owner, body FROM inbox WHERE done_ms IS NULL AND update_id > ? "
+            "ORDER BY update_id LIMIT ?",
+            (after, limit),
+        )
+        return [Waiting(int(r[0]), r[1], str(r[2])) for r in rows]
+
+    async def done(self, update_ids: Sequence[int], now: datetime) -> None:
+        """Updates handled without a turn (a block, a group message): their body goes."""
+        sql = "UPDATE inbox SET body = NULL, done_ms = ? WHERE update_id = ? AND done_ms IS NULL"
+        await self._db.write((sql, [(to_ms(now), uid) for uid in update_ids]))
+
+    async def set_aside(self, update_id: int, error: str, now: datetime) -> None:
+        """An update that cannot be read: out of the inbox, into `poison_updates`."""
+        ms = to_ms(now)
+        await self._db.write(
+            (
+                "INSERT OR IGNORE INTO poison_updates (update_id, body, error, at_ms) "
+                "SELECT update_id, body, ?, ? FROM inbox WHERE update_id = ? AND body IS NOT NULL",
+                [(error, ms, update_id)],
+            ),
+            ("UPDATE inbox SET body = NULL, done_ms = ? WHERE update_id = ?", [(ms, update_id)]),
+        )
+
+    async def poison(self, limit: int = 50) -> list[tuple[int, str, datetime, str]]:
+        """Updates set aside, newest first: (update id, error, when, raw JSON)."""
+        rows = await self._db.fetch_all(
+            "SELECT update_id, error, at_ms, body FROM poison_updates "
+            "ORDER BY at_ms DESC, update_id DESC LIMIT ?",
+            (limit,),
+        )
+        return [(int(r[0]), str(r[1]), from_ms(r[2]), str(r[3])) for r in rows]
+
+
+class SqlOutbox:
+    """The reply outbox on the store's database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, rows: Sequence[Outgoing], now: datetime) -> None:
+        """Rows decided outside a turn (a notice to a group chat)."""
+        sql = "INSERT INTO outbox (chat_id, kind, body, created_ms) VALUES (?, ?, ?, ?)"
+        ms = to_ms(now)
+        values = [(o.chat_id, o.kind, json.dumps(o.body, ensure_ascii=False), ms) for o in rows]
+        await self._db.write((sql, values))
+
+    async def after(self, last_id: int, limit: int = 5000) -> list[Queued]:
+        """Rows after `last_id`, in id order (the order each chat's rows are sent in)."""
+        rows = await self._db.fetch_all(
+            "SELECT id, chat_id, kind, body, created_ms FROM outbox WHERE id > ? "
+            "ORDER BY id LIMIT ?",
+            (last_id, limit),
+        )
+        return [
+            Queued(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3]), from_ms(r[4])) for r in rows
+        ]
+
+    async def sent(self, ids: Sequence[int]) -> None:
+        """Rows Telegram accepted: gone."""
+        if ids:
+            await self._db.write(("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids]))
+
+    async def drop(self, ids: Sequence[int], reason: str, now: datetime) -> None:
+        """Rows that will never be sent (too old, chat blocked, refused): recorded in the
+        person's event log, then gone."""
+        if not ids:
+            return
+        record = (
+            "INSERT INTO events (user_id, at, name, data) "
+            "SELECT chat_id, ?, 'reply_dropped', json_object('kind', kind, 'reason', ?) "
+            "FROM outbox WHERE id = ? AND chat_id IN (SELECT user_id FROM users)"
+        )
+        await self._db.write(
+            (record, [(now.isoformat(), reason, i) for i in ids]),
+            ("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids]),
+        )
+
+    async def count(self) -> int:
+        (row,) = await self._db.fetch_all("SELECT count(*) FROM outbox")
+        return int(row[0])
