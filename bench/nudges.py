@@ -15,6 +15,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,16 +23,18 @@ from typing import Any
 
 from bench.common import LANGS, ROOT
 from bot.adapters.telegram.ratelimit import SendLimiter
+from bot.adapters.telegram.transport import TelegramTransport
 from bot.app.bootstrap import standard_features
 from bot.core.dialogset import DialogSet
-from bot.core.events import ScheduleNudge, Send
+from bot.core.events import ScheduleNudge
 from bot.core.state import new_state
 from bot.dialogs.load import load_dialogs
 from bot.features.nudges.state import NUDGES
 from bot.runtime.conversation import Conversations
 from bot.runtime.dispatcher import NudgeDispatcher, start_scheduler
+from bot.runtime.sender import Outcome, Sender
 from bot.store import SqliteStore, open_store
-from bot.store.rows import to_ms
+from bot.store.queues import Queued, to_ms
 from bot.testing.botapi import BotApiEmulator, EmulatorRequest
 
 LIMIT = 300
@@ -58,22 +61,39 @@ async def people_with_nudges(
     ))  # fmt: skip
 
 
-async def telegram_deliver(emulator: BotApiEmulator, limiter: SendLimiter) -> Any:
-    """Deliver through the real PTB Bot and our limiter, to the in-process emulator."""
+class Stamped(TelegramTransport):
+    """The outbox's real transport, noting when each message was accepted."""
+
+    def __init__(self, bot: Any, on_sent: Callable[[int], None] | None = None) -> None:
+        super().__init__(bot)
+        self.stamps: list[float] = []
+        self.on_sent = on_sent
+
+    async def deliver(self, row: Queued) -> Outcome:
+        outcome = await super().deliver(row)
+        if outcome is Outcome.SENT:
+            self.stamps.append(time.perf_counter())
+            if self.on_sent is not None:
+                self.on_sent(row.chat_id)
+        return outcome
+
+
+async def telegram_sender(
+    emulator: BotApiEmulator,
+    limiter: SendLimiter,
+    store: SqliteStore,
+    conversations: Conversations,
+    on_sent: Callable[[int], None] | None = None,
+) -> tuple[Any, Sender, Stamped, asyncio.Task[None]]:
+    """The real PTB Bot with our limiter, to the in-process emulator, behind the sender."""
     from telegram.ext import ExtBot
 
     bot = ExtBot("1:bench", request=EmulatorRequest(emulator), rate_limiter=limiter)
     await bot.initialize()
-    stamps: list[float] = []
-
-    async def deliver(user_id: int, messages: list[Send]) -> bool:
-        for m in messages:
-            await bot.send_message(user_id, m.text, parse_mode="HTML")
-            stamps.append(time.perf_counter())
-        return True
-
-    deliver.stamps = stamps  # type: ignore[attr-defined]
-    return bot, deliver
+    transport = Stamped(bot, on_sent)
+    sender = Sender(store.outbox, transport)
+    conversations.queued = sender.wake
+    return bot, sender, transport, asyncio.create_task(sender.run())
 
 
 async def rate_run(fail_ratio: float) -> dict[str, float]:
@@ -88,12 +108,18 @@ async def rate_run(fail_ratio: float) -> dict[str, float]:
         if fail_ratio:
             emulator.fail_ratio("sendMessage", fail_ratio, status=429, retry_after=1, seed=7)
         limiter = SendLimiter(overall_per_second=LIMIT, per_chat_per_second=1, per_chat_burst=3)
-        bot, deliver = await telegram_deliver(emulator, limiter)
-        dispatcher = NudgeDispatcher(Conversations(d, store, "fr"), store, deliver, batch=200)
+        conversations = Conversations(d, store, "fr")
+        bot, sender, transport, task = await telegram_sender(
+            emulator, limiter, store, conversations
+        )
+        dispatcher = NudgeDispatcher(conversations, store, batch=200)
         start = time.perf_counter()
         while await dispatcher.drain():
             pass
+        await sender.flush()
         elapsed = time.perf_counter() - start
+        await sender.close()
+        task.cancel()
         await bot.shutdown()
         delivered = len(
             {c["chat_id"] for c in emulator.calls_to("sendMessage")} - set(emulator.failing_chats)
@@ -101,7 +127,7 @@ async def rate_run(fail_ratio: float) -> dict[str, float]:
         pending = await store.next_due()
         await store.close()
     sent_ok = sum(len(v) for v in emulator.messages.values())
-    stamps = deliver.stamps
+    stamps = transport.stamps
     window = (len(stamps) - 1) / (stamps[-1] - stamps[0])  # sends/s from the first to the last
     return {"rate": window, "ratio": window / LIMIT, "wall_rate": sent_ok / elapsed,
             "429s": emulator.throttled, "lost": count - sent_ok, "people": delivered,
@@ -157,21 +183,22 @@ async def delay_run() -> dict[str, float]:
         emulator = BotApiEmulator()
         emulator.limit(global_per_second=LIMIT, per_chat_per_second=None)
         limiter = SendLimiter(overall_per_second=LIMIT)
-        bot, send = await telegram_deliver(emulator, limiter)
         delays: list[float] = []
 
-        async def deliver(user_id: int, messages: list[Send]) -> bool:
-            ok: bool = await send(user_id, messages)
+        def sent(user_id: int) -> None:
             delays.append((datetime.now(UTC) - due[user_id - 1]).total_seconds())
-            return ok
 
-        dispatcher = NudgeDispatcher(Conversations(d, store, "fr"), store, deliver, batch=100)
+        conversations = Conversations(d, store, "fr")
+        bot, sender, _, task = await telegram_sender(emulator, limiter, store, conversations, sent)
+        dispatcher = NudgeDispatcher(conversations, store, batch=100)
         scheduler = start_scheduler(dispatcher, timedelta(seconds=0.1))
         deadline = time.perf_counter() + span + 10
         while len(delays) < count and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
-        scheduler.shutdown(wait=False)
         await dispatcher.close()
+        scheduler.shutdown(wait=False)
+        await sender.close()
+        task.cancel()
         await bot.shutdown()
         await store.close()
     delays.sort()

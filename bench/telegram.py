@@ -1,10 +1,15 @@
-"""Issue 3: updates/s and latency of the full bot (PTB + engine + store) against a bare PTB
-bot that echoes each message, 1,000 concurrent people x 10 updates each, each person's
-updates in order (a person sends the next update once the previous one is handled).
+"""The Telegram path, end to end, against a bare python-telegram-bot bot that echoes each
+message, measured in the same run.
 
-Both bots run the same PTB version, the same concurrency (256 updates at once) and talk
-to the same emulator. The full bot's send limiter is set high here: this measures how
-much work the bot adds per update; the limits themselves are tested elsewhere.
+(a) Limits out of the way: 1,000 people x 10 updates, each person sending the next one
+    once the bot's reply has reached the emulator. Both bots long-poll the same emulator
+    (the full bot through its inbox, turn and outbox; the echo through PTB's updater).
+    Throughput ratio (target >= 0.9), p95 latency ratio (target <= 1.2), and, in process,
+    CPU per update (target <= 2x the echo's).
+(b) Telegram's limits, enforced by the emulator (30/s for the bot, 3 in any second per
+    chat), the bot's default limits: 50 people each waiting for their answer. Replies/s
+    over the limit (target >= 0.9), 429s (target 0), and the p95 latency against the same
+    run with the former global bucket of one message (target: half).
 """
 
 from __future__ import annotations
@@ -14,151 +19,105 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from telegram import Update
-from telegram.ext import (
-    ApplicationBuilder,
-    BaseUpdateProcessor,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bench.common import LANGS, ROOT
-from bot.adapters.telegram.ordering import PerUserUpdateProcessor
 from bot.adapters.telegram.ratelimit import SendLimiter
 from bot.app.bootstrap import standard_features
 from bot.app.config import load_config
-from bot.app.telegram import build_application
+from bot.app.telegram import build_application, serve_polling
 from bot.dialogs.load import load_dialogs
 from bot.testing.botapi import BotApiEmulator, EmulatorRequest, FakeUser, serve
 
 USERS, UPDATES, CONCURRENCY = 1000, 10, 256
 
 
-class Timed(BaseUpdateProcessor):
-    """Wraps an update processor to tell when each update has been handled."""
-
-    def __init__(self, inner: BaseUpdateProcessor) -> None:
-        super().__init__(inner.max_concurrent_updates)
-        self.inner = inner
-        self.done: dict[int, asyncio.Future[None]] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        try:
-            await self.inner.do_process_update(update, coroutine)
-        finally:
-            if isinstance(update, Update) and (f := self.done.pop(update.update_id, None)):
-                f.set_result(None)
-
-    async def initialize(self) -> None:
-        await self.inner.initialize()
-
-    async def shutdown(self) -> None:
-        await self.inner.shutdown()
-
-
-class Inline(BaseUpdateProcessor):
-    """PTB's own concurrent processing, as a bare bot would use it."""
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-
 async def drive(
-    app: Any, emulator: BotApiEmulator, timed: Timed, full: bool
+    emulator: BotApiEmulator, users: int, updates: int, full: bool
 ) -> tuple[float, list[float]]:
-    """Every person sends their updates one after another; returns (seconds, latencies)."""
+    """Every person sends their updates one after another, each once the previous reply
+    has arrived; returns (seconds, latencies)."""
     latencies: list[float] = []
     rng = random.Random(3)
-    loop = asyncio.get_running_loop()
 
     async def person(i: int) -> None:
         user = FakeUser(10_000 + i, f"P{i}", LANGS[i % 2])
-        for n in range(UPDATES):
+        for n in range(updates):
+            reply = emulator.next_message(user.id)
+            start = time.perf_counter()
             if n == 0:
-                raw = emulator.user_message(user, "/start" if full else "hello")
+                emulator.user_message(user, "/start" if full else "hello")
             elif full and rng.random() < 0.8:
                 message = emulator.last_with_buttons(user.id)
                 buttons = emulator.buttons(message)
-                raw = (
+                if buttons:
                     emulator.user_press(user, message, rng.choice(buttons)[1])
-                    if buttons
-                    else emulator.user_message(user, "bof")
-                )
+                else:
+                    emulator.user_message(user, "bof")
             else:
-                raw = emulator.user_message(user, "pas le temps" if full else f"hello {n}")
-            emulator._updates.clear()  # fed directly below, not through getUpdates
-            update = Update.de_json(raw, app.bot)
-            done = loop.create_future()
-            timed.done[update.update_id] = done
-            start = time.perf_counter()
-            await app.update_queue.put(update)
-            await done
+                emulator.user_message(user, "pas le temps" if full else f"hello {n}")
+            await asyncio.wait_for(reply, 60)
             latencies.append(time.perf_counter() - start)
 
     start = time.perf_counter()
-    await asyncio.gather(*(person(i) for i in range(USERS)))
+    await asyncio.gather(*(person(i) for i in range(users)))
     return time.perf_counter() - start, latencies
 
 
 @asynccontextmanager
 async def full_bot(
-    request: BaseRequest, url: str, folder: Path
-) -> AsyncIterator[tuple[Any, Timed]]:
+    request: BaseRequest, url: str, folder: Path, limiter: SendLimiter | None = None
+) -> AsyncIterator[Any]:
     dialogs = load_dialogs(ROOT / "dialogs", LANGS, "welcome", standard_features())
     config = load_config(
-        {"store": {"path": str(folder / "bench.db")}, "telegram": {"base_url": url}},
+        {"store": {"path": str(folder / f"bench{time.monotonic_ns()}.db")},
+         "telegram": {"base_url": url}},
         {"TELEGRAM_BOT_TOKEN": "1:bench"},
-    )
-    limiter = SendLimiter(overall_per_second=1e9, per_chat_per_second=1e9, per_chat_burst=100)
+    )  # fmt: skip
+    limiter = limiter or SendLimiter(1e9, 1e9, 100)
     app = build_application(config, dialogs, request=request, limiter=limiter)
-    timed = Timed(PerUserUpdateProcessor(CONCURRENCY))
-    app._update_processor = timed  # same processor, wrapped to time it
-    await app.initialize()
-    await app.post_init(app)  # type: ignore[misc]
-    await app.start()
+    stop = asyncio.Event()
+    running = asyncio.create_task(serve_polling(app, stop))
+    while "poller" not in app.bot_data:
+        await asyncio.sleep(0.01)
     try:
-        yield app, timed
+        yield app
     finally:
-        await app.stop()
-        await app.post_shutdown(app)  # type: ignore[misc]
-        await app.shutdown()
+        stop.set()
+        await running
 
 
 @asynccontextmanager
-async def echo_bot(request: BaseRequest, url: str) -> AsyncIterator[tuple[Any, Timed]]:
+async def echo_bot(request: BaseRequest, url: str) -> AsyncIterator[Any]:
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.message is not None and update.message.text is not None
         await context.bot.send_message(update.message.chat_id, update.message.text)
 
-    timed = Timed(Inline(CONCURRENCY))
     app = (
         ApplicationBuilder()
         .token("1:bench")
         .base_url(url)
         .request(request)
         .get_updates_request(request)
-        .concurrent_updates(timed)
+        .concurrent_updates(CONCURRENCY)
         .build()
     )
     app.add_handler(MessageHandler(filters.TEXT, echo))
     await app.initialize()
     await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=10)
     try:
-        yield app, timed
+        yield app
     finally:
+        await app.updater.stop()
         await app.stop()
         await app.shutdown()
 
@@ -174,32 +133,51 @@ async def measure(transport: Transport, label: str) -> dict[str, float]:
     total = USERS * UPDATES
     with tempfile.TemporaryDirectory() as tmp:
         emulator = BotApiEmulator()
-        async with transport(emulator) as (request, url), echo_bot(request, url) as (app, timed):
-            echo_s, echo_lat = await drive(app, emulator, timed, full=False)
+        async with transport(emulator) as (request, url), echo_bot(request, url):
+            cpu = time.process_time()
+            echo_s, echo_lat = await drive(emulator, USERS, UPDATES, full=False)
+            echo_cpu = time.process_time() - cpu
         emulator = BotApiEmulator()
-        async with (
-            transport(emulator) as (request, url),
-            full_bot(request, url, Path(tmp)) as (app, timed),
-        ):
-            full_s, full_lat = await drive(app, emulator, timed, full=True)
+        async with transport(emulator) as (request, url), full_bot(request, url, Path(tmp)):
+            cpu = time.process_time()
+            full_s, full_lat = await drive(emulator, USERS, UPDATES, full=True)
+            full_cpu = time.process_time() - cpu
     figures = {
-        "echo_updates_per_s": total / echo_s,
-        "full_updates_per_s": total / full_s,
+        "echo_updates_per_s": total / echo_s, "full_updates_per_s": total / full_s,
         "echo_p50_ms": pct(echo_lat, 50), "echo_p95_ms": pct(echo_lat, 95),
         "full_p50_ms": pct(full_lat, 50), "full_p95_ms": pct(full_lat, 95),
+        "echo_cpu_ms": echo_cpu / total * 1000, "full_cpu_ms": full_cpu / total * 1000,
     }  # fmt: skip
     figures["ratio"] = figures["full_updates_per_s"] / figures["echo_updates_per_s"]
     figures["p95_ratio"] = figures["full_p95_ms"] / figures["echo_p95_ms"]
-    print(f"(telegram, {label}) {USERS} people x {UPDATES} updates, {CONCURRENCY} at once")
-    print(
-        f"    bare PTB echo bot : {figures['echo_updates_per_s']:8.0f} updates/s   p50 {figures['echo_p50_ms']:6.1f} ms   p95 {figures['echo_p95_ms']:6.1f} ms"
-    )
-    print(
-        f"    full VIE Coach bot: {figures['full_updates_per_s']:8.0f} updates/s   p50 {figures['full_p50_ms']:6.1f} ms   p95 {figures['full_p95_ms']:6.1f} ms"
-    )
-    print(f"    throughput ratio  : {figures['ratio']:8.3f}  (target >= 0.8)")
-    print(f"    p95 latency ratio : {figures['p95_ratio']:8.3f}  (target <= 1.5)")
+    figures["cpu_ratio"] = figures["full_cpu_ms"] / figures["echo_cpu_ms"]
+    print(f"(telegram a, {label}) {USERS} people x {UPDATES} updates, each waiting for its reply")
+    for who in ("echo", "full"):
+        name = "bare PTB echo bot " if who == "echo" else "full VIE Coach bot"
+        print(f"    {name}: {figures[f'{who}_updates_per_s']:7.0f} updates/s   "
+              f"p50 {figures[f'{who}_p50_ms']:6.1f} ms   p95 {figures[f'{who}_p95_ms']:6.1f} ms   "
+              f"CPU {figures[f'{who}_cpu_ms']:5.2f} ms/update")  # fmt: skip
+    print(f"    throughput ratio  : {figures['ratio']:7.3f}  (target >= 0.9)")
+    print(f"    p95 latency ratio : {figures['p95_ratio']:7.3f}  (target <= 1.2)")
+    print(f"    CPU ratio         : {figures['cpu_ratio']:7.3f}  (target <= 2, in process)")
     return figures
+
+
+async def under_limits(overall_burst: float | None) -> dict[str, float]:
+    """(b): 50 people, each waiting for each answer, Telegram's limits enforced."""
+    people, each = 50, 20
+    emulator = BotApiEmulator()
+    emulator.limit(global_per_second=30, per_chat_per_second=1, burst=3)
+    limiter = SendLimiter(30, 1, 3, overall_burst=overall_burst)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with (
+            in_process(emulator) as (request, url),
+            full_bot(request, url, Path(tmp), limiter),
+        ):
+            seconds, latencies = await drive(emulator, people, each, full=False)
+    return {"per_s": people * each / seconds, "ratio": people * each / seconds / 30,
+            "p95_ms": pct(latencies, 95), "p50_ms": pct(latencies, 50),
+            "429s": emulator.throttled}  # fmt: skip
 
 
 @asynccontextmanager
@@ -214,11 +192,20 @@ async def served(emulator: BotApiEmulator) -> AsyncIterator[tuple[BaseRequest, s
         yield HTTPXRequest(connection_pool_size=CONCURRENCY, pool_timeout=30), url
 
 
-def run() -> dict[str, dict[str, float]]:
-    return {
+def run() -> dict[str, Any]:
+    figures: dict[str, Any] = {
         "in_process": asyncio.run(measure(in_process, "in-process emulator")),
         "served": asyncio.run(measure(served, "emulator served on 127.0.0.1")),
     }
+    before = asyncio.run(under_limits(overall_burst=1))
+    now = asyncio.run(under_limits(overall_burst=None))
+    print("(telegram b) 50 people each waiting for each answer, Telegram's limits enforced")
+    for label, r in (("global bucket of 1 (before)", before), ("global bucket of 2 (now)   ", now)):
+        print(f"    {label}: {r['per_s']:5.1f} replies/s = {r['ratio']:.3f} of 30/s   "
+              f"p50 {r['p50_ms']:6.0f} ms   p95 {r['p95_ms']:6.0f} ms   429s {r['429s']}")  # fmt: skip
+    print(f"    p95 now / before : {now['p95_ms'] / before['p95_ms']:.3f} (target <= 0.5)")
+    figures.update(limits_before=before, limits_now=now)
+    return figures
 
 
 if __name__ == "__main__":

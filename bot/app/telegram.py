@@ -150,8 +150,8 @@ def build_application(
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request)
+    if request is not None:  # getUpdates has a request object of its own
+        builder = builder.request(request).get_updates_request(request)
     return builder.build()
 
 

@@ -3,8 +3,10 @@ the transport (Telegram) has accepted it.
 
 - Different chats are served concurrently; one chat's rows strictly one after another
   (the mark of a chosen button goes out together with the step that follows it).
-- Reminders and alerts take at most `background_slots` sends at a time, so that a reply
-  to someone who just wrote is never queued behind a batch of them.
+- Reminders and alerts take at most `background_slots` (16) sends at a time, so that a
+  reply to someone who just wrote is never queued behind a batch of them (more slots
+  than that are not needed for the pace; fewer, and a few 429s, which hold their slot
+  for `retry_after`, slowed a batch of reminders by a quarter: `docs/benchmarks.md`).
 - When the transport is unavailable (5xx, no connection), one row probes it with growing
   pauses while every other row waits; when it answers again, all resume, in order.
   Nothing is given up because of an outage.
@@ -56,7 +58,7 @@ class Sender:
         *,
         clock: Callable[[], datetime] = utc_now,
         max_age: timedelta = timedelta(hours=24),
-        background_slots: int = 4,
+        background_slots: int = 16,
         on_blocked: Callable[[int], Awaitable[None]] | None = None,
         first_pause: float = 0.5,
         longest_pause: float = 10.0,

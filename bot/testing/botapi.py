@@ -103,6 +103,7 @@ class BotApiEmulator(Faults):
     commands: dict[tuple[str, str], list[JSON]] = field(default_factory=dict)
     webhook_url: str = ""
     webhook_secret: str | None = None
+    awaited: dict[int, asyncio.Future[JSON]] = field(default_factory=dict)
     _updates: list[JSON] = field(default_factory=list)
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -228,7 +229,15 @@ class BotApiEmulator(Faults):
         if markup := _markup(reply_markup):
             message["reply_markup"] = markup
         self.messages.setdefault(chat, []).append(message)
+        if (waiting := self.awaited.pop(chat, None)) is not None and not waiting.done():
+            waiting.set_result(message)
         return message
+
+    def next_message(self, chat_id: int) -> asyncio.Future[JSON]:
+        """Resolved by the next message the bot sends to `chat_id` (benchmarks)."""
+        future: asyncio.Future[JSON] = asyncio.get_running_loop().create_future()
+        self.awaited[chat_id] = future
+        return future
 
     def api_editMessageText(
         self,

@@ -1,10 +1,10 @@
-"""Pure conversions between Telegram objects and engine events or effects."""
+"""Pure conversions from Telegram messages to engine events."""
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Message
 
-from bot.core.events import ButtonView, Event, Unsupported, parse_text
+from bot.core.events import Event, Unsupported, parse_text
 
 _KINDS = (
     ("sticker", "sticker"),
@@ -16,22 +16,6 @@ _KINDS = (
     ("audio", "voice"),
     ("document", "document"),
 )
-
-
-def keyboard(buttons: tuple[ButtonView, ...]) -> InlineKeyboardMarkup | None:
-    """One button per row: labels are sentences, and rows of one read best on phones."""
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(b.label, url=b.url)
-                if b.url
-                else InlineKeyboardButton(b.label, callback_data=b.data)
-            ]
-            for b in buttons
-        ]
-    )
 
 
 def message_event(message: Message) -> Event:

@@ -3,29 +3,52 @@
 PTB's exceptions are turned into the sender's outcomes here, so that the sender knows
 nothing of Telegram: blocked (403), refused for good (400: nothing would change if it
 were sent again), unavailable (network errors, 5xx, 429 after the limiter's retries).
+
+The calls go through `Bot.do_api_request` with plain JSON: still PTB's HTTP layer, rate
+limiter and errors, but the `Message` Telegram returns is not turned into objects (the
+sender needs none of it). Parsing those replies, keyboards included, was the largest
+cost of a turn: `docs/benchmarks.md`.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
+from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import ParseMode
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.warnings import PTBUserWarning
 
-from bot.adapters.telegram.convert import keyboard
-from bot.core.events import Send
+from bot.core.events import ButtonView, Send
 from bot.core.render import to_plain
 from bot.runtime.sender import Outcome
 from bot.store.queues import Queued
 
 log = logging.getLogger(__name__)
+# Asked for on purpose as raw JSON (see above): PTB's advice to use its typed methods.
+warnings.filterwarnings(
+    "ignore",
+    message="Please use 'Bot.(sendMessage|editMessageReplyMarkup)'",
+    category=PTBUserWarning,
+)
 CHOSEN = "vie:chosen"  # the data of the ✓ button that marks a choice: pressing it does nothing
 
 
-def chosen_keyboard(label: str) -> InlineKeyboardMarkup:
+def chosen_keyboard(label: str) -> dict[str, Any]:
     """What is left under a message once one of its buttons was pressed: that choice."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(f"✓ {label}"[:64], callback_data=CHOSEN)]])
+    return {"inline_keyboard": [[{"text": f"✓ {label}"[:64], "callback_data": CHOSEN}]]}
+
+
+def keyboard_json(buttons: tuple[ButtonView, ...]) -> dict[str, Any] | None:
+    """One button per row (labels are sentences; rows of one read best on phones)."""
+    if not buttons:
+        return None
+    rows = [
+        [{"text": b.label, "url": b.url} if b.url else {"text": b.label, "callback_data": b.data}]
+        for b in buttons
+    ]
+    return {"inline_keyboard": rows}
 
 
 class TelegramTransport:
@@ -55,19 +78,23 @@ class TelegramTransport:
     async def send(self, chat_id: int, reply: Send) -> None:
         """One message in HTML; as plain text if Telegram refuses our HTML (a bug of
         ours must not keep the person from their answer)."""
-        markup = keyboard(reply.buttons)
+        params: dict[str, Any] = {"chat_id": chat_id, "text": reply.text, "parse_mode": "HTML"}
+        if (markup := keyboard_json(reply.buttons)) is not None:
+            params["reply_markup"] = markup
         try:
-            await self.bot.send_message(
-                chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
+            await self.bot.do_api_request("sendMessage", api_kwargs=params)
         except BadRequest as exc:
             if "can't parse entities" not in str(exc).lower():
                 raise
             log.error("HTML refused in chat %s (%s): sent as plain text", chat_id, exc)
-            await self.bot.send_message(chat_id, to_plain(reply.text), reply_markup=markup)
+            del params["parse_mode"]
+            params["text"] = to_plain(reply.text)
+            await self.bot.do_api_request("sendMessage", api_kwargs=params)
 
     async def _mark(self, row: Queued) -> None:
-        message_id, label = int(row.body["mark"]), str(row.body["label"])
-        await self.bot.edit_message_reply_markup(
-            row.chat_id, message_id, reply_markup=chosen_keyboard(label)
-        )
+        params = {
+            "chat_id": row.chat_id,
+            "message_id": int(row.body["mark"]),
+            "reply_markup": chosen_keyboard(str(row.body["label"])),
+        }
+        await self.bot.do_api_request("editMessageReplyMarkup", api_kwargs=params)
