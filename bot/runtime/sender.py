@@ -5,8 +5,8 @@ the transport (Telegram) has accepted it.
   (the mark of a chosen button goes out together with the step that follows it).
 - Reminders and alerts take at most `background_slots` (16) sends at a time, so that a
   reply to someone who just wrote is never queued behind a batch of them (more slots
-  than that are not needed for the pace; fewer, and a few 429s, which hold their slot
-  for `retry_after`, slowed a batch of reminders by a quarter: `docs/benchmarks.md`).
+  barely add pace; fewer, and a few 429s, which hold their slot for `retry_after`,
+  slowed a batch of reminders: `docs/architecture.md`).
 - When the transport is unavailable (5xx, no connection), one row probes it with growing
   pauses while every other row waits; when it answers again, all resume, in order.
   Nothing is given up because of an outage.
