@@ -50,10 +50,11 @@ class SendLimiter(BaseRateLimiter[int]):
     ) -> None:
         # Never more than `overall_per_second` calls in ANY one-second window: a leaky
         # bucket of capacity C draining at r lets C + r through in a second, so r =
-        # limit - C. C = 2 (1 below 15/s): two replies close together both go at once,
-        # and the sustained pace stays above 0.9 of the limit (28/s at 30/s). A larger C
-        # costs pace: 21 at 300/s held a batch of reminders to 0.91 of the limit.
-        capacity = overall_burst or min(2.0, max(1.0, float(round(overall_per_second * 0.07))))
+        # limit - C. C = 2 % of the rate (as before), but at least 2 (1 below 4/s): two
+        # replies close together both go at once, and the sustained pace stays above 0.9
+        # of the limit (28/s at 30/s; 294/s at 300/s).
+        floor = 2.0 if overall_per_second >= 4 else 1.0
+        capacity = overall_burst or max(floor, overall_per_second * 0.02)
         drain = max(overall_per_second - capacity, overall_per_second / 2)
         self._overall = AsyncLimiter(capacity, capacity / drain)
         self._chat_rate, self._chat_burst = per_chat_per_second, per_chat_burst
