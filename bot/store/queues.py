@@ -16,8 +16,9 @@ from typing import Any, Protocol
 
 from bot.core.events import ButtonView, Send
 
-KINDS = ("reply", "mark", "notice", "nudge", "alert")
-BACKGROUND = frozenset({"nudge", "alert"})  # never ahead of a reply to someone's message
+# Rows are of kind reply, mark (the ✓ of a chosen button), notice (to a group chat) or
+# nudge (a reminder or an advocate's alerts: both come due in the nudge outbox).
+BACKGROUND = frozenset({"nudge"})  # never ahead of a reply to someone's message
 
 
 @dataclass(frozen=True, slots=True)

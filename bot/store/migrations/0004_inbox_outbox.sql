@@ -37,7 +37,7 @@ CREATE TABLE poison_updates (
 CREATE TABLE outbox (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     chat_id    INTEGER NOT NULL,
-    kind       TEXT    NOT NULL,  -- reply, mark, nudge, alert, notice
+    kind       TEXT    NOT NULL,  -- reply, mark, notice, nudge (reminders and alerts)
     body       TEXT    NOT NULL,  -- JSON: {"text", "buttons"} or {"mark", "label"}
     created_ms INTEGER NOT NULL
 );
