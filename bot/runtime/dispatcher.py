@@ -36,6 +36,9 @@ class NudgeDispatcher:
         self.conversations, self.outbox = conversations, outbox
         self.clock, self.batch, self.lease = clock, batch, lease
         self._busy = asyncio.Lock()  # one drain at a time; close() waits for it
+        # Claimed by `batch`, decided a few at a time: a batch of decisions ready at once
+        # holds up the event loop, the send limiter's wake-ups with it.
+        self._deciding = asyncio.Semaphore(16)
         self._closed = False
 
     async def drain(self) -> int:
@@ -85,7 +88,8 @@ class NudgeDispatcher:
 
     async def _one(self, user_id: int, key: str, due: datetime) -> None:
         try:
-            await self.conversations.handle_due(user_id, NudgeDue(key, due), self.clock())
+            async with self._deciding:
+                await self.conversations.handle_due(user_id, NudgeDue(key, due), self.clock())
         except Exception:
             # Left in flight on purpose: `recover` retries it after the lease.
             log.exception("nudge %s for user %s failed; retried after its lease", key, user_id)
