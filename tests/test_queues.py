@@ -246,3 +246,36 @@ async def test_as_send_round_trips(store: SqliteStore, kind: str) -> None:
     await store.outbox.add([Outgoing.message(4, send, kind)], NOW)
     (row,) = await store.outbox.after(0)
     assert row.as_send() == send and row.kind == kind and row.created == NOW
+
+
+async def test_an_update_answered_but_not_settled_is_not_handled_again(
+    store: SqliteStore,
+) -> None:
+    """The store refuses to mark it done (disk full): it stays in hand, and is settled as
+    soon as the store lets us, without being handled (or apologised for) twice."""
+    handled: list[int] = []
+
+    async def handle(row: Waiting) -> bool:
+        handled.append(row.update_id)
+        return False
+
+    class Refusing:  # the inbox, with a store that cannot write for now
+        full = True
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(store.inbox, name)
+
+        async def done(self, ids: list[int], now: datetime) -> None:
+            if self.full:
+                raise OSError("disk full")
+            await store.inbox.done(ids, now)
+
+    inbox = Refusing()
+    await store.inbox.add([raw(1, 7)], NOW)
+    processor = InboxProcessor(inbox, handle, clock=lambda: NOW)  # type: ignore[arg-type]
+    await processor.flush()
+    await processor.flush()
+    assert handled == [1] and [w.update_id for w in await store.inbox.waiting()] == [1]
+    inbox.full = False
+    await processor.flush()
+    assert handled == [1] and await store.inbox.waiting() == []

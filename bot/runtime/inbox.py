@@ -83,6 +83,8 @@ class InboxProcessor:
                 await self.inbox.done(batch, self.clock())
             except Exception:
                 self._unsettled.extend(batch)
+            else:
+                self._in_hand.difference_update(batch)
         found = 0
         if not self._closed:
             limit = len(self._in_hand) + 1000
@@ -131,7 +133,9 @@ class InboxProcessor:
             while queue and not self._closed:
                 async with self._slots:
                     await self._one(queue[0])
-                self._in_hand.discard(queue.popleft().update_id)
+                done = queue.popleft().update_id
+                if done not in self._unsettled:  # else kept in hand: never handled twice
+                    self._in_hand.discard(done)
         finally:
             if not queue:
                 self._queues.pop(key, None)
