@@ -72,7 +72,7 @@ async def test_processor_keeps_each_persons_order_and_runs_people_in_parallel(
         assert events == ["start", "end"] * 10, "one at a time per person"
     assert peak == 4, "different people run concurrently"
     assert await store.inbox.waiting() == [], "handled without a turn: settled"
-    assert processor._queues == {} and processor._workers == {}
+    assert processor.lanes.queues == {} and processor.lanes.workers == {}
 
 
 async def test_an_unreadable_or_failing_update_is_set_aside_alone(store: SqliteStore) -> None:

@@ -11,7 +11,6 @@ again" by its handler, and is settled as soon as the store lets us.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import traceback
 from collections import deque
@@ -20,6 +19,7 @@ from datetime import datetime
 
 from bot.errors import VieError
 from bot.runtime.clock import utc_now
+from bot.runtime.lanes import Lanes, keep_pumping
 from bot.store.interfaces import Inbox
 from bot.store.queues import Waiting
 
@@ -50,15 +50,12 @@ class InboxProcessor:
     ) -> None:
         self.inbox, self.handle, self.clock = inbox, handle, clock
         self._slots = asyncio.Semaphore(concurrency)
-        self._queues: dict[object, deque[Waiting]] = {}
-        self._workers: dict[object, asyncio.Task[None]] = {}
+        self.lanes: Lanes[object, Waiting] = Lanes(self._serve)  # by owner
         # ids read and not finished: webhook calls run concurrently, so a lower id can be
         # stored after a higher one; each look reads every waiting row and skips these
         self._in_hand: set[int] = set()
         self._unsettled: list[int] = []  # answered, but the store refused to mark them
         self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._closed = False
 
     def wake(self) -> None:
@@ -66,13 +63,7 @@ class InboxProcessor:
 
     async def run(self, tick: float = 5.0) -> None:
         """Process until closed: woken by `wake` (a new batch), else every `tick`."""
-        while not self._closed:
-            try:
-                await self.pump()
-            except Exception:
-                log.exception("could not read the inbox; trying again in %.0f s", tick)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), tick)
+        await keep_pumping(self.pump, self._wake, lambda: self._closed, tick, "inbox", log)
 
     async def pump(self) -> int:
         """Read the updates stored since the last look and start their owners' queues."""
@@ -94,7 +85,7 @@ class InboxProcessor:
                     continue
                 self._in_hand.add(row.update_id)
                 key: object = row.owner if row.owner is not None else ("update", row.update_id)
-                queue = self._queues.setdefault(key, deque())
+                queue = self.lanes.queue(key)
                 if queue and queue[-1].update_id > row.update_id:  # stored late: its place
                     # among those not started (the first one may be running already)
                     head, *others = queue
@@ -105,43 +96,28 @@ class InboxProcessor:
                 found += 1
             if len(rows) == limit:
                 self._wake.set()  # more than one look's worth: look again soon
-        for key in list(self._queues):
-            if key not in self._workers:
-                self._idle.clear()
-                self._workers[key] = asyncio.create_task(self._serve(key))
+        self.lanes.start()
         return found
 
     async def flush(self) -> None:
         """Process everything stored so far (tests)."""
         await self.pump()
-        await self._idle.wait()
+        await self.lanes.idle()
 
     async def close(self, grace: float = 5.0) -> None:
         """Stop taking updates; give those in hand `grace` seconds (the rest wait in the
         inbox for the next start)."""
         self._closed = True
         self._wake.set()
-        if self._workers:
-            _, late = await asyncio.wait(list(self._workers.values()), timeout=grace)
-            for worker in late:
-                worker.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await self.lanes.stop(grace)
 
-    async def _serve(self, key: object) -> None:
-        queue = self._queues[key]
-        try:
-            while queue and not self._closed:
-                async with self._slots:
-                    await self._one(queue[0])
-                done = queue.popleft().update_id
-                if done not in self._unsettled:  # else kept in hand: never handled twice
-                    self._in_hand.discard(done)
-        finally:
-            if not queue:
-                self._queues.pop(key, None)
-            self._workers.pop(key, None)
-            if not self._workers:
-                self._idle.set()
+    async def _serve(self, key: object, queue: deque[Waiting]) -> None:
+        while queue and not self._closed:
+            async with self._slots:
+                await self._one(queue[0])
+            done = queue.popleft().update_id
+            if done not in self._unsettled:  # else kept in hand: never handled twice
+                self._in_hand.discard(done)
 
     async def _one(self, row: Waiting) -> None:
         now = self.clock()

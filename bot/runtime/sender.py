@@ -18,7 +18,6 @@ the transport (Telegram) has accepted it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 from collections import deque
@@ -27,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.runtime.clock import utc_now
+from bot.runtime.lanes import Lanes, keep_pumping
 from bot.store.interfaces import Outbox
 from bot.store.queues import BACKGROUND, Queued
 
@@ -68,8 +68,7 @@ class Sender:
         self.on_blocked = on_blocked
         self.first_pause, self.longest_pause = first_pause, longest_pause
         self._background = asyncio.Semaphore(background_slots)
-        self._queues: dict[int, deque[Queued]] = {}
-        self._workers: dict[int, asyncio.Task[None]] = {}
+        self.lanes: Lanes[int, Queued] = Lanes(self._serve)  # by chat
         self._last_id = 0
         self._wake = asyncio.Event()
         self._healthy = asyncio.Event()
@@ -77,8 +76,6 @@ class Sender:
         self._probe: object | None = None  # the worker probing an unavailable transport
         self._acks: list[int] = []
         self._acking: asyncio.Task[None] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._closed = False
         self.sent = 0  # rows accepted since start (for the logs and /healthz)
         self.last_success: datetime | None = None
@@ -91,7 +88,7 @@ class Sender:
     @property
     def backlog(self) -> int:
         """Rows read from the outbox and not yet sent."""
-        return sum(len(q) for q in self._queues.values())
+        return self.lanes.backlog
 
     @property
     def available(self) -> bool:
@@ -100,14 +97,7 @@ class Sender:
 
     async def run(self, tick: float = 1.0) -> None:
         """Deliver until closed: woken by `wake`, else every `tick` seconds."""
-        while not self._closed:
-            try:
-                await self.pump()
-            except Exception:
-                log.exception("could not read the outbox; trying again in %.0f s", tick)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), tick)
-            self._wake.clear()
+        await keep_pumping(self.pump, self._wake, lambda: self._closed, tick, "outbox", log)
 
     async def pump(self) -> int:
         """Read the rows committed since the last look and start their chats; how many."""
@@ -118,22 +108,18 @@ class Sender:
             for row in rows:
                 if row.id <= self._last_id:  # read by a look that ran at the same time
                     continue
-                self._queues.setdefault(row.chat_id, deque()).append(row)
+                self.lanes.queue(row.chat_id).append(row)
                 self._last_id = row.id
             found += len(rows)
             if len(rows) < 5000:
                 break
-        for chat_id in list(self._queues):
-            if chat_id not in self._workers:
-                self._idle.clear()
-                worker = asyncio.create_task(self._serve(chat_id))
-                self._workers[chat_id] = worker
+        self.lanes.start()
         return found
 
     async def flush(self) -> None:
         """Deliver everything committed so far (tests and the terminal's clock)."""
         await self.pump()
-        await self._idle.wait()
+        await self.lanes.idle()
         if self._acking is not None:
             await self._acking
 
@@ -142,40 +128,27 @@ class Sender:
         (they go out at the next start)."""
         self._closed = True
         self._wake.set()
-        if self._workers:
-            _, late = await asyncio.wait(list(self._workers.values()), timeout=grace)
-            for worker in late:
-                worker.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await self.lanes.stop(grace)
         if self._acking is not None:
             await asyncio.gather(self._acking, return_exceptions=True)
         if self._acks:
             await self.outbox.sent(self._acks)
 
     # -- one chat ---------------------------------------------------------------------------
-    async def _serve(self, chat_id: int) -> None:
-        queue = self._queues[chat_id]
-        try:
-            while queue and not self._closed:
-                row = queue[0]
-                results: list[Outcome]
-                if row.kind == "mark" and len(queue) > 1:
-                    # the mark under the old message and the next step go out together
-                    results = list(await asyncio.gather(self._one(row), self._one(queue[1])))
-                else:
-                    results = [await self._one(row)]
-                consumed = len(results)
-                if Outcome.BLOCKED in results:
-                    await self._blocked(chat_id, queue)
-                    break
-                for _ in range(consumed):
-                    queue.popleft()
-        finally:
-            if not queue:
-                self._queues.pop(chat_id, None)
-            self._workers.pop(chat_id, None)
-            if not self._workers:
-                self._idle.set()
+    async def _serve(self, chat_id: int, queue: deque[Queued]) -> None:
+        while queue and not self._closed:
+            row = queue[0]
+            results: list[Outcome]
+            if row.kind == "mark" and len(queue) > 1:
+                # the mark under the old message and the next step go out together
+                results = list(await asyncio.gather(self._one(row), self._one(queue[1])))
+            else:
+                results = [await self._one(row)]
+            if Outcome.BLOCKED in results:
+                await self._blocked(chat_id, queue)
+                break
+            for _ in results:
+                queue.popleft()
 
     async def _one(self, row: Queued) -> Outcome:
         if row.kind in BACKGROUND:

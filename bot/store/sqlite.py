@@ -222,7 +222,7 @@ class SqliteStore:
         counts: list[int] = []
         turns: list[Any] = []
         for statements, _ in batch:
-            if len(statements) == 1 and statements[0][0] is INSERT_TURN:
+            if len(statements) == 1 and statements[0][0] == INSERT_TURN:
                 turns.extend(statements[0][1])
                 counts.append(1)
             else:
