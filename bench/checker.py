@@ -30,7 +30,9 @@ def generate(folder: Path, nodes: int) -> None:
             lines += [
                 f"  n{n}:",
                 f'    say: {{fr: "Étape {n}, {{{{ user.first_name }}}} : on continue ?", en: "Step {n}, {{{{ user.first_name }}}}: go on?"}}',
-                f"    milestone: m{f}_{n}",
+                # a milestone every 20th node: a stage of 10,000 milestones would (rightly)
+                # make the progress bar too long for one Telegram message
+                *([f"    milestone: m{f}_{n}"] if n % 20 == 0 else []),
                 "    buttons:",
                 f'      - {{id: next, label: {{fr: "Suivant", en: "Next"}}, goto: {nxt}, set: {{step: {n}}}}}',
                 '      - {id: back, label: {fr: "Retour", en: "Back"}, goto: n0, when: "vars.step"}',

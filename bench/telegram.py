@@ -78,7 +78,7 @@ async def full_bot(
     dialogs = load_dialogs(ROOT / "dialogs", LANGS, "welcome", standard_features())
     config = load_config(
         {"store": {"path": str(folder / f"bench{time.monotonic_ns()}.db")},
-         "telegram": {"base_url": url}},
+         "telegram": {"base_url": url}, "ops": {"port": 0}},
         {"TELEGRAM_BOT_TOKEN": "1:bench"},
     )  # fmt: skip
     limiter = limiter or SendLimiter(1e9, 1e9, 100)

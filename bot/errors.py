@@ -47,3 +47,11 @@ class DialogError(VieError):
         errors = [p for p in self.problems if p.severity == "error"]
         head = f"{len(errors)} error(s) in the dialogs"
         super().__init__(head + ":\n" + "\n".join(str(p) for p in errors))
+
+
+class StoreLocked(StoreError):
+    """Another process serves this database; the message names it and its process id."""
+
+
+class PortBusy(VieError):
+    """A local port the bot must listen on (webhook, /healthz) cannot be had."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,6 +19,53 @@ from bot.store import SqliteStore, open_store
 from bot.testing import ChatHarness, FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Secrets as real ones look: every test that runs a bot uses these, and no log line of
+# the whole suite may show them (`no_secret_in_the_logs`).
+TOKEN = "7000000001:AAE-vie-coach-test-token-Q1w2E3r4T5y6"
+WEBHOOK_SECRET = "vie-coach-webhook-secret-Z9x8C7v6"
+_SECRETS = (TOKEN, TOKEN.partition(":")[2], WEBHOOK_SECRET)
+_TOKEN_SHAPE = re.compile(r"\b\d{5,12}:[A-Za-z0-9_-]{30,}")
+
+
+class SecretWatch(logging.Handler):
+    """On the root logger for the whole run: notes every log line (exception text
+    included) that shows a secret or anything shaped like a bot token."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = self.format(record)
+        if any(secret in text for secret in _SECRETS) or _TOKEN_SHAPE.search(text):
+            self.leaks.append(text[:300])
+
+
+_WATCH = SecretWatch()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from bot.app import logs
+
+    # Tests that drive a bare PTB Bot (not the bot's own start-up, which protects its
+    # token itself: tests/test_logs.py runs it in a fresh process) are covered too.
+    logs.protect(TOKEN, WEBHOOK_SECRET)
+    root = logging.getLogger()
+    root.addHandler(_WATCH)
+    # INFO and up from every library, as a bot logs by default (httpx's request lines
+    # name the URL, token included, unless redacted)
+    root.setLevel(min(root.level, logging.INFO) or logging.INFO)
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_the_logs() -> Iterator[None]:
+    """Every test: nothing it logged shows the token or the webhook secret."""
+    start = len(_WATCH.leaks)
+    yield
+    leaked = _WATCH.leaks[start:]
+    assert not leaked, f"{len(leaked)} log line(s) show a secret, e.g. {leaked[0]!r}"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -19,7 +19,8 @@ from telegram.request import HTTPXRequest
 from bot.testing.botapi import BotApiEmulator, EmulatorRequest, FakeUser, serve
 from bot.testing.botapi_server import decode_params
 
-TOKEN = "123456:test-token"
+from .conftest import TOKEN
+
 ZOE = FakeUser(101, "Zoé", "fr")
 SAM = FakeUser(202, "Sam", "en")
 KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("Oui", callback_data="yes")]])

@@ -75,3 +75,50 @@ def test_readme_gives_the_two_commands_first() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make demo" in readme and "make test" in readme
     assert readme.index("make demo") < readme.index("## Configuration")
+
+
+@pytest.mark.parametrize(
+    ("mapping", "environ", "fragment"),
+    [
+        ({"telegram": {"webhook_port": 99999}}, {}, "(from vie.toml)"),
+        ({}, {"VIE_TELEGRAM_WEBHOOK_PORT": "99999"},
+         "(from environment variable VIE_TELEGRAM_WEBHOOK_PORT)"),
+        ({}, {"VIE_NUDGES_GRACE": "soon"}, "(from environment variable VIE_NUDGES_GRACE)"),
+        ({"bot": {"languages": ["en"]}}, {}, "(from built-in default)"),
+    ],
+)  # fmt: skip
+def test_errors_say_where_the_bad_value_came_from(
+    mapping: dict[str, object], environ: dict[str, str], fragment: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(mapping, environ, source="vie.toml")  # type: ignore[arg-type]
+    assert fragment in str(caught.value)
+
+
+def test_log_levels_in_any_case_and_unknown_variables_warned() -> None:
+    config = load_config(
+        {"logging": {"level": "debug"}},
+        {"VIE_STORE_PATHH": "x.db", "VIE_CONFIG": "c.toml", "VIE_LOGGING_LEVEL": "Warning"},
+    )
+    assert config.log_level == "WARNING"
+    (warning,) = config.warnings
+    assert "VIE_STORE_PATHH is not a VIE Coach setting" in warning
+    assert "did you mean VIE_STORE_PATH?" in warning
+
+
+def test_dialog_folder_configured_local_or_bundled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.app.bootstrap import dialog_folder
+
+    monkeypatch.chdir(tmp_path)
+    folder, how = dialog_folder(load_config({}, {}))
+    assert how.startswith("bundled with VIE Coach") and (folder / "messages.yaml").is_file()
+    (tmp_path / "dialogs").mkdir()
+    assert dialog_folder(load_config({}, {})) == (
+        tmp_path / "dialogs",
+        "found in the working folder",
+    )
+    configured = load_config({"bot": {"dialogs": "elsewhere"}}, {}, base_dir=tmp_path)
+    assert dialog_folder(configured) == (tmp_path / "elsewhere", "configured (bot.dialogs)")
+    assert dialog_folder(configured, "given")[0] == Path("given")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -105,10 +106,11 @@ async def test_resume_after_restarting_the_bot(tmp_path: Path, mini: DialogSet) 
 async def test_mydata_lists_what_is_stored(make_harness: HarnessFactory) -> None:
     h = await make_harness()
     await h.send("/start")
-    replies = await h.send("/mydata")
-    assert "Voici vos données" in replies[0].text
-    dump = "".join(r.text for r in replies)
-    assert "Zoé" in dump and "&quot;" not in dump and "<pre>" in dump
+    summary, copy = await h.send("/mydata")
+    assert summary.text.startswith("Vos données, Zoé") and "/forget" in summary.text
+    assert copy.document is not None and copy.document.name == "vie-coach-my-data.json"
+    data = json.loads(copy.document.content)["data"]
+    assert data["users"][0]["first_name"] == "Zoé" and data["conversations"][0]["flow"]
 
 
 async def test_one_persons_events_run_in_order(make_harness: HarnessFactory) -> None:
@@ -140,3 +142,33 @@ async def test_harness_reports_missing_buttons(make_harness: HarnessFactory) -> 
         await h.press("No such button")
     with pytest.raises(HarnessError):
         await h.press(9)
+
+
+async def test_forget_leaves_no_trace_in_the_database_nor_its_wal(
+    make_harness: HarnessFactory, tmp_path: Path
+) -> None:
+    """What the person wrote (kept as 'not understood' for the operators) is overwritten,
+    and the WAL is emptied: reading the files' bytes finds nothing of it."""
+    h = await make_harness(name="Gertrude-Ypsilanti")
+    other = await make_harness(user_id=2, name="Paul")  # shares the pages: they stay in use
+    await h.send("/start")
+    await other.send("/start")
+    for i in range(30):
+        await h.send(f"zorglub-quarante-deux numero {i}")
+        await other.send(f"blabla numero {i}")
+    store = h.conversations.store
+    async with store.connection.execute("PRAGMA secure_delete") as cursor:  # type: ignore[attr-defined]
+        assert await cursor.fetchone() == (1,)  # set by the store, whatever SQLite's default
+    db = Path(store.path)  # type: ignore[attr-defined]
+    files = [db, db.with_name(db.name + "-wal")]
+    # as SQLite's own checkpoints do over time: the rows are in the database file itself
+    await store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[attr-defined]
+    assert b"zorglub-quarante-deux" in db.read_bytes()
+    await h.send("/forget")
+    await h.press("Oui, effacer")
+    h.expect("Tout est effacé")
+    for f in files:
+        if f.exists():
+            raw = f.read_bytes()
+            assert b"zorglub-quarante-deux" not in raw and b"Gertrude-Ypsilanti" not in raw, f
+    assert db.with_name(db.name + "-wal").stat().st_size == 0

@@ -14,6 +14,8 @@ from bot.app.telegram import build_application, serve_polling
 from bot.core.dialogset import DialogSet
 from bot.testing.botapi import BotApiEmulator, FakeUser, serve
 
+from .conftest import TOKEN
+
 ZOE = FakeUser(101, "Zoé", "fr")
 SAM = FakeUser(202, "Sam", "en")
 
@@ -26,8 +28,12 @@ async def live_bot(
     `clock`, the nudge dispatcher is left for the test to drive)."""
     async with serve(emulator) as base_url:
         config = load_config(
-            {"store": {"path": str(db)}, "telegram": {"base_url": base_url, **telegram}},
-            {"TELEGRAM_BOT_TOKEN": "1:e2e"},
+            {
+                "store": {"path": str(db)},
+                "telegram": {"base_url": base_url, **telegram},
+                "ops": {"port": 0},
+            },
+            {"TELEGRAM_BOT_TOKEN": TOKEN},
         )
         extra = {} if clock is None else {"clock": clock, "start_nudges": False}
         app = build_application(config, dialogs, **extra)  # the default HTTPXRequest
@@ -84,7 +90,7 @@ async def test_invite_link_and_a_whole_path_through_buttons(
         assert len(emulator.calls_to("answerCallbackQuery")) == 3
         assert len(emulator.calls_to("editMessageReplyMarkup")) == 3
         commands = emulator.calls_to("setMyCommands")
-        assert {c.get("language_code") for c in commands} == {"fr", "en"}
+        assert {c.get("language_code") for c in commands} == {"fr", "en", None}
 
 
 async def test_free_text_stale_and_forged_buttons(tmp_path: Path, mini: DialogSet) -> None:

@@ -9,10 +9,8 @@ import json
 import re
 import signal
 import sqlite3
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,9 +19,10 @@ from bot.adapters.telegram.webhook import SECRET_HEADER
 from bot.testing.botapi import BotApiEmulator, FakeUser, serve
 
 from .conftest import MINI
+from .conftest import WEBHOOK_SECRET as SECRET
+from .processes import until, vie_coach
 
 PEOPLE, EACH = 100, 10
-SECRET = "kill-test-secret"
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -40,47 +39,15 @@ def config(tmp_path: Path, base_url: str, mode: str) -> Path:
         f'[telegram]\nbase_url = "{base_url}"\nmode = "{mode}"\n{webhook}'
         # the limits out of the way: the burst takes seconds, not minutes
         "overall_per_second = 5000\nper_chat_per_second = 200\nper_chat_burst = 50\n"
-        '[logging]\nlevel = "INFO"\n',
+        '[logging]\nlevel = "INFO"\n[ops]\nport = 0\n',
         encoding="utf-8",
     )
     return path
 
 
-@asynccontextmanager
-async def bot_process(cfg: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, list[str]]]:
+def bot_process(cfg: Path) -> Any:
     """`vie-coach run` in its own process; its log lines are collected as they come."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from bot.app.cli import main; main()", "run", "--config", str(cfg),
-        env={"TELEGRAM_BOT_TOKEN": "1:kill", "PATH": "/usr/bin:/bin"},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    lines: list[str] = []
-
-    async def read() -> None:
-        assert process.stderr is not None
-        async for raw in process.stderr:
-            lines.append(raw.decode(errors="replace"))
-
-    reader = asyncio.create_task(read())
-    try:
-        yield process, lines
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        await reader
-
-
-async def until(condition: object, seconds: float, what: str) -> None:
-    for _ in range(int(seconds * 50)):
-        if condition():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{what}: not within {seconds} s")
+    return vie_coach("run", "--config", str(cfg))
 
 
 def unsent(db: Path) -> int:

@@ -142,9 +142,9 @@ async def test_timezone_command(make_harness: HarnessFactory) -> None:
     await h.send("/timezone")
     h.expect("Votre fuseau : Europe/Paris", last=1)
     await h.send("/timezone Mars/Olympus")
-    h.expect("Votre fuseau : Europe/Paris", last=1)
+    h.expect("Je ne trouve pas « Mars/Olympus ». Toujours Europe/Paris.", last=1)
     await h.send("/timezone America/New_York")
-    h.expect("Fuseau horaire : America/New_York.", last=1)
+    h.expect("Fuseau horaire : America/New_York (New York, 05:00).", last=1)
     await h.send("/progress")
     h.expect("Prochain rappel : 07/01 à 05:00", last=1)  # 10:00 UTC in New York
     await h.press("Retour")

@@ -16,8 +16,8 @@ from bot.errors import StoreError
 from bot.features.advocates.state import ADVOCACY
 from bot.features.nudges.state import NUDGES
 from bot.store import SqliteStore, open_store
+from bot.store.opening import migrations
 from bot.store.queues import Delivery, Outgoing
-from bot.store.sqlite import migrations
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

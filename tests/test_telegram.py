@@ -17,6 +17,8 @@ from bot.app.telegram import build_application
 from bot.core.dialogset import DialogSet
 from bot.testing.botapi import BotApiEmulator, EmulatorRequest, FakeUser
 
+from .conftest import TOKEN
+
 ZOE = FakeUser(101, "Zoé", "fr")
 SAM = FakeUser(202, "Sam <b>&", "en-GB")
 
@@ -27,7 +29,8 @@ async def running(
 ) -> AsyncIterator[tuple[Application, BotApiEmulator]]:  # type: ignore[type-arg]
     emulator = BotApiEmulator()
     config = load_config(
-        {"store": {"path": str(tmp_path / "tg.db")}}, {"TELEGRAM_BOT_TOKEN": "1:test"}
+        {"store": {"path": str(tmp_path / "tg.db")}, "ops": {"port": 0}},
+        {"TELEGRAM_BOT_TOKEN": TOKEN},
     )
     app = build_application(config, mini, request=EmulatorRequest(emulator))
     await app.initialize()
@@ -47,8 +50,11 @@ async def deliver(app: Application, update: dict[str, Any]) -> None:  # type: ig
 
 async def test_commands_menu_per_language(running: Any) -> None:
     _, emulator = running
-    menus = [p for m, p in emulator.calls if m == "setMyCommands"]
-    assert {p["language_code"] for p in menus} == {"fr", "en"}
+    menus = {
+        p.get("language_code"): p["commands"] for m, p in emulator.calls if m == "setMyCommands"
+    }
+    assert set(menus) == {"fr", "en", None}, "and a default menu for other languages"
+    assert menus[None] == menus["fr"]  # the default language's (bot.default_language)
 
 
 async def test_start_then_buttons_then_text(running: Any) -> None:
@@ -160,7 +166,8 @@ async def test_group_chats_get_one_notice_then_silence(running: Any) -> None:
 async def test_resume_after_restarting_the_bot(tmp_path: Path, mini: DialogSet) -> None:
     emulator = BotApiEmulator()
     config = load_config(
-        {"store": {"path": str(tmp_path / "r.db")}}, {"TELEGRAM_BOT_TOKEN": "1:test"}
+        {"store": {"path": str(tmp_path / "r.db")}, "ops": {"port": 0}},
+        {"TELEGRAM_BOT_TOKEN": TOKEN},
     )
     for round_ in range(2):
         app = build_application(config, mini, request=EmulatorRequest(emulator))

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
+from bot import bundled
 from bot.app.config import Config
 from bot.core.dialogset import DialogSet
 from bot.core.feature import Feature
@@ -54,10 +57,32 @@ def with_features(dialogs: DialogSet, features: tuple[Feature, ...]) -> DialogSe
     return replace(dialogs, features=features)
 
 
+def package_version() -> str:
+    try:
+        return version("vie-coach")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
+def dialog_folder(
+    config: Config, explicit: str | os.PathLike[str] | None = None
+) -> tuple[Path, str]:
+    """Which dialogs to serve, and why: `--dialogs`, else the configured folder, else
+    ./dialogs when there is one, else the ones bundled with the package."""
+    if explicit:
+        return Path(explicit), "given on the command line"
+    if config.bot.dialogs is not None:
+        return config.bot.dialogs, "configured (bot.dialogs)"
+    local = Path.cwd() / "dialogs"
+    if local.is_dir():
+        return local, "found in the working folder"
+    return bundled.dialogs(), f"bundled with VIE Coach {package_version()}"
+
+
 def check(
     config: Config, directory: str | os.PathLike[str] | None = None
 ) -> tuple[DialogSet | None, list[Problem]]:
-    folder = directory or config.bot.dialogs
+    folder, _ = dialog_folder(config, directory)
     return check_directory(
         folder, config.bot.languages, config.bot.entry_flow, features_for(config)
     )

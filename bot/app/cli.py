@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from bot.app import bootstrap
+from bot import bundled
+from bot.app import bootstrap, logs
 from bot.app.config import Config, find_config
+from bot.app.startup import Exit, explain
 from bot.core.dialogset import DialogSet
 from bot.core.durations import parse_duration
 from bot.dialogs.checks import stale_facts
@@ -20,13 +24,32 @@ from bot.dialogs.phrases import PHRASES, check_phrases
 from bot.errors import DialogError, VieError
 from bot.runtime.conversation import Conversations
 from bot.store import open_store
+from bot.store.lock import InstanceLock
+
+
+def fail(code: Exit, message: str) -> NoReturn:
+    """One line on stderr, without any secret, and the exit code for that cause."""
+    click.echo(f"vie-coach: {logs.redact(message)}", err=True)
+    sys.exit(int(code))
 
 
 def _config(path: str | None) -> Config:
+    logs.protect(os.environ.get("TELEGRAM_BOT_TOKEN"))
     try:
-        return find_config(path, os.environ)
+        config = find_config(path, os.environ)
     except VieError as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(Exit.CONFIG, str(exc))
+    logs.protect(config.telegram.webhook_secret)
+    for warning in config.warnings:
+        click.echo(f"vie-coach: warning: {warning}", err=True)
+    return config
+
+
+def _folder(config: Config, explicit: Path | None) -> tuple[Path, str]:
+    try:
+        return bootstrap.dialog_folder(config, explicit)
+    except VieError as exc:
+        fail(Exit.CONFIG, str(exc))
 
 
 def load_checked(config: Config, directory: Path | None = None) -> DialogSet:
@@ -47,9 +70,12 @@ def main() -> None:
 @click.argument("directory", required=False, type=click.Path(path_type=Path))
 @click.option("--config", "config_path", help="Configuration file (TOML).")
 def check(directory: Path | None, config_path: str | None) -> None:
-    """Check every dialog file in DIRECTORY (default: the configured folder)."""
+    """Check every dialog file in DIRECTORY (default: the configured folder, else
+    ./dialogs, else the bundled ones)."""
     config = _config(config_path)
-    folder = directory or config.bot.dialogs
+    folder, how = _folder(config, directory)
+    if directory is None:
+        click.echo(f"checking {folder} ({how})")
     dialogs, problems = bootstrap.check(config, folder)
     report = None
     if dialogs is not None:
@@ -106,9 +132,12 @@ def chat(
     from bot.adapters.terminal import chat as run_chat
 
     config = _config(config_path)
+    folder, how = _folder(config, dialogs_dir)
+    if dialogs_dir is None:
+        click.echo(f"(dialogs: {folder}, {how})", err=True)
 
     async def go() -> None:
-        dialogs = load_checked(config, dialogs_dir)
+        dialogs = load_checked(config, folder)
         store = await open_store(
             db_path or config.store.path, keep_unknown=config.store.keep_unknown
         )
@@ -125,26 +154,100 @@ def chat(
 
 @main.command()
 @click.option("--config", "config_path", help="Configuration file (TOML).")
-def run(config_path: str | None) -> None:
-    """Run the bot on Telegram (token from TELEGRAM_BOT_TOKEN)."""
+@click.option(
+    "--log-level",
+    type=click.Choice(logs.LEVELS, case_sensitive=False),
+    help="DEBUG, INFO, WARNING or ERROR (default: logging.level).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS),
+    help="text lines, or one JSON object per line (default: logging.format).",
+)
+def run(config_path: str | None, log_level: str | None, log_format: str | None) -> None:
+    """Run the bot on Telegram (token from TELEGRAM_BOT_TOKEN). Exit codes: 2 bad
+    configuration, 3 dialog errors, 4 token refused, 5 Telegram unreachable, 6 database
+    served by another process, 7 database unusable, 8 port taken (docs/deploy.md)."""
     from bot.app.telegram import run_bot
 
     config = _config(config_path)
-    logging.basicConfig(
-        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(log_level or config.log_level, log_format or config.log_format)
     if not config.telegram.token:
-        raise click.ClickException(
+        fail(
+            Exit.CONFIG,
             "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather, then "
-            "TELEGRAM_BOT_TOKEN=... vie-coach run"
+            "TELEGRAM_BOT_TOKEN=... vie-coach run",
         )
+    try:  # before anything else: a second instance says so and nothing more
+        lock = InstanceLock.take(config.store.path)
+    except VieError as exc:
+        fail(*(explain(exc) or (Exit.STORE, str(exc))))
+    folder, how = _folder(config, None)
     try:
-        dialogs = load_checked(config)
+        dialogs = load_checked(config, folder)
     except DialogError as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(Exit.DIALOGS, f"{folder}: {exc}")
     for problem in stale_facts(dialogs, date.today().year, config.bot.fact_max_age):
         logging.getLogger("bot.dialogs").warning("%s", problem)
-    run_bot(config, dialogs)
+    try:
+        run_bot(config, dialogs, f"{folder} ({how})", lock)
+    except Exception as exc:
+        known = explain(exc, config.telegram.base_url)
+        if known is None:
+            logging.getLogger("bot").exception("the bot stopped on an unexpected error")
+            fail(Exit.UNEXPECTED, f"stopped on an unexpected error ({type(exc).__name__})")
+        fail(*known)
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files already there.")
+def init(directory: Path, force: bool) -> None:
+    """Make DIRECTORY (default: here) ready to run a bot of your own: a copy of the
+    bundled dialogs to edit (dialogs/) and the commented configuration (config.toml)."""
+    target = directory / "dialogs"
+    config = directory / "config.toml"
+    existing = [p for p in (target, config) if p.exists()]
+    if existing and not force:
+        fail(
+            Exit.CONFIG,
+            f"{', '.join(str(p) for p in existing)} already exist(s): nothing was changed "
+            "(--force overwrites them)",
+        )
+    source = bundled.dialogs()
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    config.write_text(bundled.example_config(), encoding="utf-8")
+    click.echo(f"dialogs copied to {target}/ and the configuration to {config}.")
+    click.echo("Next: edit them, check with `vie-coach check`, try with `vie-coach chat`,")
+    click.echo("then TELEGRAM_BOT_TOKEN=... vie-coach run (from this folder).")
+
+
+@main.command()
+@click.argument("destination", type=click.Path(path_type=Path))
+@click.option("--config", "config_path", help="Configuration file (TOML).")
+@click.option(
+    "--db", "db_path", type=click.Path(path_type=Path), help="SQLite file (default: configured)."
+)
+def backup(destination: Path, config_path: str | None, db_path: Path | None) -> None:
+    """Copy the database to DESTINATION while the bot runs (SQLite's online backup:
+    a consistent copy, the bot keeps serving)."""
+    import sqlite3
+
+    config = _config(config_path)
+    source = db_path or config.store.path
+    if not Path(source).is_file():
+        fail(Exit.STORE, f"{source}: no such database")
+    if destination.exists():
+        fail(Exit.CONFIG, f"{destination} already exists: give a new file name")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(source) as src:
+        with sqlite3.connect(destination) as dst:
+            src.backup(dst)
+        dst.close()
+        (pages,) = src.execute("PRAGMA page_count").fetchone()
+    src.close()
+    click.echo(f"{source} copied to {destination} ({pages} pages)")
 
 
 @main.command()
@@ -165,7 +268,7 @@ def unknown(config_path: str | None, db_path: Path | None, since: str, limit: in
 
     async def go() -> None:
         store = await open_store(
-            db_path or config.store.path, keep_unknown=config.store.keep_unknown
+            db_path or config.store.path, keep_unknown=config.store.keep_unknown, exclusive=False
         )
         now = datetime.now(UTC)
         try:
@@ -198,7 +301,7 @@ def poison(config_path: str | None, db_path: Path | None, show_id: int | None, l
 
     async def go() -> None:
         store = await open_store(
-            db_path or config.store.path, keep_unknown=config.store.keep_unknown
+            db_path or config.store.path, keep_unknown=config.store.keep_unknown, exclusive=False
         )
         try:
             rows = await store.inbox.poison(limit if show_id is None else 10_000)
@@ -227,8 +330,10 @@ def _run(coro: object) -> None:
         asyncio.run(coro)  # type: ignore[arg-type]
     except KeyboardInterrupt:
         click.echo("\nBye!")
+        sys.exit(int(Exit.INTERRUPTED))
     except VieError as exc:
-        raise click.ClickException(str(exc)) from exc
+        known = explain(exc)
+        fail(*(known or (Exit.UNEXPECTED, str(exc))))
 
 
 if __name__ == "__main__":

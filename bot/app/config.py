@@ -21,154 +21,19 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from bot.app.logs import normal_level
+from bot.app.settings import DEFAULTS, OTHER_VARIABLES, SCHEMA
 from bot.core.durations import parse_duration
 from bot.errors import ConfigError
 from bot.features.advocates.records import AdvocatePolicy
 from bot.features.nudges.policy import NudgePolicy
-
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "bot": {
-        "languages": ["fr", "en"],
-        "default_language": "fr",
-        "dialogs": "dialogs",
-        "entry_flow": "welcome",
-        "fact_max_age": 5,
-    },
-    "store": {"path": "vie-coach.db", "keep_unknown": "30d"},
-    "telegram": {
-        "base_url": "https://api.telegram.org/bot",
-        "base_file_url": "https://api.telegram.org/file/bot",
-        "admins": [],
-        "mode": "polling",
-        "webhook_listen": "127.0.0.1",
-        "webhook_port": 8443,
-        "webhook_url": "",
-        "webhook_secret": "",
-        "concurrent_updates": 256,
-        "overall_per_second": 30,
-        "per_chat_per_second": 1,
-        "per_chat_burst": 3,
-        "max_retries": 5,
-        "reply_max_age": "24h",
-    },
-    "nudges": {
-        "quiet_start": "21:00",
-        "quiet_end": "09:00",
-        "weekly_cap": 3,
-        "dormant_after": 3,
-        "backoff": True,
-        "grace": "6h",
-        "spread": "1h",
-        "tick_seconds": 1.0,
-        "batch": 100,
-        "lease": "2m",
-    },
-    "advocates": {
-        "username": "VieCoachBot",
-        "alert_delay": "10m",
-        "alerts_per_day": 3,
-        "digest_time": "18:00",
-        "dormant_after": "14d",
-        "max_invites": 50,
-    },
-    "links": {"verify": False, "timeout_seconds": 5.0},
-    "logging": {"level": "INFO"},
-}
-
-_LANG = {"type": "string", "pattern": "^[a-z]{2}$"}
-_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "bot": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "languages": {"type": "array", "items": _LANG, "minItems": 1, "uniqueItems": True},
-                "default_language": _LANG,
-                "dialogs": {"type": "string", "minLength": 1},
-                "entry_flow": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
-                "fact_max_age": {"type": "integer", "minimum": 1, "maximum": 100},
-            },
-        },
-        "store": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "path": {"type": "string", "minLength": 1},
-                "keep_unknown": {"type": "string", "minLength": 1},
-            },
-        },
-        "telegram": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "base_url": {"type": "string", "pattern": "^https?://"},
-                "base_file_url": {"type": "string", "pattern": "^https?://"},
-                "admins": {"type": "array", "items": {"type": "integer"}},
-                "mode": {"enum": ["polling", "webhook"]},
-                "webhook_listen": {"type": "string", "minLength": 1},
-                "webhook_port": {"type": "integer", "minimum": 0, "maximum": 65535},
-                "webhook_url": {"type": "string", "pattern": "^(https://\\S+)?$"},
-                "webhook_secret": {"type": "string", "pattern": "^[A-Za-z0-9_-]{0,256}$"},
-                "concurrent_updates": {"type": "integer", "minimum": 1, "maximum": 10000},
-                "overall_per_second": {"type": "number", "exclusiveMinimum": 0},
-                "per_chat_per_second": {"type": "number", "exclusiveMinimum": 0},
-                "per_chat_burst": {"type": "integer", "minimum": 1, "maximum": 100},
-                "max_retries": {"type": "integer", "minimum": 0, "maximum": 100},
-                "reply_max_age": {"type": "string", "minLength": 1},
-            },
-        },
-        "nudges": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "quiet_start": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
-                "quiet_end": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
-                "weekly_cap": {"type": "integer", "minimum": 1, "maximum": 50},
-                "dormant_after": {"type": "integer", "minimum": 1, "maximum": 50},
-                "backoff": {"type": "boolean"},
-                "grace": {"type": "string", "minLength": 2},
-                "spread": {"type": "string", "minLength": 2},
-                "tick_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
-                "batch": {"type": "integer", "minimum": 1, "maximum": 10000},
-                "lease": {"type": "string", "minLength": 2},
-            },
-        },
-        "advocates": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "username": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]{4,31}$"},
-                "alert_delay": {"type": "string", "minLength": 2},
-                "alerts_per_day": {"type": "integer", "minimum": 1, "maximum": 50},
-                "digest_time": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
-                "dormant_after": {"type": "string", "minLength": 2},
-                "max_invites": {"type": "integer", "minimum": 1, "maximum": 1000},
-            },
-        },
-        "links": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "verify": {"type": "boolean"},
-                "timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
-            },
-        },
-        "logging": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {"level": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]}},
-        },
-    },
-}
 
 
 @dataclass(frozen=True, slots=True)
 class BotConfig:
     languages: tuple[str, ...]
     default_language: str
-    dialogs: Path
+    dialogs: Path | None  # None: ./dialogs if present, else the bundled ones
     entry_flow: str
     fact_max_age: int  # years: the checker warns about older facts
 
@@ -226,6 +91,16 @@ class LinkConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OpsConfig:
+    """The local HTTP endpoint for operations: /healthz and /metrics."""
+
+    enabled: bool
+    listen: str
+    port: int
+    telegram_silence: timedelta  # no answer from Telegram for longer: unhealthy
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     bot: BotConfig
     store: StoreConfig
@@ -235,6 +110,9 @@ class Config:
     nudges: NudgeConfig
     advocates: AdvocatePolicy
     links: LinkConfig
+    ops: OpsConfig
+    log_format: str = "text"
+    warnings: tuple[str, ...] = ()  # said at start-up: unknown VIE_* variables
 
 
 def _from_env(key: str, raw: str, default: Any) -> Any:
@@ -270,27 +148,42 @@ def load_config(
     base_dir: Path | None = None,
     source: str = "built-in defaults",
 ) -> Config:
-    """Merge defaults, the TOML mapping and environment overrides; validate; build records."""
+    """Merge defaults, the TOML mapping and environment overrides; validate; build records.
+    Every error names the setting, its value and where that value came from."""
     merged = copy.deepcopy(DEFAULTS)
+    origin: dict[tuple[str, str], str] = {}
     for section, values in mapping.items():
         if not isinstance(values, Mapping):
             raise ConfigError(f"{source}: [{section}] must be a table, got {values!r}")
         merged.setdefault(section, {}).update(values)
+        origin.update({(section, key): source for key in values})
     for section, values in DEFAULTS.items():
         for key, default in values.items():
             env_key = f"VIE_{section}_{key}".upper()
             if env_key in environ:
                 merged[section][key] = _from_env(env_key, environ[env_key], default)
-    errors = sorted(Draft202012Validator(_SCHEMA).iter_errors(merged), key=lambda e: list(e.path))
+                origin[(section, key)] = f"environment variable {env_key}"
+    level = merged.get("logging", {}).get("level")
+    if isinstance(level, str):
+        merged["logging"]["level"] = normal_level(level)
+
+    def where(path: list[str]) -> str:
+        if len(path) >= 2:
+            return origin.get((path[0], path[1]), "built-in default")
+        return source
+
+    errors = sorted(Draft202012Validator(SCHEMA).iter_errors(merged), key=lambda e: list(e.path))
     if errors:
         lines = []
         for e in errors:
-            key = ".".join(str(p) for p in e.absolute_path) or "(top)"
+            path = [str(p) for p in e.absolute_path]
+            key = ".".join(path) or "(top)"
             if e.validator == "additionalProperties":
-                lines.append(f"{key or '(top)'}: unknown setting(s) in {source}: {e.message}")
+                lines.append(f"{key}: unknown setting(s) in {source}: {e.message}")
             else:
-                lines.append(f"{key} = {e.instance!r}: {e.message} (in {source})")
-        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+                lines.append(f"{key} = {e.instance!r}: {e.message} (from {where(path)})")
+        joined = lines[0] if len(lines) == 1 else "\n" + "\n".join(lines)
+        raise ConfigError(f"invalid configuration: {joined}")
     bot, store, tg = merged["bot"], merged["store"], merged["telegram"]
     if tg["mode"] == "webhook" and not (tg["webhook_url"] and tg["webhook_secret"]):
         raise ConfigError(
@@ -299,45 +192,77 @@ def load_config(
         )
     if bot["default_language"] not in bot["languages"]:
         raise ConfigError(
-            f"bot.default_language = {bot['default_language']!r} is not in bot.languages {bot['languages']!r}"
+            f"bot.default_language = {bot['default_language']!r} is not in bot.languages "
+            f"{bot['languages']!r} (from {where(['bot', 'default_language'])})"
         )
-    nudges = _nudges(merged["nudges"])
-    advocates = _advocates(merged["advocates"])
+    durations = _Durations(where)
     base = base_dir or Path.cwd()
     token = environ.get("TELEGRAM_BOT_TOKEN") or None
+    ops = merged["ops"]
     return Config(
         bot=BotConfig(
             tuple(bot["languages"]),
             bot["default_language"],
-            base / bot["dialogs"],
+            base / bot["dialogs"] if bot["dialogs"] else None,
             bot["entry_flow"],
             bot["fact_max_age"],
         ),
         store=StoreConfig(
             Path(store["path"]) if store["path"] == ":memory:" else base / store["path"],
-            _duration(store, "store", "keep_unknown"),
+            durations(store, "store", "keep_unknown"),
         ),
         telegram=TelegramConfig(
             token=token,
             admins=tuple(tg.pop("admins")),
-            reply_max_age=_duration(tg, "telegram", "reply_max_age"),
+            reply_max_age=durations(tg, "telegram", "reply_max_age"),
             **{k: v for k, v in tg.items() if k != "reply_max_age"},
         ),
         log_level=merged["logging"]["level"],
+        log_format=merged["logging"]["format"],
         source=source,
-        nudges=nudges,
-        advocates=advocates,
+        nudges=_nudges(merged["nudges"], durations),
+        advocates=_advocates(merged["advocates"], durations),
         links=LinkConfig(merged["links"]["verify"], merged["links"]["timeout_seconds"]),
+        ops=OpsConfig(
+            ops["enabled"],
+            ops["listen"],
+            ops["port"],
+            durations(ops, "ops", "telegram_silence"),
+        ),
+        warnings=tuple(_unknown_variables(environ)),
     )
 
 
-def _duration(raw: Mapping[str, Any], section: str, key: str) -> timedelta:
-    try:
-        return parse_duration(raw[key])
-    except ValueError:
-        raise ConfigError(
-            f"{section}.{key} = {raw[key]!r}: expected a duration such as 30m, 6h or 2d"
-        ) from None
+def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A `VIE_*` variable that sets nothing is most likely a typo: say so, with the
+    nearest real name."""
+    import difflib
+
+    known = {f"VIE_{s}_{k}".upper() for s, values in DEFAULTS.items() for k in values}
+    known |= OTHER_VARIABLES
+    said = []
+    for name in sorted(environ):
+        if name.startswith("VIE_") and name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.7)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            said.append(f"environment variable {name} is not a VIE Coach setting: ignored{hint}")
+    return said
+
+
+class _Durations:
+    """Reads a duration setting, naming where a bad one came from."""
+
+    def __init__(self, where: Any) -> None:
+        self.where = where
+
+    def __call__(self, raw: Mapping[str, Any], section: str, key: str) -> timedelta:
+        try:
+            return parse_duration(raw[key])
+        except ValueError:
+            raise ConfigError(
+                f"{section}.{key} = {raw[key]!r}: expected a duration such as 30m, 6h or 2d "
+                f"(from {self.where([section, key])})"
+            ) from None
 
 
 def _clock(text: str) -> time:
@@ -345,20 +270,20 @@ def _clock(text: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def _advocates(raw: Mapping[str, Any]) -> AdvocatePolicy:
+def _advocates(raw: Mapping[str, Any], durations: _Durations) -> AdvocatePolicy:
     return AdvocatePolicy(
         bot_username=raw["username"],
-        alert_delay=_duration(raw, "advocates", "alert_delay"),
+        alert_delay=durations(raw, "advocates", "alert_delay"),
         alerts_per_day=raw["alerts_per_day"],
         digest_time=_clock(raw["digest_time"]),
-        dormant_after=_duration(raw, "advocates", "dormant_after"),
+        dormant_after=durations(raw, "advocates", "dormant_after"),
         max_invites=raw["max_invites"],
     )
 
 
-def _nudges(raw: Mapping[str, Any]) -> NudgeConfig:
+def _nudges(raw: Mapping[str, Any], durations: _Durations) -> NudgeConfig:
     def duration(key: str) -> timedelta:
-        return _duration(raw, "nudges", key)
+        return durations(raw, "nudges", key)
 
     def clock(key: str) -> time:
         return _clock(raw[key])

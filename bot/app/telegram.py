@@ -15,22 +15,27 @@ from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 from telegram.request import BaseRequest
 
+from bot.adapters.ops import Vitals, serve_ops
 from bot.adapters.telegram.handlers import TelegramBot
 from bot.adapters.telegram.polling import Poller
 from bot.adapters.telegram.ratelimit import SendLimiter
 from bot.adapters.telegram.webhook import webhook_app
-from bot.app.bootstrap import features_for, with_features
+from bot.app import logs
+from bot.app.bootstrap import features_for, package_version, with_features
 from bot.app.config import Config
 from bot.core.dialogset import DialogSet
 from bot.core.render import to_plain
 from bot.core.state import new_state
 from bot.core.turn import render_message
+from bot.errors import PortBusy
 from bot.runtime.clock import utc_now
 from bot.runtime.conversation import Conversations
 from bot.runtime.dispatcher import NudgeDispatcher, start_scheduler
 from bot.runtime.inbox import InboxProcessor
+from bot.runtime.metrics import Metrics
 from bot.runtime.sender import Sender
 from bot.store import open_store
+from bot.store.lock import InstanceLock
 
 log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -47,11 +52,12 @@ def command_menu(dialogs: DialogSet, lang: str, now: datetime) -> list[tuple[str
     ]
 
 
-def limiter_for(config: Config) -> SendLimiter:
+def limiter_for(config: Config, metrics: Metrics | None = None) -> SendLimiter:
     tg = config.telegram
     return SendLimiter(
-        tg.overall_per_second, tg.per_chat_per_second, tg.per_chat_burst, tg.max_retries
-    )
+        tg.overall_per_second, tg.per_chat_per_second, tg.per_chat_burst, tg.max_retries,
+        metrics=metrics,
+    )  # fmt: skip
 
 
 def build_application(
@@ -62,19 +68,28 @@ def build_application(
     limiter: BaseRateLimiter[Any] | None = None,
     clock: Callable[[], datetime] = utc_now,
     start_nudges: bool = True,
+    dialog_source: str = "",
+    exclusive: bool = True,
 ) -> App:
     """The Application; its store opens in `post_init` and closes in `post_shutdown`.
 
     Once started, `app.bot_data` holds the TelegramBot (`vie`: handlers, conversations,
-    store), the outbox's `sender`, the inbox's `processor` and the nudge `dispatcher`.
+    store), the outbox's `sender`, the inbox's `processor`, the nudge `dispatcher`,
+    the `metrics` and, when `[ops]` is enabled, `ops_port` (/healthz, /metrics).
     The sender and the processor run as tasks; APScheduler runs the dispatcher unless
-    `start_nudges` is False (tests then drive it by hand: `drain`).
+    `start_nudges` is False (tests then drive it by hand: `drain`). `dialog_source` says
+    where the dialogs came from, for the start-up summary; `exclusive` False when the
+    caller already holds the database's instance lock.
     """
+    logs.protect(config.telegram.token, config.telegram.webhook_secret)
+    metrics = Metrics()
 
     async def post_init(app: App) -> None:
         # Invitation links name the bot as Telegram knows it (getMe, done by initialize).
         talk = with_features(dialogs, features_for(config, app.bot.username))
-        store = await open_store(config.store.path, keep_unknown=config.store.keep_unknown)
+        store = await open_store(
+            config.store.path, keep_unknown=config.store.keep_unknown, exclusive=exclusive
+        )
         await store.prune(clock())
         bot = TelegramBot(
             Conversations(talk, store, config.bot.default_language, config.links.verifier()),
@@ -88,16 +103,18 @@ def build_application(
 
         sender = Sender(
             store.outbox, bot.transport, clock=clock,
-            max_age=config.telegram.reply_max_age, on_blocked=blocked,
+            max_age=config.telegram.reply_max_age, on_blocked=blocked, metrics=metrics,
         )  # fmt: skip
         bot.conversations.queued = sender.wake
         processor = InboxProcessor(
             store.inbox, bot.from_inbox, clock=clock,
-            concurrency=config.telegram.concurrent_updates,
+            concurrency=config.telegram.concurrent_updates, metrics=metrics,
         )  # fmt: skip
         bot.stored = processor.wake
         n = config.nudges
-        dispatcher = NudgeDispatcher(bot.conversations, store, clock, n.batch, n.lease)
+        dispatcher = NudgeDispatcher(
+            bot.conversations, store, clock, n.batch, n.lease, metrics=metrics
+        )
         app.bot_data.update(sender=sender, processor=processor, dispatcher=dispatcher)
         app.bot_data["tasks"] = [
             asyncio.create_task(sender.run(), name="sender"),
@@ -112,13 +129,41 @@ def build_application(
             # off the update path: Telegram redelivers for a day, ids are kept two
             housekeeping = [(prune, timedelta(hours=1))]
             app.bot_data["scheduler"] = start_scheduler(dispatcher, n.tick, housekeeping)
-        for lang in dialogs.languages:
-            commands = command_menu(talk, lang, clock())
+        # one menu per language, and the default language's for everyone else (a
+        # Telegram in German would otherwise show no menu at all)
+        for lang in (*dialogs.languages, None):
+            commands = command_menu(talk, lang or config.bot.default_language, clock())
             await app.bot.set_my_commands(
                 [BotCommand(k, v) for k, v in commands], language_code=lang
             )
+        ops = "off"
+        if config.ops.enabled:
+            vitals = Vitals(
+                store.backlog, app.bot.get_me, metrics, config.ops.telegram_silence, clock
+            )
+            try:
+                runner, port = await serve_ops(vitals, config.ops.listen, config.ops.port)
+            except OSError as exc:
+                raise PortBusy(
+                    f"cannot serve /healthz and /metrics on {config.ops.listen}:"
+                    f"{config.ops.port} ({exc.strerror or exc}): set ops.port to a free port, "
+                    "or ops.enabled = false"
+                ) from None
+            app.bot_data.update(ops_runner=runner, ops_port=port)
+            ops = f"http://{config.ops.listen}:{port}/healthz and /metrics"
+        tg = config.telegram
+        log.info(
+            "VIE Coach %s serving @%s in %s mode; database %s; dialogs %s (%d flows, "
+            "version %s); limits %g message(s)/s overall, %g/s per chat (burst %d); ops %s",
+            package_version(), app.bot.username, tg.mode, config.store.path,
+            dialog_source or "given", len(dialogs.flows), dialogs.version,
+            tg.overall_per_second, tg.per_chat_per_second, tg.per_chat_burst, ops,
+        )  # fmt: skip
 
     async def post_shutdown(app: App) -> None:
+        runner = app.bot_data.pop("ops_runner", None)
+        if runner is not None:
+            await runner.cleanup()
         # The dispatcher first: it finishes the batch in hand and takes no more, so that
         # stopping the scheduler (which cancels the jobs still running) cancels nothing.
         dispatcher = app.bot_data.pop("dispatcher", None)
@@ -145,20 +190,28 @@ def build_application(
         .token(config.telegram.token or "0:offline")
         .base_url(config.telegram.base_url)
         .base_file_url(config.telegram.base_file_url)
-        .rate_limiter(limiter or limiter_for(config))
+        .rate_limiter(limiter or limiter_for(config, metrics))
         .updater(None)  # updates come from our poller or webhook, through the inbox
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
     if request is not None:  # getUpdates has a request object of its own
         builder = builder.request(request).get_updates_request(request)
-    return builder.build()
+    app = builder.build()
+    app.bot_data.update(config=config, metrics=metrics)
+    return app
 
 
 async def started(app: App) -> None:
+    """Initialised (getMe) and our pieces running; on a failure half-way, what did start
+    is stopped again (an open store would keep the process from exiting)."""
     await app.initialize()
-    if app.post_init is not None:
-        await app.post_init(app)
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+    except BaseException:
+        await stopped(app)
+        raise
 
 
 async def stopped(app: App) -> None:
@@ -173,7 +226,10 @@ async def serve_polling(app: App, stop: asyncio.Event) -> None:
     try:
         await app.bot.delete_webhook()  # polling and a webhook exclude each other
         bot: TelegramBot = app.bot_data["vie"]
-        poller = Poller(app.bot, bot.inbox, bot.stored, bot.direct, clock=bot.clock)
+        poller = Poller(
+            app.bot, bot.inbox, bot.stored, bot.direct, clock=bot.clock,
+            metrics=app.bot_data["metrics"],
+        )  # fmt: skip
         app.bot_data["poller"] = poller
         polling = asyncio.create_task(poller.run(), name="polling")
         stopping = asyncio.create_task(stop.wait())
@@ -213,9 +269,20 @@ async def serve_webhook(app: App, config: Config, stop: asyncio.Event) -> None:
         await stopped(app)
 
 
-def run_bot(config: Config, dialogs: DialogSet) -> None:
-    """Long polling (default) or webhook, until SIGINT or SIGTERM."""
-    app = build_application(config, dialogs)
+def run_bot(
+    config: Config, dialogs: DialogSet, dialog_source: str = "", lock: InstanceLock | None = None
+) -> None:
+    """Long polling (default) or webhook, until SIGINT or SIGTERM, holding the database's
+    instance lock (`lock`, taken by the caller before anything else, or taken here)."""
+    lock = lock or InstanceLock.take(config.store.path)
+    try:
+        _serve(build_application(config, dialogs, dialog_source=dialog_source, exclusive=False))
+    finally:
+        lock.release()
+
+
+def _serve(app: App) -> None:
+    config: Config = app.bot_data["config"]
 
     async def main() -> None:
         stop = asyncio.Event()

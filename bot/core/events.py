@@ -103,11 +103,22 @@ class ButtonView:
 
 
 @dataclass(frozen=True, slots=True)
+class Document:
+    """A file to send (`/mydata`'s copy of everything): its name, bytes and media type."""
+
+    name: str
+    content: bytes = field(repr=False)
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
 class Send:
-    """Send an HTML message, with buttons (one per row)."""
+    """Send an HTML message, with buttons (one per row); with a `document`, that file,
+    `text` being its caption (may be empty; at most 1,024 characters)."""
 
     text: str
     buttons: tuple[ButtonView, ...] = ()
+    document: Document | None = None
 
 
 @dataclass(frozen=True, slots=True)

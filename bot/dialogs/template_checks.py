@@ -1,6 +1,8 @@
 """Checks of everything the bot will say: node texts, replies, nudges, the bot's own
 messages and button conditions. Each template is parsed once, its names checked against
-what it will receive, and its longest rendering bounded against Telegram's limit."""
+what it will receive, its longest rendering bounded against Telegram's limit, and its
+work bounded at all: a template (or condition) that could build a huge value or loop
+without end is refused, naming the construct and what to write instead."""
 
 from __future__ import annotations
 
@@ -14,11 +16,18 @@ from bot.core.callback import MAX_CALLBACK_BYTES, encode_dialog
 from bot.core.model import STAGES, Node, TextRule
 from bot.core.render import TELEGRAM_TEXT_LIMIT, Renderer
 from bot.dialogs import templates
-from bot.dialogs.bounds import PROGRESS_FIELDS, USER_FIELDS, too_long, value_lengths
+from bot.dialogs.bounds import (
+    PROGRESS_FIELDS,
+    USER_FIELDS,
+    stage_totals,
+    too_long,
+    value_lengths,
+)
 from bot.dialogs.parse import Built
 from bot.errors import Problem
 
 MAX_LABEL = 64
+TOO_DEEP = "nests too deeply to be checked (or compiled): split it into simpler expressions"
 
 
 class TemplateChecks:
@@ -42,11 +51,13 @@ class TemplateChecks:
 
     # -- templates ----------------------------------------------------------------
     def lengths(self) -> dict[tuple[str, ...], int]:
-        return {**value_lengths(self.variables, self.built.facts.values()), **self.extra_lengths}
+        totals = stage_totals(self.built.flows.values())
+        values = value_lengths(self.variables, self.built.facts.values(), totals)
+        return {**values, **self.extra_lengths}
 
     def names_ok(self, usage: templates.Usage, extra: frozenset[str]) -> list[str]:
         errors = []
-        allowed = {"user", "vars", "progress"} | extra
+        allowed = {"user", "vars", "progress", *templates.FUNCTIONS} | extra  # range()…
         for name in sorted(usage.names - allowed):
             errors.append(f"unknown variable '{name}'")
         for path in sorted(usage.paths):
@@ -67,21 +78,50 @@ class TemplateChecks:
         try:
             # Parsing finds every syntax error; compiling waits for the first render.
             ast = self.renderer.env.parse(source_text)
+            return ast, self.names_ok(templates.usage(ast), extra)
         except TemplateSyntaxError as exc:
             return None, [f"template syntax error: {exc.message} (template line {exc.lineno})"]
-        return ast, self.names_ok(templates.usage(ast), extra)
+        except RecursionError:
+            return None, [TOO_DEEP]
 
-    def condition(self, expr: str) -> list[str]:
+    def bounds(self, ast: Template, table: templates.Table) -> templates.Bounds:
+        return templates.analyse(ast, table, self.renderer.env.filters)
+
+    def bounded(
+        self,
+        node: Node | None,
+        line: int,
+        what: str,
+        ast: Template | None,
+        table: templates.Table,
+        file: str | None = None,
+        extra: int = 0,
+    ) -> None:
+        """Refuse a text whose work cannot be bounded, or else one that can get too long
+        (`extra`: what is sent with it, such as a fact's line)."""
+        if ast is None:
+            return
+        bounds = self.bounds(ast, table)
+        for refusal in bounds.refusals:
+            self.add(node, line, f"{what}: {refusal}", file)
+        if not bounds.refusals and bounds.length + extra > TELEGRAM_TEXT_LIMIT:
+            self.add(node, line, f"{what} {too_long(bounds.length + extra)}", file)
+
+    def condition(self, expr: str, table: templates.Table | None = None) -> list[str]:
         try:
             self.renderer.condition(expr)
             ast = self.renderer.env.parse("{{ " + expr + " }}")
+            errors = self.names_ok(templates.usage(ast), frozenset())
         except TemplateSyntaxError as exc:
             return [f"condition {expr!r}: syntax error: {exc.message}"]
-        return [
-            f"condition {expr!r}: {e}" for e in self.names_ok(templates.usage(ast), frozenset())
-        ]
+        except RecursionError:
+            return [f"condition {expr!r}: {TOO_DEEP}"]
+        if table is not None:
+            errors += self.bounds(ast, table).refusals
+        return [f"condition {expr!r}: {e}" for e in errors]
 
     def node_texts(self, lengths: dict[tuple[str, ...], int]) -> None:
+        table = templates.Table(lengths)
         fact_line = self.built.messages.get("fact_line", {})
         for node in self.nodes():
             src = self.built.sources[node.flow]
@@ -90,14 +130,11 @@ class TemplateChecks:
                 ast, errors = self.template(node.say[lang], frozenset())
                 for e in errors:
                     self.add(node, line, f"say.{lang}: {e}")
-                if ast is None:
-                    continue
-                bound = templates.max_length(ast, lengths)
+                extra = 0
                 if node.fact and lang in fact_line:
                     fact_ast = self._parse_quiet(fact_line[lang])
-                    bound += 2 + (templates.max_length(fact_ast, lengths) if fact_ast else 0)
-                if bound > TELEGRAM_TEXT_LIMIT:
-                    self.add(node, line, f"say.{lang} {too_long(bound)}")
+                    extra = 2 + (self.bounds(fact_ast, table).length if fact_ast else 0)
+                self.bounded(node, line, f"say.{lang}", ast, table, extra=extra)
             for b in node.buttons:
                 data = encode_dialog(node.version, node.flow, node.id, b.id)
                 if len(data.encode()) > MAX_CALLBACK_BYTES:
@@ -115,7 +152,7 @@ class TemplateChecks:
                             f"button '{b.id}': label.{lang} is over {MAX_LABEL} characters",
                         )
                 if b.when:
-                    for e in self.condition(b.when):
+                    for e in self.condition(b.when, table):
                         self.add(node, b.line, f"button '{b.id}': {e}")
             for followup in node.nudges:
                 if followup.after is None:
@@ -125,11 +162,7 @@ class TemplateChecks:
                     ast, errors = self.template(followup.say[lang], frozenset())
                     for e in errors:
                         self.add(node, followup.line, f"nudge say.{lang}: {e}")
-                    if (
-                        ast is not None
-                        and (bound := templates.max_length(ast, lengths)) > TELEGRAM_TEXT_LIMIT
-                    ):
-                        self.add(node, followup.line, f"nudge say.{lang} {too_long(bound)}")
+                    self.bounded(node, followup.line, f"nudge say.{lang}", ast, table)
             if node.nudges and node.end and not node.buttons:
                 self.add(
                     node, node.nudges[0].line, "a nudge on an end node would remind of nothing"
@@ -139,28 +172,22 @@ class TemplateChecks:
                          "the conversation moves on at once (put them on the node it stops at)")  # fmt: skip
             for i, branch in enumerate(node.goto):
                 if branch.condition:
-                    for e in self.condition(branch.condition):
+                    for e in self.condition(branch.condition, table):
                         self.add(node, src.line("nodes", node.id, "goto", i), e)
             for rule in node.on_text:
-                self.reply(node, rule, lengths, src.path)
+                self.reply(node, rule, table, src.path)
         for flow in self.built.flows.values():
             for rule in flow.on_text:
-                self.reply(None, rule, lengths, flow.file)
+                self.reply(None, rule, table, flow.file)
 
-    def reply(
-        self, node: Node | None, rule: TextRule, lengths: dict[tuple[str, ...], int], file: str
-    ) -> None:
+    def reply(self, node: Node | None, rule: TextRule, table: templates.Table, file: str) -> None:
         """A text rule's `say:` (a reply that stays on the node) is checked like a node's."""
         for lang in self.languages if rule.reply is not None else ():
             assert rule.reply is not None
             ast, errors = self.template(rule.reply[lang], frozenset())
             for e in errors:
                 self.add(node, rule.line, f"on_text say.{lang}: {e}", file)
-            if (
-                ast is not None
-                and (bound := templates.max_length(ast, lengths)) > TELEGRAM_TEXT_LIMIT
-            ):
-                self.add(node, rule.line, f"on_text say.{lang} {too_long(bound)}", file)
+            self.bounded(node, rule.line, f"on_text say.{lang}", ast, table, file)
 
     def _parse_quiet(self, text: str) -> Template | None:
         try:
@@ -169,6 +196,7 @@ class TemplateChecks:
             return None
 
     def messages(self, lengths: dict[tuple[str, ...], int]) -> None:
+        table = templates.Table(lengths)
         src = self.built.messages_source
         if src is None:
             self.problems.append(
@@ -197,8 +225,4 @@ class TemplateChecks:
                 ast, errors = self.template(texts[lang], self.required[key])
                 for e in errors:
                     self.add(None, line, f"message '{key}'.{lang}: {e}", src.path)
-                if (
-                    ast is not None
-                    and (bound := templates.max_length(ast, lengths)) > TELEGRAM_TEXT_LIMIT
-                ):
-                    self.add(None, line, f"message '{key}'.{lang} {too_long(bound)}", src.path)
+                self.bounded(None, line, f"message '{key}'.{lang}", ast, table, src.path)

@@ -1,144 +1,106 @@
-"""Static analysis of dialog templates: which names they use, how long they can get.
+"""Static analysis of dialog templates: which names they use, how long they can get, and
+whether the work of rendering them can be bounded at all.
 
 The length bound walks the Jinja2 syntax tree instead of rendering once, so that every
 branch of an `{% if %}` is accounted for: the longest branch counts.
+
+The same walk bounds the *work*: each value a template builds (a repetition, a join, a
+padding) and the steps of its loops. It is a whitelist: the statements, operators,
+filters, tests, functions and methods it knows are followed with a bound on what they
+build; anything else is refused with the reason and what to write instead. A template
+passes when every value it may build stays within `MAX_BUILT` characters and its loops
+within `MAX_STEPS` steps, whatever the values it receives (within their known lengths).
+
+This module holds the entry points; the analysis is in its parts: the values it reasons
+about (template_values, template_counts), what templates receive (template_context), the
+whitelist (template_whitelist), the walk (template_walk, and its mixins
+template_statements, template_expressions, template_operators, template_calls,
+template_filters) and how messages quote a construct (template_show).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from jinja2 import nodes
 
-from bot.core.render import visible_length
+from bot.dialogs.template_calls import CallWalk
+from bot.dialogs.template_context import Table, Usage, usage
+from bot.dialogs.template_expressions import ExpressionWalk
+from bot.dialogs.template_filters import FilterWalk
+from bot.dialogs.template_operators import OperatorWalk
+from bot.dialogs.template_statements import StatementWalk
+from bot.dialogs.template_values import CAP, MAX_STEPS, UNBOUNDED, Val, saturate
+from bot.dialogs.template_whitelist import FUNCTIONS
 
-UNBOUNDED = 10**9
-DEFAULT_VALUE_LENGTH = 64  # what an unknown value may take, e.g. a first name (64 max)
+__all__ = [
+    "FUNCTIONS",
+    "MAX_STEPS",
+    "UNBOUNDED",
+    "Bounds",
+    "Table",
+    "Usage",
+    "analyse",
+    "max_length",
+    "usage",
+]
+
+
+class TemplateWalk(StatementWalk, ExpressionWalk, OperatorWalk, CallWalk, FilterWalk):
+    """The whole walk: each part (statements, expressions, operators, calls, filters) is a
+    mixin over `WalkBase`, which holds what they share."""
 
 
 @dataclass(frozen=True, slots=True)
-class Usage:
-    """Names a template reads: top-level names and dotted attribute paths."""
+class Bounds:
+    """What the walk found: the longest visible output, the steps, and every construct
+    whose work it cannot bound (each message quotes it and says what to write instead)."""
 
-    names: frozenset[str]
-    paths: frozenset[tuple[str, ...]]
-
-
-def _dotted(node: nodes.Node) -> tuple[str, ...] | None:
-    parts: list[str] = []
-    while isinstance(node, nodes.Getattr):
-        parts.append(node.attr)
-        node = node.node
-    if isinstance(node, nodes.Name):
-        parts.append(node.name)
-        return tuple(reversed(parts))
-    return None
+    length: int
+    steps: int
+    refusals: tuple[str, ...]
 
 
-def usage(ast: nodes.Template | nodes.Expr) -> Usage:
-    """Free names (not set or looped inside) and the attribute paths read from them."""
-    local: set[str] = set()
-    if any(True for _ in ast.find_all(nodes.For)):
-        local.add("loop")  # Jinja's loop variable (loop.last, loop.index…)
-    for binder in ast.find_all((nodes.For, nodes.Assign)):
-        target = binder.target  # type: ignore[attr-defined]
-        for name in [target, *target.find_all(nodes.Name)]:
-            if isinstance(name, nodes.Name):
-                local.add(name.name)
-    names = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load" and n.name not in local}
-    paths: set[tuple[str, ...]] = set()
-    for getattr_node in ast.find_all(nodes.Getattr):
-        path = _dotted(getattr_node)
-        if path and path[0] not in local:
-            paths.add(path)
-    return Usage(frozenset(names), frozenset(paths))
+def _as_table(lengths: Mapping[tuple[str, ...], int] | Table) -> Table:
+    return lengths if isinstance(lengths, Table) else Table(lengths)
 
 
-def _expr_bound(expr: nodes.Node, lengths: Mapping[tuple[str, ...], int]) -> int:
-    if isinstance(expr, nodes.Const):
-        return len(str(expr.value))
-    if isinstance(expr, nodes.Name | nodes.Getattr):
-        path = _dotted(expr)
-        return lengths.get(path, DEFAULT_VALUE_LENGTH) if path else DEFAULT_VALUE_LENGTH
-    if isinstance(expr, nodes.CondExpr):
-        else_bound = _expr_bound(expr.expr2, lengths) if expr.expr2 is not None else 0
-        return max(_expr_bound(expr.expr1, lengths), else_bound)
-    if isinstance(expr, nodes.Concat):
-        return sum(_expr_bound(e, lengths) for e in expr.nodes)
-    if isinstance(expr, nodes.Filter) and expr.name in ("length", "count"):
-        return 6  # a count, not the text counted
-    if isinstance(expr, nodes.Filter) and expr.node is not None:
-        return _expr_bound(expr.node, lengths)
-    return DEFAULT_VALUE_LENGTH
-
-
-def _loop_items(iterable: nodes.Node, lengths: Mapping[tuple[str, ...], int]) -> int:
-    """How many times a loop may run: known lists, `range(constant)`, else unbounded."""
-    path = _dotted(iterable)
-    if path is not None and ("#items", *path) in lengths:
-        return lengths[("#items", *path)]
-    if (
-        isinstance(iterable, nodes.Call)
-        and isinstance(iterable.node, nodes.Name)
-        and iterable.node.name == "range"
-        and iterable.args
-        and all(isinstance(a, nodes.Const) and isinstance(a.value, int) for a in iterable.args)
-    ):
-        return len(range(*(a.value for a in iterable.args)))  # type: ignore[attr-defined]
-    return UNBOUNDED
-
-
-def _item_lengths(
-    loop: nodes.For, lengths: Mapping[tuple[str, ...], int]
-) -> Mapping[tuple[str, ...], int]:
-    """Inside `for x in path`, `x.field` is as long as `("#item", *path, field)` says."""
-    path = _dotted(loop.iter)
-    if path is None or not isinstance(loop.target, nodes.Name):
-        return lengths
-    prefix = ("#item", *path)
-    fields = {
-        (loop.target.name, *key[len(prefix) :]): value
-        for key, value in lengths.items()
-        if key[: len(prefix)] == prefix and len(key) > len(prefix)
-    }
-    return {**lengths, **fields} if fields else lengths
-
-
-def _body_bound(body: list[nodes.Node], lengths: Mapping[tuple[str, ...], int]) -> int:
-    return sum(_node_bound(n, lengths) for n in body)
-
-
-def _node_bound(node: nodes.Node, lengths: Mapping[tuple[str, ...], int]) -> int:
-    if isinstance(node, nodes.Output):
-        total = 0
-        for child in node.nodes:
-            if isinstance(child, nodes.TemplateData):
-                total += visible_length(child.data)
-            else:
-                total += _expr_bound(child, lengths)
-        return total
-    if isinstance(node, nodes.If):
-        arms = [_body_bound(node.body, lengths), _body_bound(node.else_, lengths)]
-        arms += [_node_bound(elif_, lengths) for elif_ in node.elif_]
-        return max(arms)
-    if isinstance(node, nodes.For):
-        items = _loop_items(node.iter, lengths)
-        inner = _item_lengths(node, lengths)
-        return min(
-            UNBOUNDED, items * _body_bound(node.body, inner) + _body_bound(node.else_, lengths)
+def analyse(
+    ast: nodes.Template, lengths: Mapping[tuple[str, ...], int] | Table, filters: Iterable[str] = ()
+) -> Bounds:
+    """Bound a template's output and work; `filters` names the filters Jinja2 has."""
+    walk = TemplateWalk(_as_table(lengths), filters)
+    scope: dict[str, Val] = {}
+    length = 0
+    heaviest: tuple[int, nodes.Node | None] = (0, None)
+    for node in ast.body:
+        before = walk.steps
+        try:
+            length = saturate(length + walk.stmt(node, scope))
+        except RecursionError:  # Jinja2 could not compile it either
+            walk.refusals.append(
+                f"an expression nests too deeply to be checked (template line {node.lineno}): "
+                "split it into simpler ones"
+            )
+            length = UNBOUNDED
+        heaviest = max(heaviest, (walk.steps - before, node), key=lambda pair: pair[0])
+    if walk.steps > MAX_STEPS and not walk.refusals and heaviest[1] is not None:
+        walk.refuse(
+            heaviest[1],
+            f"takes up to {min(walk.steps, CAP):,} steps to render",
+            f"a dialog text may take at most {MAX_STEPS:,}: loop over fewer items, "
+            "nest fewer loops, or build shorter values inside them",
         )
-    body = getattr(node, "body", None)
-    if isinstance(body, list):
-        return _body_bound(body, lengths)
-    return 0
+    return Bounds(min(length, UNBOUNDED), walk.steps, tuple(walk.refusals))
 
 
-def max_length(ast: nodes.Template, lengths: Mapping[tuple[str, ...], int]) -> int:
+def max_length(ast: nodes.Template, lengths: Mapping[tuple[str, ...], int] | Table) -> int:
     """An upper bound of the visible length of a template's output.
 
     `lengths` maps dotted paths (`("user", "first_name")`) to their longest value,
-    `("#items", *path)` to the most items a loop over `path` may see, and
-    `("#item", *path, field)` to the longest `field` of one of those items.
+    `("#items", *path)` to the most items a loop over `path` may see,
+    `("#item", *path, field)` to the longest `field` of one of those items, and
+    `("#max", *path)` to the largest number `path` may be (from 0: a count).
     """
-    return _body_bound(ast.body, lengths)
+    return analyse(ast, lengths).length

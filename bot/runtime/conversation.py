@@ -10,8 +10,6 @@ concurrently.
 from __future__ import annotations
 
 import asyncio
-import html
-import json
 import logging
 import sqlite3
 import weakref
@@ -25,27 +23,33 @@ from bot.core.events import Event, ExportUserData, ForgetUser, NudgeDue, Send, U
 from bot.core.links import RedirectCheck
 from bot.core.render import TELEGRAM_TEXT_LIMIT, visible_length
 from bot.core.state import UserState, evolve, new_state
-from bot.core.turn import render_message
+from bot.core.turn import Turn
 from bot.errors import StoreError
 from bot.features.advocates.reads import AdvocateReads
+from bot.features.privacy.feature import export_replies
 from bot.store.interfaces import Store
-from bot.store.queues import Delivery, Outgoing
+from bot.store.queues import Delivery, Outgoing, shown_body
 
 log = logging.getLogger(__name__)
 VerifyLink = Callable[[str], Awaitable[RedirectCheck]]  # where does this short link lead?
-_EXPORT_CHUNK = TELEGRAM_TEXT_LIMIT - 200
 
 
 def coalesce(messages: list[Send]) -> list[Send]:
     """Join consecutive messages into one while it fits: one notification, not three.
 
     Only one keyboard fits under a message, so two messages that both have buttons stay
-    apart; a text after a message with buttons joins it, the buttons going to the end.
+    apart; a text after a message with buttons joins it, the buttons going to the end. A
+    file is a message of its own.
     """
     out: list[Send] = []
     for message in messages:
         last = out[-1] if out else None
-        if last is not None and not (last.buttons and message.buttons):
+        if (
+            last is not None
+            and last.document is None
+            and message.document is None
+            and not (last.buttons and message.buttons)
+        ):
             joined = f"{last.text}\n\n{message.text}"
             if visible_length(joined) <= TELEGRAM_TEXT_LIMIT:
                 out[-1] = Send(joined, last.buttons or message.buttons)
@@ -203,8 +207,8 @@ class Conversations:
         return sends
 
     async def _export(self, state: UserState, now: datetime) -> list[Send]:
+        """/mydata: a summary in the person's words, then everything as a JSON file."""
         data = await self.store.export(state.user_id)
-        intro = render_message(self.dialogs, state, "mydata_intro", now)
-        dump = json.dumps(data, ensure_ascii=False, indent=1, default=str)
-        chunks = [dump[i : i + _EXPORT_CHUNK] for i in range(0, len(dump), _EXPORT_CHUNK)]
-        return [Send(intro)] + [Send(f"<pre>{html.escape(c, quote=False)}</pre>") for c in chunks]
+        for row in data.get("outbox", ()):  # a copy not sent yet: by its name, not its bytes
+            row["body"] = shown_body(row["body"])
+        return export_replies(Turn(self.dialogs, state, now), data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from bot.core.events import NudgeDue
 from bot.runtime.clock import utc_now
 from bot.runtime.conversation import Conversations
+from bot.runtime.metrics import Metrics
 from bot.store.interfaces import NudgeOutbox
 
 log = logging.getLogger(__name__)
@@ -32,10 +34,13 @@ class NudgeDispatcher:
         clock: Callable[[], datetime] = utc_now,
         batch: int = 100,
         lease: timedelta = timedelta(seconds=60),
+        metrics: Metrics | None = None,
     ) -> None:
         self.conversations, self.outbox = conversations, outbox
+        self.metrics = metrics or Metrics()
         self.clock, self.batch, self.lease = clock, batch, lease
         self._busy = asyncio.Lock()  # one drain at a time; close() waits for it
+        self._recovering = asyncio.Lock()  # and for a lease recovery in progress
         # Claimed by `batch`, decided a few at a time: a batch of decisions ready at once
         # holds up the event loop, the send limiter's wake-ups with it.
         self._deciding = asyncio.Semaphore(16)
@@ -83,22 +88,27 @@ class NudgeDispatcher:
     async def close(self) -> None:
         """Stop taking nudges and wait for the batch in hand (before the store closes)."""
         self._closed = True
-        async with self._busy:
+        # Stopping the scheduler cancels the jobs still running: none may be left then
+        # (a recovery cancelled mid-query logged a CancelledError traceback).
+        async with self._busy, self._recovering:
             pass
 
     async def _one(self, user_id: int, key: str, due: datetime) -> None:
         try:
             async with self._deciding:
+                started = time.perf_counter()
                 await self.conversations.handle_due(user_id, NudgeDue(key, due), self.clock())
+                self.metrics.update("done", "nudge", time.perf_counter() - started)
         except Exception:
             # Left in flight on purpose: `recover` retries it after the lease.
             log.exception("nudge %s for user %s failed; retried after its lease", key, user_id)
 
     async def recover(self) -> int:
         """In-flight nudges whose lease is over (a crash) become pending again."""
-        if self._closed:
-            return 0
-        recovered = await self.outbox.recover_leases(self.clock())
+        async with self._recovering:
+            if self._closed:
+                return 0
+            recovered = await self.outbox.recover_leases(self.clock())
         if recovered:
             log.warning("recovered %d nudge(s) left in flight", recovered)
         return recovered

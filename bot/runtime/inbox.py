@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from datetime import datetime
 from bot.errors import VieError
 from bot.runtime.clock import utc_now
 from bot.runtime.lanes import Lanes, keep_pumping
+from bot.runtime.metrics import Metrics
 from bot.store.interfaces import Inbox
 from bot.store.queues import Waiting
 
@@ -47,8 +49,10 @@ class InboxProcessor:
         *,
         clock: Callable[[], datetime] = utc_now,
         concurrency: int = 256,
+        metrics: Metrics | None = None,
     ) -> None:
         self.inbox, self.handle, self.clock = inbox, handle, clock
+        self.metrics = metrics or Metrics()
         self._slots = asyncio.Semaphore(concurrency)
         self.lanes: Lanes[object, Waiting] = Lanes(self._serve)  # by owner
         # ids read and not finished: webhook calls run concurrently, so a lower id can be
@@ -120,7 +124,7 @@ class InboxProcessor:
                 self._in_hand.discard(done)
 
     async def _one(self, row: Waiting) -> None:
-        now = self.clock()
+        now, started = self.clock(), time.perf_counter()
         try:
             answered = await self.handle(row)
         except Unreadable as exc:
@@ -139,13 +143,17 @@ class InboxProcessor:
             )
             await self._aside(row, type(exc).__name__, now)
             return
-        if not answered:
+        if answered:
+            self.metrics.update("answered", seconds=time.perf_counter() - started)
+        else:
+            self.metrics.update("settled")
             try:
                 await self.inbox.done([row.update_id], now)
             except Exception:
                 self._unsettled.append(row.update_id)
 
     async def _aside(self, row: Waiting, error: str, now: datetime) -> None:
+        self.metrics.update("set_aside")
         try:
             await self.inbox.set_aside(row.update_id, error, now)
         except Exception:

@@ -27,6 +27,7 @@ from typing import Protocol
 
 from bot.runtime.clock import utc_now
 from bot.runtime.lanes import Lanes, keep_pumping
+from bot.runtime.metrics import Metrics
 from bot.store.interfaces import Outbox
 from bot.store.queues import BACKGROUND, Queued
 
@@ -62,7 +63,9 @@ class Sender:
         on_blocked: Callable[[int], Awaitable[None]] | None = None,
         first_pause: float = 0.5,
         longest_pause: float = 10.0,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics()
         self.outbox, self.transport, self.clock = outbox, transport, clock
         self.max_age = max_age
         self.on_blocked = on_blocked
@@ -163,6 +166,7 @@ class Sender:
             if self.clock() - row.created > self.max_age:
                 log.warning("outbox row %s for chat %s is too old: dropped", row.id, row.chat_id)
                 await self.outbox.drop([row.id], "expired", self.clock())
+                self.metrics.replies_failed.labels("expired").inc()
                 self._release(row)
                 return Outcome.REFUSED
             if self._probe is not None and self._probe is not row:
@@ -179,6 +183,7 @@ class Sender:
                     continue
                 outcome = Outcome.REFUSED
             if outcome is Outcome.UNAVAILABLE:
+                self.metrics.telegram_errors.inc()
                 if self._probe is None:
                     log.warning("Telegram unavailable: replies wait in the outbox")
                     self._probe = row
@@ -188,11 +193,16 @@ class Sender:
                     pause = min(pause * 2, self.longest_pause)
                 continue
             self._release(row)
+            self.metrics.telegram_answered(self.clock())
             if outcome is Outcome.SENT:
                 self.sent += 1
                 self.last_success = self.clock()
+                self.metrics.sent(row.kind)
+                if row.kind in BACKGROUND:
+                    self.metrics.nudges_sent.inc()
                 self._ack(row.id)
             elif outcome is Outcome.REFUSED:
+                self.metrics.replies_failed.labels("refused").inc()
                 await self.outbox.drop([row.id], "refused", self.clock())
             return outcome
 
@@ -207,6 +217,7 @@ class Sender:
         ids = [row.id for row in queue]
         queue.clear()
         log.info("chat %s blocked the bot: %d message(s) not sent", chat_id, len(ids))
+        self.metrics.replies_failed.labels("blocked").inc(len(ids))
         await self.outbox.drop(ids, "blocked", self.clock())
         if self.on_blocked is not None:
             await self.on_blocked(chat_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -25,6 +26,16 @@ class Inbox(Protocol):
     async def set_aside(self, update_id: int, error: str, now: datetime) -> None: ...
 
     async def poison(self, limit: int = 50) -> list[tuple[int, str, datetime, str]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What waits in the store, for /healthz and /metrics."""
+
+    inbox_waiting: int  # updates stored, not answered yet
+    outbox_rows: int  # messages not sent yet
+    oldest_outbox: datetime | None  # when the oldest of them was queued
+    nudges_pending: int  # reminders and alerts planned
 
 
 class Outbox(Protocol):

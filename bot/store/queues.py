@@ -8,16 +8,18 @@ a crash or an outage loses nothing: the store is the only place either of them l
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from bot.core.events import ButtonView, Send
+from bot.core.events import ButtonView, Document, Send
 
 # Rows are of kind reply, mark (the ✓ of a chosen button), notice (to a group chat) or
-# nudge (a reminder or an advocate's alerts: both come due in the nudge outbox).
+# nudge (a reminder or an advocate's alerts: both come due in the nudge outbox). A reply
+# may carry a file (`document`: name, media type, bytes in base64).
 BACKGROUND = frozenset({"nudge"})  # never ahead of a reply to someone's message
 
 
@@ -32,7 +34,11 @@ class Outgoing:
     @classmethod
     def message(cls, chat_id: int, send: Send, kind: str = "reply") -> Outgoing:
         buttons = [[b.label, b.data, b.url] for b in send.buttons]
-        return cls(chat_id, kind, {"text": send.text, "buttons": buttons})
+        body: dict[str, Any] = {"text": send.text, "buttons": buttons}
+        if (document := send.document) is not None:  # its bytes in base64: the body is JSON
+            data = base64.b64encode(document.content).decode("ascii")
+            body["document"] = {"name": document.name, "type": document.mime_type, "data": data}
+        return cls(chat_id, kind, body)
 
     @classmethod
     def mark(cls, chat_id: int, message_id: int, label: str) -> Outgoing:
@@ -66,7 +72,23 @@ class Queued:
 
     def as_send(self) -> Send:
         buttons = tuple(ButtonView(label, data, url) for label, data, url in self.body["buttons"])
-        return Send(self.body["text"], buttons)
+        document = self.body.get("document")
+        if document is None:
+            return Send(self.body["text"], buttons)
+        content = base64.b64decode(document["data"])
+        return Send(
+            self.body["text"], buttons, Document(document["name"], content, document["type"])
+        )
+
+
+def shown_body(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An outbox body as `/mydata` shows it: a file by its name and size, not its bytes
+    (else each copy asked for during an outage would hold all the copies before it)."""
+    document = body.get("document")
+    if not isinstance(document, Mapping) or "data" not in document:
+        return body
+    size = len(base64.b64decode(document["data"]))
+    return {**body, "document": {"name": document.get("name"), "bytes": size}}
 
 
 @dataclass(frozen=True, slots=True)

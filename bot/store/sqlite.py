@@ -13,21 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
+import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from bot.core.events import Effect
 from bot.core.state import UserState, evolve
-from bot.errors import StoreError
 from bot.store.advocates import AdvocateQueries
+from bot.store.interfaces import Backlog
+from bot.store.lock import InstanceLock
 from bot.store.queues import (
     NO_DELIVERY,
     Delivery,
@@ -38,6 +37,8 @@ from bot.store.queues import (
     to_ms,
 )
 from bot.store.rows import INSERT_TURN, LOAD, in_column_order, state_from, turn_row
+
+log = logging.getLogger(__name__)
 
 # Tables holding rows about one person and the column naming them, exported by /mydata
 # (all cascade from users): the core's, then the features' (a test compares these with
@@ -57,15 +58,6 @@ USER_TABLES = {
     "alerts": "advocate_id",
     "unknown_texts": "user_id",
 }
-
-
-def migrations() -> list[tuple[int, str]]:
-    """(version, SQL) pairs from bot/store/migrations/NNNN_name.sql, in order."""
-    found = []
-    for entry in resources.files("bot.store.migrations").iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
 
 
 class SqliteStore:
@@ -89,6 +81,7 @@ class SqliteStore:
         self.advocates = AdvocateQueries(self.fetch_all)
         self.inbox = SqlInbox(self)
         self.outbox = SqlOutbox(self)
+        self.instance_lock: InstanceLock | None = None  # set by open_store
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -105,24 +98,6 @@ class SqliteStore:
                 await self._db.execute("ROLLBACK")
                 raise
             await self._db.execute("COMMIT")
-
-    async def _migrate(self) -> None:
-        async with self._db.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        current = int(row[0]) if row else 0
-        steps = migrations()
-        latest = steps[-1][0] if steps else 0
-        if current > latest:
-            raise StoreError(
-                f"{self.path}: database schema version {current} is newer than this program "
-                f"knows ({latest}); upgrade VIE Coach"
-            )
-        for version, sql in steps:
-            if version > current:
-                # executescript commits on its own; the version bump is inside the same script.
-                await self._db.executescript(
-                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
-                )
 
     async def fetch_all(self, query: str, args: Sequence[Any] = ()) -> list[Any]:
         """Every row of one read query, between the store's own statements."""
@@ -345,61 +320,60 @@ class SqliteStore:
             ))  # fmt: skip
         await self.write(*statements)
         self._remember(user_id, None)
+        await self._purge_wal()
+
+    async def _purge_wal(self) -> None:
+        """Copy the WAL into the database and empty it, so that the erased rows (zeroed
+        there by secure_delete) are not still readable in the WAL file."""
+        async with self._lock, self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+            row = await cur.fetchone()
+        if row is not None and row[0]:  # a reader held the WAL: the next checkpoint does it
+            log.warning("%s: the WAL could not be emptied after an erasure (busy)", self.path)
 
     async def export(self, user_id: int) -> dict[str, Any]:
+        """Everything about the person, and no one else's id: the advocate who invited
+        them by first name only (`invited_by`), the friends an alert is about not at all."""
         out: dict[str, Any] = {}
         async with self._lock:
             for table, column in USER_TABLES.items():
+                named = ""
+                if table == "referrals":
+                    named = ", (SELECT first_name FROM users WHERE user_id = t.advocate_id) AS _by"
                 async with self._db.execute(
-                    f"SELECT * FROM {table} WHERE {column} = ?", (user_id,)
+                    f"SELECT t.*{named} FROM {table} t WHERE t.{column} = ?", (user_id,)
                 ) as cur:
                     names = [d[0] for d in cur.description]
                     rows = [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
                 for row in rows:
                     row.pop(column, None)
                     row.pop("path", None)  # the advocates above: other people's ids
+                    row.pop("advocate_id", None)  # after `column`: someone else's id
+                    row.pop("friend_id", None)
+                    if table == "referrals":
+                        by = row.pop("_by", None)
+                        row["invited_by"] = {"first_name": by} if by else None
                     for key in ("data", "vars", "body"):
                         if row.get(key) is not None:
                             row[key] = json.loads(row[key])
                 out[table] = rows
         return out
 
+    async def backlog(self) -> Backlog:
+        """What waits: one read of a few counts (each on an index)."""
+        (row,) = await self.fetch_all(
+            "SELECT (SELECT count(*) FROM inbox WHERE done_ms IS NULL), "
+            "(SELECT count(*) FROM outbox), (SELECT min(created_ms) FROM outbox), "
+            "(SELECT count(*) FROM nudges)"
+        )
+        oldest = None if row[2] is None else from_ms(int(row[2]))
+        return Backlog(int(row[0]), int(row[1]), oldest, int(row[3]))
+
     async def close(self) -> None:
-        if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
-        await self._db.close()
-
-
-async def open_store(
-    path: str | Path, cache_size: int = 10_000, keep_unknown: timedelta = timedelta(days=30)
-) -> SqliteStore:
-    """Open (creating folder and file if needed) and migrate a SQLite store."""
-    shown = str(path)
-    if shown != ":memory:":
         try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{shown}: cannot create its folder ({exc.strerror})") from exc
-    try:
-        db = await aiosqlite.connect(shown, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StoreError(f"{shown}: cannot open the database ({exc})") from exc
-    store = SqliteStore(db, shown, cache_size, keep_unknown)
-    try:
-        async with db.execute("PRAGMA journal_mode = WAL") as cur:
-            await cur.fetchone()
-        await db.execute("PRAGMA foreign_keys = ON")
-        await db.execute("PRAGMA synchronous = NORMAL")
-        await db.execute("PRAGMA busy_timeout = 5000")
-        # 16 MiB of page cache (default 2): the outbox index stays in memory at a million rows
-        await db.execute("PRAGMA cache_size = -16384")
-        await store._migrate()
-    except sqlite3.DatabaseError as exc:
-        await db.close()
-        raise StoreError(
-            f"{shown}: not a VIE Coach database, or the file is damaged ({exc})"
-        ) from exc
-    except StoreError:
-        await db.close()
-        raise
-    return store
+            if self._flusher is not None:
+                await asyncio.gather(self._flusher, return_exceptions=True)
+            await self._db.close()
+        finally:
+            if self.instance_lock is not None:
+                self.instance_lock.release()
+                self.instance_lock = None

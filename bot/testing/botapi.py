@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
-from telegram.error import NetworkError
-from telegram.request import BaseRequest, RequestData
-
-from bot.testing.botapi_server import ApiError, ConnectionDropped, Faults, serve
+from bot.testing.botapi_people import FakeUser, People
+from bot.testing.botapi_request import EmulatorRequest
+from bot.testing.botapi_server import ApiError, ConnectionDropped, Faults, Upload, serve
 
 __all__ = [
     "ApiError",
@@ -33,6 +32,7 @@ __all__ = [
     "ConnectionDropped",
     "EmulatorRequest",
     "FakeUser",
+    "Upload",
     "check_html",
     "serve",
 ]
@@ -42,23 +42,12 @@ ALLOWED_TAGS = frozenset(
     {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre"}
     | {"tg-spoiler", "span", "blockquote", "tg-emoji"}
 )
+UPLOAD_LIMIT = 50 * 1000 * 1000  # the largest file a bot may send (Bot API: 50 MB)
+CAPTION_LIMIT = 1024
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class FakeUser:
-    id: int
-    first_name: str = "Zoé"
-    language_code: str | None = "fr"
-
-    def as_json(self) -> JSON:
-        out: JSON = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        if self.language_code:
-            out["language_code"] = self.language_code
-        return out
 
 
 class _HtmlCheck(HTMLParser):
@@ -88,7 +77,7 @@ def check_html(text: str) -> str | None:
 
 
 @dataclass
-class BotApiEmulator(Faults):
+class BotApiEmulator(People, Faults):
     """The server side: chats, messages, pending updates, a log of every call.
 
     Faults and flood limits (`fail_chat`, `fail_next`, `drop_next`, `fail_ratio`, `limit`,
@@ -100,6 +89,7 @@ class BotApiEmulator(Faults):
     bot_username: str = "vie_coach_test_bot"
     calls: list[tuple[str, JSON]] = field(default_factory=list)
     messages: dict[int, list[JSON]] = field(default_factory=dict)  # chat id -> bot messages
+    files: dict[str, Upload] = field(default_factory=dict)  # file_id -> what was uploaded
     commands: dict[tuple[str, str], list[JSON]] = field(default_factory=dict)
     webhook_url: str = ""
     webhook_secret: str | None = None
@@ -109,6 +99,7 @@ class BotApiEmulator(Faults):
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _query_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _file_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     # -- the core ----------------------------------------------------------------------------
     async def call(
@@ -217,21 +208,73 @@ class BotApiEmulator(Faults):
         reply_markup: Any = None,
         **_: Any,
     ) -> JSON:
-        chat = int(chat_id)
         _check_text(text, parse_mode)
+        return self._sent(int(chat_id), {"text": text}, reply_markup)
+
+    def api_sendDocument(
+        self,
+        chat_id: int | str,
+        document: Any,
+        caption: str | None = None,
+        parse_mode: str | None = None,
+        reply_markup: Any = None,
+        **_: Any,
+    ) -> JSON:
+        """A file, uploaded (multipart/form-data) or sent again by its file_id; what was
+        uploaded is kept in `files` (`document_of` reads it back)."""
+        if isinstance(document, Upload):
+            if not document:
+                raise ApiError(400, "Bad Request: file must be non-empty")
+            if len(document) > UPLOAD_LIMIT:
+                raise ApiError(413, "Request Entity Too Large")
+            file_id = f"BQACAgQAAx{next(self._file_ids):06d}"
+            self.files[file_id] = document
+        elif isinstance(document, str) and document in self.files:
+            file_id = document
+        else:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        upload = self.files[file_id]
+        content: JSON = {
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"AgAD{file_id[-6:]}",
+                "file_name": upload.name or "document",
+                "mime_type": upload.mime_type,
+                "file_size": len(upload),
+            }
+        }
+        if caption:
+            if len(caption) > CAPTION_LIMIT:
+                raise ApiError(400, "Bad Request: message caption is too long")
+            if parse_mode == "HTML" and (problem := check_html(caption)):
+                raise ApiError(400, f"Bad Request: can't parse entities: {problem}")
+            content["caption"] = caption
+        return self._sent(int(chat_id), content, reply_markup)
+
+    def _sent(self, chat: int, content: JSON, reply_markup: Any) -> JSON:
+        """A message the bot sent to `chat`, recorded as Telegram returns it."""
+        markup = _markup(reply_markup)  # refused before anything is recorded
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": {"id": chat, "type": "private" if chat > 0 else "group"},
             "from": self._bot(),
-            "text": text,
+            **content,
         }
-        if markup := _markup(reply_markup):
+        if markup:
             message["reply_markup"] = markup
         self.messages.setdefault(chat, []).append(message)
         if (waiting := self.awaited.pop(chat, None)) is not None and not waiting.done():
             waiting.set_result(message)
         return message
+
+    def document_of(self, message: JSON) -> Upload:
+        """The file a message the bot sent carries (its name, media type and bytes)."""
+        return self.files[message["document"]["file_id"]]
+
+    def documents_to(self, chat_id: int) -> list[Upload]:
+        """Every file the bot sent to `chat_id`, oldest first."""
+        return [self.document_of(m) for m in self.sent_to(chat_id) if "document" in m]
 
     def next_message(self, chat_id: int) -> asyncio.Future[JSON]:
         """Resolved by the next message the bot sends to `chat_id` (benchmarks)."""
@@ -297,87 +340,6 @@ class BotApiEmulator(Faults):
         message["edit_date"] = int(time.time())
         return message
 
-    # -- the client side: what people do ----------------------------------------------------
-    def push(self, content: JSON) -> JSON:
-        """Queue an update of any shape (even one Telegram would not send); its id is added."""
-        return self._push(content)
-
-    def _push(self, update: JSON) -> JSON:
-        update = {"update_id": next(self._update_ids), **update}
-        self._updates.append(update)
-        self._new_update.set()
-        return update
-
-    def _message(self, user: FakeUser, chat: JSON, text: str | None, **content: Any) -> JSON:
-        message: JSON = {
-            "message_id": next(self._message_ids),
-            "date": int(time.time()),
-            "chat": chat,
-            "from": user.as_json(),
-            **content,
-        }
-        if text is not None:
-            message.update(_with_text(text))
-        return message
-
-    def user_message(self, user: FakeUser, text: str | None = None, **content: Any) -> JSON:
-        """A private message from `user` (text, or e.g. sticker={...}), as a pending update."""
-        return self._push({"message": self._message(user, _private(user), text, **content)})
-
-    def group_message(self, user: FakeUser, chat_id: int, text: str) -> JSON:
-        """A message from `user` in the group `chat_id` (negative, as Telegram's are)."""
-        if chat_id >= 0:
-            raise ValueError("group chat ids are negative")
-        chat = {"id": chat_id, "type": "group", "title": f"Group {-chat_id}"}
-        return self._push({"message": self._message(user, chat, text)})
-
-    def user_edits(self, user: FakeUser, message: JSON, new_text: str) -> JSON:
-        """`user` edits their `message` (or the update holding it) to say `new_text`."""
-        original = message.get("message", message)
-        edited = {k: v for k, v in original.items() if k != "entities"}
-        edited.update(_with_text(new_text), edit_date=int(time.time()))
-        edited["from"] = user.as_json()
-        return self._push({"edited_message": edited})
-
-    def user_blocks(self, user: FakeUser) -> JSON:
-        """`user` blocks the bot: a my_chat_member update, and sends to them now fail 403."""
-        self.blocked_chats.add(user.id)
-        return self._member_update(user, "member", "kicked")
-
-    def user_unblocks(self, user: FakeUser) -> JSON:
-        """`user` unblocks the bot (restarting it): the reverse my_chat_member update."""
-        self.restore_chat(user.id)
-        return self._member_update(user, "kicked", "member")
-
-    def _member_update(self, user: FakeUser, old: str, new: str) -> JSON:
-        def member(status: str) -> JSON:
-            # A kicked member needs until_date; 0 means forever.
-            extra = {"until_date": 0} if status == "kicked" else {}
-            return {"user": self._bot(), "status": status, **extra}
-
-        change = {
-            "chat": _private(user),
-            "from": user.as_json(),
-            "date": int(time.time()),
-            "old_chat_member": member(old),
-            "new_chat_member": member(new),
-        }
-        return self._push({"my_chat_member": change})
-
-    def user_press(self, user: FakeUser, message: JSON, data: str) -> JSON:
-        """`user` presses a button carrying `data` under the bot's `message`."""
-        return self._push(
-            {
-                "callback_query": {
-                    "id": str(next(self._query_ids)),
-                    "from": user.as_json(),
-                    "chat_instance": str(user.id),
-                    "message": message,
-                    "data": data,
-                }
-            }
-        )
-
     def sent_to(self, chat_id: int) -> list[JSON]:
         return self.messages.get(chat_id, [])
 
@@ -401,17 +363,6 @@ class BotApiEmulator(Faults):
 
 def _scope_key(scope: JSON | None) -> str:
     return json.dumps(scope or {"type": "default"}, sort_keys=True)
-
-
-def _private(user: FakeUser) -> JSON:
-    return {"id": user.id, "type": "private", "first_name": user.first_name}
-
-
-def _with_text(text: str) -> JSON:
-    out: JSON = {"text": text}
-    if text.startswith("/"):
-        out["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-    return out
 
 
 def _check_text(text: str, parse_mode: str | None) -> None:
@@ -441,40 +392,3 @@ def _markup(raw: Any) -> JSON | None:
             if "url" in button and not re.match(r"^(https?|tg)://\S+$", button["url"]):
                 raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
     return markup if markup.get("inline_keyboard") else None
-
-
-class EmulatorRequest(BaseRequest):
-    """PTB's HTTP layer replaced by direct calls into a BotApiEmulator."""
-
-    def __init__(self, emulator: BotApiEmulator) -> None:
-        self.emulator = emulator
-
-    @property
-    def read_timeout(self) -> float | None:
-        return None
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        # PTB calls {base_url}{token}/{method}, base_url ending in "/bot" by default.
-        head, api_method = url.rsplit("/", 1)
-        token = head.rsplit("/", 1)[-1].removeprefix("bot")
-        params = dict(request_data.parameters) if request_data is not None else {}
-        try:
-            status, body = await self.emulator.call(api_method, params, token)
-        except ConnectionDropped as exc:
-            raise NetworkError(f"emulator dropped the connection to {exc}") from exc
-        return status, json.dumps(body).encode()

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 JSON = dict[str, Any]
-RATE_LIMITED = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup"})
+RATE_LIMITED = frozenset(
+    {"sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarkup"}
+)
 # Form and query values are all strings: Telegram reads them by parameter type, so only these
 # names are converted (a text "123" or "[1]" stays a string).
 INTEGER_PARAMS = frozenset(
@@ -63,6 +65,24 @@ class ApiError(Exception):
 
 class ConnectionDropped(Exception):
     """The call must get no answer at all: transports fail the way a network does."""
+
+
+class Upload(bytes):
+    """A file uploaded with a call (multipart/form-data): its bytes, with the file name
+    and media type its part carried. Equal to its bytes, as a plain value would be."""
+
+    name: str
+    mime_type: str
+
+    def __new__(
+        cls, content: bytes, name: str = "", mime_type: str = "application/octet-stream"
+    ) -> Upload:
+        upload = super().__new__(cls, content)
+        upload.name, upload.mime_type = name, mime_type
+        return upload
+
+    def __repr__(self) -> str:
+        return f"Upload({self.name!r}, {len(self)} bytes, {self.mime_type!r})"
 
 
 @dataclass
@@ -284,10 +304,10 @@ async def _handle(api: Api, request: web.Request) -> web.StreamResponse:
                 error = ApiError(400, "Bad Request: the JSON body must be an object")
                 return web.json_response(error.body(), status=400)
             params.update(body)
-        else:  # form-encoded or multipart; uploaded files arrive as bytes
+        else:  # form-encoded or multipart; uploaded files arrive as `Upload`s
             form = await request.post()
             fields = (
-                (k, v.file.read() if isinstance(v, web.FileField) else v) for k, v in form.items()
+                (k, _upload(v) if isinstance(v, web.FileField) else v) for k, v in form.items()
             )
             params.update(decode_params(fields))
     try:
@@ -299,3 +319,7 @@ async def _handle(api: Api, request: web.Request) -> web.StreamResponse:
             request.transport.abort()  # no status line, no body: the client sees a dead peer
         return web.Response()
     return web.json_response(body, status=status)
+
+
+def _upload(part: web.FileField) -> Upload:
+    return Upload(part.file.read(), part.filename or "", part.content_type)

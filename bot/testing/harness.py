@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.core.events import ButtonView, Event, Press, Send, Unsupported, parse_text
+from bot.core.events import ButtonView, Document, Event, Press, Send, Unsupported, parse_text
 from bot.core.render import to_plain
 from bot.errors import VieError
 from bot.runtime.conversation import Conversations, Person
@@ -59,6 +59,7 @@ class Line:
     who: str  # "bot" or "user"
     text: str
     buttons: tuple[ButtonView, ...] = ()
+    document: Document | None = None  # a file the bot sent (`text` is its caption)
 
 
 @dataclass
@@ -107,7 +108,7 @@ class ChatHarness:
 
     def _received(self, replies: list[Send]) -> None:
         for reply in replies:
-            self.transcript.append(Line("bot", reply.text, reply.buttons))
+            self.transcript.append(Line("bot", reply.text, reply.buttons, reply.document))
             if reply.buttons:
                 self.keyboard = reply.buttons
 
@@ -156,6 +157,11 @@ class ChatHarness:
         return [line for line in self.transcript if line.who == "bot"]
 
     @property
+    def documents(self) -> list[Document]:
+        """The files the bot sent, oldest first."""
+        return [line.document for line in self.transcript if line.document is not None]
+
+    @property
     def last(self) -> Line:
         lines = self.bot_lines
         if not lines:
@@ -184,9 +190,20 @@ def format_line(line: Line) -> str:
     """How a transcript line looks in the terminal chat."""
     if line.who == "user":
         return f"> {line.text}"
-    out = [to_plain(line.text)]
+    out = [to_plain(line.text)] if line.text or line.document is None else []
+    if line.document is not None:  # its name and size, never its content
+        out.append(f"📎 {line.document.name} ({file_size(len(line.document.content))})")
     out += [
         f"  [{i}] {b.label}" + (f" ({b.url})" if b.url else "")
         for i, b in enumerate(line.buttons, start=1)
     ]
     return "\n".join(out)
+
+
+def file_size(size: int) -> str:
+    """A size as people read it: 512 B, 2.1 kB, 3.4 MB."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1000 * 1000:
+        return f"{size / 1000:.1f} kB"
+    return f"{size / 1000 / 1000:.1f} MB"

@@ -22,6 +22,7 @@ from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from bot.runtime.clock import utc_now
+from bot.runtime.metrics import Metrics
 from bot.store.interfaces import Inbox
 from bot.store.queues import owner_of
 
@@ -59,7 +60,9 @@ class Poller:
         clock: Callable[[], datetime] = utc_now,
         timeout: int = 10,
         longest_pause: float = 10.0,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.bot, self.inbox, self.stored, self.direct = bot, inbox, stored, direct
         self.clock, self.timeout, self.longest_pause = clock, timeout, longest_pause
         self.offset: int | None = None
@@ -88,6 +91,8 @@ class Poller:
                 continue
             pause = 0.5
             self.last_success = self.clock()
+            if self.metrics is not None:
+                self.metrics.telegram_answered(self.last_success)
             if batch:
                 await self.keep(batch)
 

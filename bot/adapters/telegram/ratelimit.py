@@ -21,6 +21,8 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.runtime.metrics import Metrics
+
 log = logging.getLogger(__name__)
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 Sleep = Callable[[float], Awaitable[None]]
@@ -47,7 +49,9 @@ class SendLimiter(BaseRateLimiter[int]):
         max_retries: int = 5,
         sleep: Sleep = asyncio.sleep,
         overall_burst: float | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         # Never more than `overall_per_second` calls in ANY one-second window: a leaky
         # bucket of capacity C draining at r lets C + r through in a second, so r =
         # limit - C. C = 2 % of the rate (as before), but at least 2 (1 below 4/s): two
@@ -104,6 +108,8 @@ class SendLimiter(BaseRateLimiter[int]):
                 if attempt == retries or chat_id is None:
                     raise
                 wait = retry_after_seconds(exc)
+                if self.metrics is not None:
+                    self.metrics.throttled.inc()
                 log.warning("429 on %s for chat %s: its sends wait %.1f s", endpoint, chat_id, wait)
                 # Only this chat waits: the global pace already keeps the bot as a whole
                 # under its limit, and pausing everyone would stall every other person.

@@ -6,7 +6,8 @@ were sent again), unavailable (network errors, 5xx, 429 after the limiter's retr
 
 The calls go through `Bot.do_api_request` with plain JSON: still PTB's HTTP layer, rate
 limiter and errors, but the `Message` Telegram returns is not turned into objects (the
-sender needs none of it). Parsing those replies, keyboards included, was the largest
+sender needs none of it). Files (rare) go through PTB's `send_document`, which uploads
+them as multipart/form-data. Parsing those replies, keyboards included, was the largest
 cost of a turn: `docs/benchmarks.md`.
 """
 
@@ -20,7 +21,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.warnings import PTBUserWarning
 
-from bot.core.events import ButtonView, Send
+from bot.core.events import ButtonView, Document, Send
 from bot.core.render import to_plain
 from bot.runtime.sender import Outcome
 from bot.store.queues import Queued
@@ -33,6 +34,9 @@ warnings.filterwarnings(
     category=PTBUserWarning,
 )
 CHOSEN = "vie:chosen"  # the data of the ✓ button that marks a choice: pressing it does nothing
+# Telegram's limit on files a bot sends; past it the answer is a 413, which PTB reports as
+# a network error (an outage, to the sender): such a file is refused before it is sent.
+DOCUMENT_LIMIT = 50 * 1000 * 1000
 
 
 def chosen_keyboard(label: str) -> dict[str, Any]:
@@ -76,8 +80,11 @@ class TelegramTransport:
         return Outcome.SENT
 
     async def send(self, chat_id: int, reply: Send) -> None:
-        """One message in HTML; as plain text if Telegram refuses our HTML (a bug of
-        ours must not keep the person from their answer)."""
+        """One message in HTML (or a file: `_send_document`); as plain text if Telegram
+        refuses our HTML (a bug of ours must not keep the person from their answer)."""
+        if reply.document is not None:
+            await self._send_document(chat_id, reply, reply.document)
+            return
         params: dict[str, Any] = {"chat_id": chat_id, "text": reply.text, "parse_mode": "HTML"}
         if (markup := keyboard_json(reply.buttons)) is not None:
             params["reply_markup"] = markup
@@ -90,6 +97,35 @@ class TelegramTransport:
             del params["parse_mode"]
             params["text"] = to_plain(reply.text)
             await self.bot.do_api_request("sendMessage", api_kwargs=params)
+
+    async def _send_document(self, chat_id: int, reply: Send, document: Document) -> None:
+        """A file, its text as caption: PTB's `send_document` uploads it as multipart/
+        form-data (files are rare: the `Message` it parses costs nothing that matters)."""
+        if len(document.content) > DOCUMENT_LIMIT:
+            raise BadRequest(f"file {document.name!r} is larger than Telegram accepts")
+        markup = keyboard_json(reply.buttons)
+        extra = {"reply_markup": markup} if markup is not None else None
+        caption = reply.text or None
+        try:
+            await self.bot.send_document(
+                chat_id,
+                document.content,
+                filename=document.name,
+                caption=caption,
+                parse_mode="HTML" if caption else None,
+                api_kwargs=extra,
+            )
+        except BadRequest as exc:
+            if caption is None or "can't parse entities" not in str(exc).lower():
+                raise
+            log.error("HTML refused in chat %s (%s): caption sent as plain text", chat_id, exc)
+            await self.bot.send_document(
+                chat_id,
+                document.content,
+                filename=document.name,
+                caption=to_plain(caption),
+                api_kwargs=extra,
+            )
 
     async def _mark(self, row: Queued) -> None:
         params = {

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+from zoneinfo import ZoneInfo
+
 from bot.core.callback import encode_system
-from bot.core.events import ButtonView, Command
+from bot.core.events import ButtonView, Command, Text
 from bot.core.feature import Feature
-from bot.core.localtime import timezone_of, valid_timezone
-from bot.core.model import STAGES
+from bot.core.localtime import ZoneGuess, find_timezone, known_timezone, place_name, timezone_of
+from bot.core.model import STAGES, Node
 from bot.core.render import to_plain
 from bot.core.state import evolve
 from bot.core.turn import Turn, progress
 from bot.features.nudges.state import NUDGES
 
 NAME = "basics"
+TIMEZONE_QUESTION = "timezone"  # "where do you live?", open after /timezone asked it
+MAX_PLACE_WORDS = 4  # longer unknown text is a sentence, not a place
+TYPED_SHOWN = 40  # of the typed place, quoted back
 MESSAGES: dict[str, frozenset[str]] = {
     "help": frozenset(),
     "progress": frozenset({"stages"}),
@@ -22,10 +28,17 @@ MESSAGES: dict[str, frozenset[str]] = {
     "language_set": frozenset(),
     "language_name": frozenset(),
     "restart_done": frozenset(),
-    "timezone_set": frozenset({"tz"}),
-    "timezone_help": frozenset({"tz"}),
+    "timezone_set": frozenset({"tz", "place", "time"}),
+    "timezone_help": frozenset({"tz", "place", "time"}),
+    "timezone_choose": frozenset({"typed", "count"}),
+    "timezone_unknown": frozenset({"typed", "tz", "place", "time"}),
+    "timezone_button": frozenset({"tz", "place", "time"}),
     **{f"cmd_{c}": frozenset() for c in ("start", "help", "progress", "language", "restart",
                                          "timezone")},
+}  # fmt: skip
+LENGTHS: dict[tuple[str, ...], int] = {
+    ("tz",): 64, ("place",): 64, ("time",): 5, ("typed",): TYPED_SHOWN, ("count",): 1,
+    ("when",): 24,
 }  # fmt: skip
 
 
@@ -88,13 +101,65 @@ def restart(turn: Turn, command: Command) -> None:
 
 
 def timezone(turn: Turn, command: Command) -> None:
-    wanted = command.args.strip()
-    if valid_timezone(wanted):
-        turn.state = evolve(turn.state, timezone=wanted)
-        turn.record("timezone", tz=wanted)
-        turn.say("timezone_set", tz=wanted)
+    """/timezone Paris (a city, a country, an IANA name); /timezone alone asks where."""
+    typed = command.args.strip()
+    if not typed:
+        turn.ask(NAME, TIMEZONE_QUESTION)
+        turn.say("timezone_help", **_zone_values(turn, timezone_of(turn.state).key))
         return
-    turn.say("timezone_help", tz=timezone_of(turn.state).key)
+    _answer_timezone(turn, typed, find_timezone(typed), show=False)
+
+
+def timezone_text(turn: Turn, node: Node | None, event: Text, other_meaning: bool) -> bool:
+    """Typed text while "where do you live?" is open: a place is taken as the answer;
+    text that means something else in the dialog, or a sentence, closes the question."""
+    if not turn.was_asked(NAME, TIMEZONE_QUESTION):
+        return False
+    guess = find_timezone(event.text)
+    if guess.zone is None and (other_meaning or len(event.text.split()) > MAX_PLACE_WORDS):
+        return False
+    _answer_timezone(turn, event.text.strip(), guess, show=True)
+    return True
+
+
+def timezone_press(turn: Turn, value: str, known: object | None) -> bool:
+    """One of the places offered (`!tz:Europe__Paris`: a slash is not allowed there)."""
+    zone = value.replace("__", "/")
+    if not known_timezone(zone):
+        return False
+    _set_timezone(turn, zone, show=True)
+    return True
+
+
+def _answer_timezone(turn: Turn, typed: str, guess: ZoneGuess, *, show: bool) -> None:
+    if guess.zone is not None:
+        _set_timezone(turn, guess.zone, show=show)
+        return
+    turn.ask(NAME, TIMEZONE_QUESTION)  # the next text may name the place
+    shown = typed[:TYPED_SHOWN]
+    if guess.suggestions:
+        buttons = tuple(
+            turn.button("timezone_button", "tz", z.replace("/", "__"), **_zone_values(turn, z))
+            for z in guess.suggestions
+        )
+        turn.say("timezone_choose", buttons, typed=shown, count=len(buttons))
+    else:
+        current = _zone_values(turn, timezone_of(turn.state).key)
+        turn.say("timezone_unknown", typed=shown, **current)
+
+
+def _set_timezone(turn: Turn, zone: str, *, show: bool) -> None:
+    turn.state = evolve(turn.state, timezone=zone)
+    turn.record("timezone", tz=zone)
+    turn.say("timezone_set", **_zone_values(turn, zone))
+    if show and turn.state.started:
+        turn.show()  # back where they were, with its buttons
+
+
+def _zone_values(turn: Turn, zone: str) -> dict[str, Any]:
+    """A zone as the messages show it: its name, its place, the time there now."""
+    local = turn.now.astimezone(ZoneInfo(zone))
+    return {"tz": zone, "place": place_name(zone), "time": f"{local.hour:02d}:{local.minute:02d}"}
 
 
 def feature() -> Feature:
@@ -107,8 +172,9 @@ def feature() -> Feature:
             "restart": restart,
             "timezone": timezone,
         },
-        presses={"lang": language_press},
+        presses={"lang": language_press, "tz": timezone_press},
+        on_text=timezone_text,
         messages=MESSAGES,
-        lengths={("tz",): 64, ("when",): 24},
+        lengths=LENGTHS,
         menu=("start", "progress", "help", "language", "restart", "timezone"),
     )

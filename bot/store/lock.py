@@ -1,0 +1,56 @@
+"""One serving process per database: an exclusive lock on a file beside it.
+
+Two bots on one SQLite file would each trust their own cache of people's states and
+overwrite each other's changes (a /stop recorded by one, undone by the other). The lock
+is `flock` on `<database>.lock`, which holds the owner's process id: the kernel releases
+it when the process ends, however it ends (kill -9 included), so a stale lock never
+needs cleaning. Reading tools (`vie-coach unknown`, `poison`, `backup`) do not take it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl  # POSIX: the bot serves from Linux (or macOS)
+import os
+from pathlib import Path
+
+from bot.errors import StoreError, StoreLocked
+
+
+class InstanceLock:
+    """Held while a process serves a database; `release` (or process exit) frees it."""
+
+    def __init__(self, path: Path, fd: int | None) -> None:
+        self.path = path
+        self._fd = fd
+
+    @classmethod
+    def take(cls, database: str | os.PathLike[str]) -> InstanceLock:
+        db = Path(database)
+        path = db.with_name(db.name + ".lock")
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the lock file ({exc.strerror})") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreLocked(
+                f"{db} is already served by another VIE Coach process (pid {owner}): "
+                "stop that one first, or give this one its own database (store.path)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        return cls(path, fd)
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        # The file stays: deleting it would let a third process lock a new file while a
+        # second still waits on the old one.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+        os.close(fd)  # closing the descriptor releases the flock
