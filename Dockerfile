@@ -22,6 +22,6 @@ ENV VIE_STORE_PATH=/data/vie-coach.db \
 VOLUME ["/data"]
 EXPOSE 9464
 HEALTHCHECK --interval=60s --timeout=10s --start-period=30s \
-  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:9464/healthz', timeout=8).status != 200)"
+  CMD python -c "import os,sys,urllib.request; port = os.environ.get('VIE_OPS_PORT', '9464'); sys.exit(urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=8).status != 200)"
 STOPSIGNAL SIGTERM
 CMD ["vie-coach", "run"]

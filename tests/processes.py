@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from .conftest import TOKEN, WEBHOOK_SECRET
+from .conftest import TOKEN, WEBHOOK_SECRET, shows_a_secret
 
 
 @asynccontextmanager
@@ -43,6 +43,9 @@ async def vie_coach(
                 process.kill()
                 await process.wait()
         await reader
+    # every run of the real command, whatever the test: its whole output is clean
+    leaks = [line for line in lines if shows_a_secret(line)]
+    assert not leaks, f"vie-coach {args[0]} printed a secret: {leaks[0][:200]!r}"
 
 
 async def until(condition: Callable[[], bool], seconds: float, what: str) -> None:

@@ -88,7 +88,15 @@ def test_unknown_lists_the_most_frequent_texts_without_who(tmp_path: Path) -> No
     assert "2  welcome.menu" in result.output and "C'est quoi la météo ?" in result.output
     assert "Zoé" not in result.output and "Marcel" not in result.output
     assert "zorglub ###" in result.output and "06 12" not in result.output
-    empty = runner.invoke(main, ["unknown", "--db", str(tmp_path / "new.db"), "--since", "7d"])
+    missing = runner.invoke(main, ["unknown", "--db", str(tmp_path / "new.db"), "--since", "7d"])
+    assert missing.exit_code == 7 and "new.db: no such database" in missing.output
+    assert not (tmp_path / "new.db").exists()  # a tool that only reads creates nothing
+
+    async def empty_store() -> None:
+        await (await open_store(tmp_path / "empty.db")).close()
+
+    asyncio.run(empty_store())
+    empty = runner.invoke(main, ["unknown", "--db", str(tmp_path / "empty.db"), "--since", "7d"])
     assert "nothing fell back" in empty.output
     bad = runner.invoke(main, ["unknown", "--db", str(db), "--since", "soon"])
     assert bad.exit_code == 2 and "invalid duration 'soon'" in bad.output
@@ -104,7 +112,11 @@ def test_poison_lists_what_was_set_aside_and_shows_one_on_request(tmp_path: Path
         await store.inbox.set_aside(7, "unreadable", now)
         await store.close()
 
+    async def empty() -> None:
+        await (await open_store(db)).close()
+
     runner = CliRunner()
+    asyncio.run(empty())
     assert "no update was set aside" in runner.invoke(main, ["poison", "--db", str(db)]).output
     asyncio.run(arrive())
     listed = runner.invoke(main, ["poison", "--db", str(db)])

@@ -122,3 +122,28 @@ def test_dialog_folder_configured_local_or_bundled(
     configured = load_config({"bot": {"dialogs": "elsewhere"}}, {}, base_dir=tmp_path)
     assert dialog_folder(configured) == (tmp_path / "elsewhere", "configured (bot.dialogs)")
     assert dialog_folder(configured, "given")[0] == Path("given")
+
+
+def test_a_short_webhook_secret_is_refused_without_being_quoted() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({}, {"VIE_TELEGRAM_WEBHOOK_SECRET": "abc+/=="})
+    assert "abc+/==" not in str(caught.value)
+    assert "telegram.webhook_secret: expected 16 to 256" in str(caught.value)
+    config = load_config({}, {"TELEGRAM_BOT_TOKEN": "7000000004:AAE-repr-token-abcdefghijklmnop"})
+    assert "repr-token" not in repr(config)
+
+
+def test_the_instance_lock_makes_its_folder_and_refuses_a_second_holder(tmp_path: Path) -> None:
+    import os
+
+    from bot.errors import StoreLocked
+    from bot.store.lock import InstanceLock
+
+    db = tmp_path / "new" / "sub" / "vie.db"
+    first = InstanceLock.take(db)
+    with pytest.raises(StoreLocked, match=f"pid {os.getpid()}"):
+        InstanceLock.take(db)
+    first.release()
+    InstanceLock.take(db).release()
+    InstanceLock.take(":memory:").release()
+    assert not Path(":memory:.lock").exists()

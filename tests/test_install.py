@@ -30,8 +30,14 @@ def run(*args: str | Path, cwd: Path, stdin: str = "", timeout: float = 300) -> 
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with the built wheel installed as the README says: its bin folder."""
     work = tmp_path_factory.mktemp("install")
+    # built from a clean copy of the sources: a build/ folder left in the tree would ship
+    # files deleted since
+    source = work / "src"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", ".lock-venv", "build", "dist", "*.egg-info", "__pycache__",
+        ".*_cache", ".hypothesis", "*.db", "*.db-*", "*.db.lock"))  # fmt: skip
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    run(*pip, "wheel", "--no-deps", "-w", work / "dist", ROOT, cwd=work)
+    run(*pip, "wheel", "--no-deps", "-w", work / "dist", source, cwd=work)
     (wheel,) = (work / "dist").glob("vie_coach-*.whl")
     venv.create(work / "venv", with_pip=True)
     bin_dir = work / "venv" / "bin"
@@ -54,14 +60,17 @@ def test_the_wheel_chats_from_an_empty_folder(installed: Path, tmp_path: Path) -
 def test_init_copies_dialogs_and_a_commented_config(installed: Path, tmp_path: Path) -> None:
     said = run(installed / "vie-coach", "init", "mybot", cwd=tmp_path)
     bot = tmp_path / "mybot"
+    (tmp_path / "elsewhere").mkdir()
     assert "config.toml" in said
     assert (bot / "dialogs" / "welcome.yaml").read_text(encoding="utf-8") == (
         ROOT / "dialogs" / "welcome.yaml"
     ).read_text(encoding="utf-8")
     config = (bot / "config.toml").read_text(encoding="utf-8")
-    assert config == (ROOT / "config.example.toml").read_text(encoding="utf-8")
-    checked = run(installed / "vie-coach", "check", cwd=bot)
-    assert "found in the working folder" in checked
+    example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    assert config == example.replace('\ndialogs = ""\n', '\ndialogs = "dialogs"\n')
+    checked = run(installed / "vie-coach", "check", "--config", bot / "config.toml",
+                  cwd=tmp_path / "elsewhere")  # fmt: skip
+    assert "configured (bot.dialogs)" in checked and str(bot / "dialogs") in checked
     refused = subprocess.run(
         [installed / "vie-coach", "init", "mybot"], cwd=tmp_path, capture_output=True, text=True
     )

@@ -179,3 +179,21 @@ async def test_a_bad_setting_and_a_taken_port_are_one_line_each(tmp_path: Path) 
                 assert await asyncio.wait_for(process.wait(), 30) == Exit.PORT
     last = "".join(lines).strip().splitlines()[-1]
     assert last.startswith(f"vie-coach: cannot serve /healthz and /metrics on 127.0.0.1:{port}")
+
+
+async def test_a_taken_webhook_port_exits_at_once_and_frees_the_database(tmp_path: Path) -> None:
+    import socket
+
+    emulator = BotApiEmulator(token=TOKEN)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        async with serve(emulator) as url:
+            hook = (f'mode = "webhook"\nwebhook_url = "https://example.org/hook"\n'
+                    f'webhook_listen = "127.0.0.1"\nwebhook_port = {port}\n')  # fmt: skip
+            cfg = config_file(tmp_path, url, extra=hook)
+            async with vie_coach("run", "--config", str(cfg)) as (process, lines):
+                assert await asyncio.wait_for(process.wait(), 30) == Exit.PORT
+    last = "".join(lines).strip().splitlines()[-1]
+    assert last.startswith(f"vie-coach: cannot listen for the webhook on 127.0.0.1:{port}")

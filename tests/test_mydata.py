@@ -23,8 +23,8 @@ from bot.testing import ChatHarness
 from bot.testing.botapi import FakeUser
 from bot.testing.harness import Line, format_line
 
-from .conftest import TOKEN, HarnessFactory
-from .test_botapi import wired_bot
+from .conftest import HarnessFactory
+from .test_botapi import TOKEN, wired_bot
 from .test_telegram import deliver, running
 from .test_terminal import chat
 

@@ -1,9 +1,11 @@
 """The operations endpoint: `/healthz` for a supervisor or a load balancer, `/metrics`
 for Prometheus. Served on its own local address (`[ops]`), in polling and webhook mode.
 
-`/healthz` answers 200 when the store answers and Telegram answered recently (else it
-asks Telegram once, `getMe`), 503 otherwise, with the details as JSON: the backlog of
-the inbox, the outbox and the reminders, and the age of the oldest unsent message.
+`/healthz` answers 200 when the store answers, Telegram answered recently (else it asks
+Telegram once, `getMe`), updates still arrive (polling: `getUpdates` succeeded within
+the silence) and no message has waited unsent longer than `stuck_after`; 503 otherwise,
+with the details as JSON: the backlog of the inbox, the outbox and the reminders, and the
+age of the oldest unsent message.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class Vitals:
     metrics: Metrics
     silence: timedelta = timedelta(minutes=5)  # longer without an answer: ask Telegram
     clock: Callable[[], datetime] = utc_now
+    stuck_after: timedelta = timedelta(minutes=15)  # an unsent message this old: unhealthy
+    # polling: when getUpdates last succeeded (None before the first poll, or webhook mode)
+    polled: Callable[[], datetime | None] | None = None
 
 
 class Health:
@@ -44,7 +49,7 @@ class Health:
 
     def __init__(self, vitals: Vitals) -> None:
         self.vitals = vitals
-        self._pinging: asyncio.Lock = asyncio.Lock()
+        self._ping: asyncio.Task[object] | None = None  # one getMe shared by every check
 
     async def store(self) -> tuple[Backlog | None, str]:
         try:
@@ -60,30 +65,42 @@ class Health:
         return backlog, "ok"
 
     async def telegram(self) -> tuple[bool, str]:
-        """Reachable if it answered within `silence`; else one getMe decides (several
-        checks at once share it)."""
+        """Reachable if it answered within `silence`; else one getMe decides (checks at
+        the same time share it). In polling mode, getUpdates must also have succeeded
+        within `silence`: getMe answers even while polling is refused (409)."""
         v = self.vitals
-        async with self._pinging:
-            last = v.metrics.last_ok
-            if last is not None and v.clock() - last <= v.silence:
-                return True, f"answered {(v.clock() - last).total_seconds():.0f} s ago"
-            try:
-                await asyncio.wait_for(v.ping_telegram(), PING_TIMEOUT)
-            except Exception as exc:
-                seen = "never" if last is None else f"last answered at {last:%Y-%m-%d %H:%M:%S}Z"
-                return False, f"unreachable ({type(exc).__name__}); {seen}"
-            v.metrics.telegram_answered(v.clock())
-            return True, "answered just now"
+        now = v.clock()
+        polled = v.polled() if v.polled is not None else None
+        if v.polled is not None and polled is not None and now - polled > v.silence:
+            return (
+                False,
+                f"no updates received since {polled:%Y-%m-%d %H:%M:%S}Z (getUpdates fails)",
+            )
+        last = v.metrics.last_ok
+        if last is not None and now - last <= v.silence:
+            return True, f"answered {(now - last).total_seconds():.0f} s ago"
+        if self._ping is None or self._ping.done():
+            self._ping = asyncio.ensure_future(asyncio.wait_for(v.ping_telegram(), PING_TIMEOUT))
+        try:
+            await asyncio.shield(self._ping)
+        except Exception as exc:
+            seen = "never" if last is None else f"last answered at {last:%Y-%m-%d %H:%M:%S}Z"
+            return False, f"unreachable ({type(exc).__name__}); {seen}"
+        v.metrics.telegram_answered(v.clock())
+        return True, "answered just now"
 
     async def report(self) -> tuple[bool, dict[str, Any]]:
         (backlog, store_says), (telegram_ok, telegram_says) = await asyncio.gather(
             self.store(), self.telegram()
         )
-        healthy = backlog is not None and telegram_ok
+        oldest = backlog.oldest_outbox if backlog is not None else None
+        stuck = oldest is not None and self.vitals.clock() - oldest > self.vitals.stuck_after
+        healthy = backlog is not None and telegram_ok and not stuck
         body: dict[str, Any] = {
             "status": "ok" if healthy else "unhealthy",
             "store": store_says,
             "telegram": telegram_says,
+            "sender": "messages waiting too long" if stuck else "ok",
         }
         if backlog is not None:
             oldest = backlog.oldest_outbox

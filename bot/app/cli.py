@@ -28,13 +28,19 @@ from bot.store.lock import InstanceLock
 
 
 def fail(code: Exit, message: str) -> NoReturn:
-    """One line on stderr, without any secret, and the exit code for that cause."""
-    click.echo(f"vie-coach: {logs.redact(message)}", err=True)
+    """One line on stderr, without any secret, and the exit code for that cause (a JSON
+    line when the log is JSON: a collector reads one format)."""
+    if logs.json_lines():
+        logging.getLogger("bot").critical("%s (exit %d)", message, int(code))
+    else:
+        click.echo(f"vie-coach: {logs.redact(message)}", err=True)
     sys.exit(int(code))
 
 
 def _config(path: str | None) -> Config:
-    logs.protect(os.environ.get("TELEGRAM_BOT_TOKEN"))
+    logs.protect(
+        os.environ.get("TELEGRAM_BOT_TOKEN"), os.environ.get("VIE_TELEGRAM_WEBHOOK_SECRET")
+    )
     try:
         config = find_config(path, os.environ)
     except VieError as exc:
@@ -217,7 +223,10 @@ def init(directory: Path, force: bool) -> None:
     source = bundled.dialogs()
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copytree(source, target, dirs_exist_ok=True)
-    config.write_text(bundled.example_config(), encoding="utf-8")
+    # the copied folder, named: relative to the configuration file, so that
+    # `vie-coach run --config DIR/config.toml` from anywhere serves these dialogs
+    text = bundled.example_config().replace('\ndialogs = ""\n', '\ndialogs = "dialogs"\n', 1)
+    config.write_text(text, encoding="utf-8")
     click.echo(f"dialogs copied to {target}/ and the configuration to {config}.")
     click.echo("Next: edit them, check with `vie-coach check`, try with `vie-coach chat`,")
     click.echo("then TELEGRAM_BOT_TOKEN=... vie-coach run (from this folder).")
@@ -268,12 +277,13 @@ def unknown(config_path: str | None, db_path: Path | None, since: str, limit: in
 
     async def go() -> None:
         store = await open_store(
-            db_path or config.store.path, keep_unknown=config.store.keep_unknown, exclusive=False
+            db_path or config.store.path, keep_unknown=config.store.keep_unknown, read_only=True
         )
         now = datetime.now(UTC)
         try:
-            await store.prune(now)  # nothing older than store.keep_unknown is ever shown
-            rows = await store.unknown_texts(now - back, limit)
+            # nothing older than store.keep_unknown is ever shown (the bot prunes it hourly)
+            since = max(now - back, now - config.store.keep_unknown)
+            rows = await store.unknown_texts(since, limit)
         finally:
             await store.close()
         if not rows:
@@ -301,7 +311,7 @@ def poison(config_path: str | None, db_path: Path | None, show_id: int | None, l
 
     async def go() -> None:
         store = await open_store(
-            db_path or config.store.path, keep_unknown=config.store.keep_unknown, exclusive=False
+            db_path or config.store.path, keep_unknown=config.store.keep_unknown, read_only=True
         )
         try:
             rows = await store.inbox.poison(limit if show_id is None else 10_000)

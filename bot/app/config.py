@@ -14,7 +14,7 @@ import copy
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ class StoreConfig:
 
 @dataclass(frozen=True, slots=True)
 class TelegramConfig:
-    token: str | None
+    token: str | None = field(repr=False)  # never printed, not even in a repr
     base_url: str
     base_file_url: str
     admins: tuple[int, ...]
@@ -54,7 +54,7 @@ class TelegramConfig:
     webhook_listen: str
     webhook_port: int
     webhook_url: str
-    webhook_secret: str
+    webhook_secret: str = field(repr=False)
     concurrent_updates: int
     overall_per_second: float
     per_chat_per_second: float
@@ -98,6 +98,7 @@ class OpsConfig:
     listen: str
     port: int
     telegram_silence: timedelta  # no answer from Telegram for longer: unhealthy
+    stuck_after: timedelta  # a message unsent for longer: unhealthy
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +182,12 @@ def load_config(
             if e.validator == "additionalProperties":
                 lines.append(f"{key}: unknown setting(s) in {source}: {e.message}")
             else:
-                lines.append(f"{key} = {e.instance!r}: {e.message} (from {where(path)})")
+                if path[-1:] == ["webhook_secret"]:  # a secret is never quoted
+                    lines.append(
+                        f"{key}: expected 16 to 256 of A-Z a-z 0-9 _ - (from {where(path)})"
+                    )
+                else:
+                    lines.append(f"{key} = {e.instance!r}: {e.message} (from {where(path)})")
         joined = lines[0] if len(lines) == 1 else "\n" + "\n".join(lines)
         raise ConfigError(f"invalid configuration: {joined}")
     bot, store, tg = merged["bot"], merged["store"], merged["telegram"]
@@ -228,6 +234,7 @@ def load_config(
             ops["listen"],
             ops["port"],
             durations(ops, "ops", "telegram_silence"),
+            durations(ops, "ops", "stuck_after"),
         ),
         warnings=tuple(_unknown_variables(environ)),
     )

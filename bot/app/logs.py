@@ -121,10 +121,27 @@ def formatter(fmt: str) -> logging.Formatter:
     return logging.Formatter(TEXT_FORMAT)
 
 
+class CleanHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Scrubs the finished line too: fields a library passes in `extra` (aiohttp's
+    access log gives the request line so) join the record after the factory made it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _redactor().scrub(super().format(record))
+
+
+_FORMAT: list[str] = []  # the format `configure` chose, if it ran
+
+
+def json_lines() -> bool:
+    """Whether the process logs JSON lines (then a last error is one, too)."""
+    return _FORMAT[-1:] == ["json"]
+
+
 def configure(level: str, fmt: str = "text", stream: TextIO | None = None) -> None:
     """The process's logging: one handler on the root logger, at `level`, libraries quiet."""
     level = normal_level(level)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    _FORMAT[:] = [fmt]
+    handler = CleanHandler(stream or sys.stderr)
     handler.setFormatter(formatter(fmt))
     root = logging.getLogger()
     for old in list(root.handlers):

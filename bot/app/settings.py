@@ -54,7 +54,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "links": {"verify": False, "timeout_seconds": 5.0},
     "logging": {"level": "INFO", "format": "text"},
-    "ops": {"enabled": True, "listen": "127.0.0.1", "port": 9464, "telegram_silence": "5m"},
+    "ops": {
+        "enabled": True,
+        "listen": "127.0.0.1",
+        "port": 9464,
+        "telegram_silence": "5m",
+        "stuck_after": "15m",
+    },
 }
 
 LANG = {"type": "string", "pattern": "^[a-z]{2}$"}
@@ -92,7 +98,8 @@ SCHEMA: dict[str, Any] = {
                 "webhook_listen": {"type": "string", "minLength": 1},
                 "webhook_port": {"type": "integer", "minimum": 0, "maximum": 65535},
                 "webhook_url": {"type": "string", "pattern": "^(https://\\S+)?$"},
-                "webhook_secret": {"type": "string", "pattern": "^[A-Za-z0-9_-]{0,256}$"},
+                # Telegram allows 1 to 256; shorter than 16 is guessable, and too short to redact
+                "webhook_secret": {"type": "string", "pattern": "^([A-Za-z0-9_-]{16,256})?$"},
                 "concurrent_updates": {"type": "integer", "minimum": 1, "maximum": 10000},
                 "overall_per_second": {"type": "number", "exclusiveMinimum": 0},
                 "per_chat_per_second": {"type": "number", "exclusiveMinimum": 0},
@@ -153,6 +160,7 @@ SCHEMA: dict[str, Any] = {
                 "listen": {"type": "string", "minLength": 1},
                 "port": {"type": "integer", "minimum": 0, "maximum": 65535},
                 "telegram_silence": {"type": "string", "minLength": 2},
+                "stuck_after": {"type": "string", "minLength": 2},
             },
         },
     },

@@ -9,7 +9,6 @@ The line never holds the token: PTB quotes it in its "token rejected" error.
 from __future__ import annotations
 
 import enum
-import errno
 
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
@@ -58,13 +57,4 @@ def explain(exc: BaseException, base_url: str = "") -> tuple[Exit, str] | None:
         return Exit.DIALOGS, str(exc)
     if isinstance(exc, PortBusy):
         return Exit.PORT, str(exc)
-    if isinstance(exc, OSError) and exc.errno is not None and exc.errno in _ADDRESS_ERRORS:
-        return Exit.PORT, (
-            f"cannot listen for the webhook ({exc.strerror}): set telegram.webhook_port "
-            "to a free port, or telegram.webhook_listen to an address of this machine"
-        )
     return None
-
-
-# taken, not an address of this machine, a port below 1024 without the right
-_ADDRESS_ERRORS = {errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES}

@@ -138,9 +138,16 @@ def build_application(
             )
         ops = "off"
         if config.ops.enabled:
+
+            def polled() -> datetime | None:
+                poller = app.bot_data.get("poller")
+                return None if poller is None else poller.last_success
+
             vitals = Vitals(
-                store.backlog, app.bot.get_me, metrics, config.ops.telegram_silence, clock
-            )
+                store.backlog, app.bot.get_me, metrics, config.ops.telegram_silence, clock,
+                stuck_after=config.ops.stuck_after,
+                polled=polled if config.telegram.mode == "polling" else None,
+            )  # fmt: skip
             try:
                 runner, port = await serve_ops(vitals, config.ops.listen, config.ops.port)
             except OSError as exc:
@@ -254,10 +261,17 @@ async def serve_webhook(app: App, config: Config, stop: asyncio.Event) -> None:
             lambda: app.bot_data["vie"], tg.webhook_secret, urlparse(tg.webhook_url).path or "/"
         )
     )
-    await runner.setup()
-    site = web.TCPSite(runner, tg.webhook_listen, tg.webhook_port)
-    await site.start()
     try:
+        await runner.setup()
+        site = web.TCPSite(runner, tg.webhook_listen, tg.webhook_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise PortBusy(
+                f"cannot listen for the webhook on {tg.webhook_listen}:{tg.webhook_port} "
+                f"({exc.strerror or exc}): set telegram.webhook_port to a free port, or "
+                "telegram.webhook_listen to an address of this machine"
+            ) from None
         await app.bot.set_webhook(
             tg.webhook_url, secret_token=tg.webhook_secret, allowed_updates=Update.ALL_TYPES
         )

@@ -77,10 +77,10 @@ class Metrics:
         bound = children.get(key)
         if bound is None:
             bound = children[key] = (
-                self.updates.labels(outcome), self.turns.labels(kind),
-                self.turn_seconds.labels(kind),
+                self.updates.labels(outcome) if kind == "update" else None,
+                self.turns.labels(kind), self.turn_seconds.labels(kind),
             )  # fmt: skip
-        if kind == "update":
+        if bound[0] is not None:
             bound[0].inc()
         if seconds is not None:
             bound[1].inc()

@@ -172,9 +172,11 @@ class Sender:
             if self._probe is not None and self._probe is not row:
                 await self._healthy.wait()
                 continue
+            answered = True  # by the transport (not our own failure)
             try:
                 outcome = await self.transport.deliver(row)
             except Exception:
+                answered = False
                 # not an outage (the transport reports those): this row's own trouble
                 unknown += 1
                 log.exception("outbox row %s for chat %s failed", row.id, row.chat_id)
@@ -193,7 +195,8 @@ class Sender:
                     pause = min(pause * 2, self.longest_pause)
                 continue
             self._release(row)
-            self.metrics.telegram_answered(self.clock())
+            if answered:
+                self.metrics.telegram_answered(self.clock())
             if outcome is Outcome.SENT:
                 self.sent += 1
                 self.last_success = self.clock()

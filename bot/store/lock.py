@@ -28,7 +28,10 @@ class InstanceLock:
     def take(cls, database: str | os.PathLike[str]) -> InstanceLock:
         db = Path(database)
         path = db.with_name(db.name + ".lock")
+        if str(database) == ":memory:":  # nothing to share: nothing to lock
+            return cls(path, None)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise StoreError(f"{path}: cannot create the lock file ({exc.strerror})") from exc

@@ -21,11 +21,15 @@ async def open_store(
     keep_unknown: timedelta = timedelta(days=30),
     *,
     exclusive: bool = True,
+    read_only: bool = False,
 ) -> SqliteStore:
     """Open (creating folder and file if needed) and migrate a SQLite store. `exclusive`:
-    refuse (StoreLocked) if another process serves it, and keep others out until closed;
-    tools that only read or copy pass False."""
+    refuse (StoreLocked) if another process serves it, and keep others out until closed.
+    `read_only`: the tools that only look (`vie-coach unknown`, `poison`) beside a running
+    bot: nothing created, nothing migrated, a database of another version refused."""
     shown = str(path)
+    if read_only:
+        return await _open_read_only(Path(path), cache_size, keep_unknown)
     lock = None
     if shown != ":memory:":
         try:
@@ -61,6 +65,31 @@ async def open_store(
     except StoreError:
         await store.close()
         raise
+    return store
+
+
+async def _open_read_only(path: Path, cache_size: int, keep_unknown: timedelta) -> SqliteStore:
+    if not path.is_file():
+        raise StoreError(f"{path}: no such database (give --db, or run from the bot's folder)")
+    try:
+        db = await aiosqlite.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open the database ({exc})") from exc
+    store = SqliteStore(db, str(path), cache_size, keep_unknown)
+    try:
+        await db.execute("PRAGMA busy_timeout = 5000")
+        async with db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+    except sqlite3.DatabaseError as exc:
+        await store.close()
+        raise StoreError(f"{path}: not a VIE Coach database, or damaged ({exc})") from exc
+    version, latest = int(row[0]) if row else 0, migrations()[-1][0]
+    if version != latest:
+        await store.close()
+        raise StoreError(
+            f"{path}: its schema is version {version}, this program reads version {latest}: "
+            "use the vie-coach that serves it (a running bot migrates its database at start)"
+        )
     return store
 
 

@@ -85,6 +85,8 @@ class Poller:
                 await asyncio.sleep(self.longest_pause)
                 continue
             except TelegramError as exc:
+                if self.metrics is not None:
+                    self.metrics.telegram_errors.inc()
                 log.warning("getUpdates failed (%s): again in %.1f s", exc, pause)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, self.longest_pause)

@@ -105,11 +105,11 @@ class SendLimiter(BaseRateLimiter[int]):
                 async with self._chat_limiter(chat_id), self._overall:
                     return await callback(*args, **kwargs)
             except RetryAfter as exc:
+                if self.metrics is not None:
+                    self.metrics.throttled.inc()
                 if attempt == retries or chat_id is None:
                     raise
                 wait = retry_after_seconds(exc)
-                if self.metrics is not None:
-                    self.metrics.throttled.inc()
                 log.warning("429 on %s for chat %s: its sends wait %.1f s", endpoint, chat_id, wait)
                 # Only this chat waits: the global pace already keeps the bot as a whole
                 # under its limit, and pausing everyone would stall every other person.
