@@ -69,8 +69,8 @@ class Redactor:
             message = record.getMessage()
         except Exception:  # a malformed call: logging reports it when a handler formats it
             return
-        if self._dirty(message):
-            record.msg, record.args = self.scrub(message), None
+        # formatted once, here: the handler then has nothing left to format
+        record.msg, record.args = self.scrub(message) if self._dirty(message) else message, None
         if record.exc_info and record.exc_info[1] is not None:
             text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
             if self._dirty(text):
