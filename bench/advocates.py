@@ -1,6 +1,6 @@
 """Issue 5: advocates at scale.
 With 100,000 users in the store, an advocate with 10,000 friends: `/friends` (first page,
-and a page deep in the list) and `/leaderboard`, each timed through the whole turn
+and a page deep in the list) and `/helped`, each timed through the whole turn
 (lookup, engine, save) and timed again on a store of 1,000 users (an advocate with 500
 friends) in the same run. Target: 100,000-user time / 1,000-user time <= 3 (indexed
 queries, no full scans).
@@ -105,14 +105,14 @@ async def measure(users: int, friends: int) -> dict[str, list[float]]:
             return {
                 "/friends": await timed(conversations, [Command("friends")]),
                 "/friends deep page": await timed(conversations, [deep]),
-                "/leaderboard": await timed(conversations, [Command("leaderboard")]),
+                "/helped": await timed(conversations, [Command("helped")]),
             }
         finally:
             await store.close()
 
 
 def run() -> None:
-    print("\n[advocates] /friends and /leaderboard, whole turns, median of "
+    print("\n[advocates] /friends and /helped, whole turns, median of "
           f"{RUNS} (ms); target: 100k/1k <= 3")  # fmt: skip
     small = asyncio.run(measure(1_000, 500))
     large = asyncio.run(measure(100_000, 10_000))

@@ -1,28 +1,30 @@
-"""The advocate's side: invitations, /friends, privacy, alerts and the referral tree."""
+"""The advocate's side: invitations, /friends, privacy, alerts, the people helped, the
+toolkit and the referral tree."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bot.app.bootstrap import standard_features, with_features
+from bot.core.callback import encode_dialog
 from bot.core.dialogset import DialogSet
-from bot.core.events import Record
+from bot.core.engine import step
+from bot.core.events import Press, Record, Send, Text
+from bot.core.model import JOURNEY_STAGE
 from bot.core.render import to_plain
-from bot.core.state import new_state
+from bot.core.state import UserState, evolve, new_state
 from bot.features.advocates.effects import CreditReferral
-from bot.features.advocates.records import AdvocatePolicy
+from bot.features.advocates.records import AdvocatePolicy, Helped
 from bot.features.advocates.state import ADVOCACY
-from bot.runtime.conversation import Conversations, Person
 from bot.store import SqliteStore
-from bot.testing import ChatHarness, FakeClock
+from bot.testing import ChatHarness
 
 from .conftest import HarnessFactory
-from .journeys import path_to_complete
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+JOURNEY_STAGE_FLOW = "eduquer"  # the bundled flow of the journey's last stage
 
 
 async def invite(paul: ChatHarness, name: str = "") -> str:
@@ -36,9 +38,24 @@ async def join(friend: ChatHarness, payload: str) -> None:
     await friend.send(f"/start {payload}")
 
 
+def spaced(text: str) -> str:
+    """French no-break spaces as plain ones (the renderer adds them to every French text)."""
+    return text.replace("\u202f", " ").replace("\xa0", " ")
+
+
+def plain(text: str) -> str:
+    """A message as a person reads it."""
+    return spaced(to_plain(text))
+
+
 def told(*harnesses: ChatHarness) -> list[str]:
     """Plain texts of the alerts delivered to Paul (user 1) by these harnesses' `advance`."""
-    return [to_plain(s.text) for h in harnesses for s in h.others.get(1, [])]
+    return [plain(s.text) for h in harnesses for s in h.others.get(1, [])]
+
+
+def said(harness: ChatHarness, last: int = 3) -> str:
+    """The last bot messages, as plain text."""
+    return "\n".join(plain(line.text) for line in harness.bot_lines[-last:])
 
 
 # -- invitations --------------------------------------------------------------------------
@@ -81,7 +98,7 @@ async def test_friends_shows_progress_by_stage_never_what_they_wrote(
     await zoe.press("Vivre caché")
     await zoe.press("Convaincu")  # stage I completed
     await paul.send("/friends")
-    text = to_plain(paul.last.text)
+    text = plain(paul.last.text)
     assert "Vos proches invités : 1" in text
     assert "Zoé — V 0/0 · I ✓ · E 0/0" in text and "aujourd'hui" in text
     assert "secrète" not in text
@@ -116,7 +133,7 @@ async def test_privacy_switch_hides_progress_and_stops_alerts(
     await join(zoe, await invite(paul))
     await zoe.send("/privacy")
     await zoe.press("Ne plus partager")
-    zoe.expect("ne voit plus votre avancement")
+    assert "voit seulement que vous avez répondu à son invitation" in said(zoe, 1)
     await zoe.send("vie privée")
     await zoe.press("Vivre caché")
     await zoe.press("Convaincu")  # finishing a stage: nothing queued for Paul
@@ -232,7 +249,7 @@ async def finish(store: SqliteStore, user_id: int) -> None:
     await store.save(before, after, [Record("stage_completed", {"stage": "E"})], {})
 
 
-async def test_tree_counters_leaderboard_and_forget(store: SqliteStore) -> None:
+async def test_tree_counters_people_helped_and_forget(store: SqliteStore) -> None:
     for uid in (1, 2):
         await store.save(None, new_state(uid, "fr", NOW, f"A{uid}"), [], {})
     await save_referral(store, 3, 1, (1,))
@@ -241,57 +258,73 @@ async def test_tree_counters_leaderboard_and_forget(store: SqliteStore) -> None:
     await save_referral(store, 6, 2, (2,))
     for uid in (4, 5, 6):
         await finish(store, uid)
-    board = await store.advocates.leaderboard(1)
-    ranks = [(leader.user_id, leader.tree_finished, leader.finished, leader.depth)
-             for leader in board.top]  # fmt: skip
-    # ties on the whole tree go to direct friends: 3 brought the finisher in herself
-    assert ranks == [(2, 2, 2, 1), (3, 1, 1, 1), (1, 1, 0, 2)]
-    assert board.me is not None and (board.me.friends, board.me.depth) == (1, 2)
+    assert await store.advocates.helped(1) == Helped(friends=1, finished=0, tree=2)
+    assert await store.advocates.helped(2) == Helped(friends=2, finished=2, tree=2)
+    assert await store.advocates.helped(3) == Helped(friends=1, finished=1, tree=1)
+    assert await store.advocates.helped(9) == Helped(), "nobody came through them: all zero"
     await store.forget(4)
-    board = await store.advocates.leaderboard(1)
-    assert [(leader.user_id, leader.tree_finished) for leader in board.top] == [(2, 2)]
+    assert await store.advocates.helped(1) == Helped(friends=1, finished=0, tree=1)
     page = await store.advocates.friends_page(3, 8)
     assert (page.total, page.friends) == (0, ())
 
 
-async def test_leaderboard_names_only_those_who_chose_it(make_harness: HarnessFactory) -> None:
+async def test_people_helped_counts_without_ranking_anyone(make_harness: HarnessFactory) -> None:
     paul = await make_harness(user_id=1, name="Paul")
-    store = paul.conversations.store
-    await paul.send("/start")
-    await save_referral(store, 3, 1, (1,))
-    await finish(store, 3)
-    anne = await make_harness(user_id=2, name="Anne")
+    zoe = await make_harness(user_id=2, name="Zoé")
+    await join(zoe, await invite(paul))
+    luc = await make_harness(user_id=3, name="Luc")
+    await join(luc, await invite(zoe))  # Zoé invites Luc in turn
+    await paul.send("/helped")
+    text = plain(paul.last.text)
+    assert "Les personnes que vous avez aidées" in text
+    assert "Une personne a fait ses premiers pas ici grâce à vous." in text
+    assert "Luc" not in text and "Zoé" not in text and "personne d'autre ne le voit" in text
+    assert not any(word in text.lower() for word in ("pyramide", "génération", "sommet", "rang"))
+    assert [spaced(label) for label in paul.labels] == [
+        "Et par leurs invitations ?",
+        "Voir mes proches",
+    ]
+    await paul.press("Et par leurs invitations")  # only if Paul wishes to see them
+    assert "Et par elle, une autre personne est arrivée à son tour." in plain(paul.last.text)
+    assert paul.labels == ["Voir mes proches"]
+    await paul.send("/leaderboard")  # the old name, still understood
+    assert plain(paul.last.text).startswith("Les personnes que vous avez aidées")
+    anne = await make_harness(user_id=4, name="Anne")
     await anne.send("/leaderboard")
-    assert "Sommet de la pyramide : ambassadeur discret" in to_plain(anne.last.text)
-    await paul.send("/privacy")
-    await paul.press("Afficher mon prénom")
-    await anne.send("/leaderboard")
-    assert "Sommet de la pyramide : Paul — 1 (1 en direct" in to_plain(anne.last.text)
-    await paul.send("/leaderboard")
-    assert "Paul (vous)" in paul.last.text
+    text = plain(anne.last.text)
+    assert "Personne n'est encore arrivé par vos invitations" in text and "Paul" not in text
+    assert anne.labels == [], "no toolkit in these dialogs, and no push to invite"
 
 
-async def test_finishing_eduquer_offers_to_become_an_advocate(
-    tmp_path: Path, bundled: DialogSet
-) -> None:
-    from bot.store import open_store
-
-    store = await open_store(tmp_path / "b.db")
-    try:
-        conversations = Conversations(bundled, store, "fr")
-        zoe = ChatHarness(conversations, Person(2, "Zoé", "fr"), FakeClock())
-        await zoe.send("/start")
-        for label in path_to_complete(bundled, "fr", frozenset({"E"})):
-            await zoe.press(label)
-        zoe.expect("Et si, à votre tour, vous tendiez la main")
-        await zoe.press("Mon lien d'invitation")
-        assert "start=" in zoe.last.text
-    finally:
-        await store.close()
+def test_finishing_eduquer_offers_the_toolkit(bundled: DialogSet) -> None:
+    """The press that completes Eduquer (found in the dialogs, whatever its path) brings
+    a word about the toolkit, once, with a button that opens it."""
+    flow = bundled.flows[JOURNEY_STAGE_FLOW]
+    for node in flow.nodes.values():
+        for button in node.buttons:
+            target = bundled.node(button.target)
+            if target is None or not target.completes or button.when:
+                continue
+            state = evolve(new_state(2, "fr", NOW, "Zoé"), flow=flow.id, node=node.id,
+                           node_version=node.version, dialog_version=bundled.version)  # fmt: skip
+            press = Press(encode_dialog(node.version, flow.id, node.id, button.id))
+            after, effects = step(bundled, state, press, NOW)
+            offers = [e for e in effects if isinstance(e, Send) and "boîte à outils" in e.text]
+            assert JOURNEY_STAGE in after.completed and len(offers) == 1
+            assert "votre boîte à outils sera là" in plain(offers[0].text)
+            (button_view,) = offers[0].buttons
+            assert button_view.label == "Voir la boîte à outils"
+            _, effects = step(bundled, after, Press(button_view.data), NOW)
+            shown = [plain(e.text) for e in effects if isinstance(e, Send)]
+            assert any("Votre boîte à outils" in text for text in shown)
+            _, again = step(bundled, after, press, NOW)  # already finished: no second offer
+            assert not any(isinstance(e, Send) and "sera là" in e.text for e in again)
+            return
+    raise AssertionError("no button of Eduquer completes it")
 
 
 async def test_no_advocate_query_scans_a_table(store: SqliteStore) -> None:
-    """/friends and /leaderboard must cost the same at 1,000 or 100,000 users: every
+    """/friends and /helped must cost the same at 1,000 or 100,000 users: every
     query reads through an index (bench/advocates.py measures the ratio)."""
     from bot.store.advocates import QUERIES
 
@@ -361,7 +394,9 @@ async def test_odd_inputs_to_the_dashboard(make_harness: HarnessFactory) -> None
     assert await invite(paul, "🙂 ???") == personal, "a name without letters: the personal link"
     await invite(paul, "Tom & <b>Jerry</b>")
     await paul.send("/invites")
-    assert any(label.startswith("Supprimer : Tom & <b>Jerry</b> (") for label in paul.labels)
+    assert any(
+        spaced(label).startswith("Supprimer : Tom & <b>Jerry</b> (") for label in paul.labels
+    )
     assert "Tom &amp; &lt;b&gt;Jerry&lt;/b&gt;" in paul.last.text
     await paul.send("/invite " + "x" * 500)
     assert "x" * 32 in paul.last.text and "x" * 33 not in paul.last.text
@@ -369,7 +404,7 @@ async def test_odd_inputs_to_the_dashboard(make_harness: HarnessFactory) -> None
     await join(zoe, personal)
     for forged in ("n2_1_99999999999999999999", "n2_1_999999999999999999", "p0_1_1", "zz"):
         await paul.press_data(f"!friends:{forged}")
-        assert "Vos proches invités : 1" in paul.last.text and "Zoé" in paul.last.text
+        assert "Vos proches invités : 1" in plain(paul.last.text) and "Zoé" in paul.last.text
     await paul.press_data("!privacy:everything_on")
     paul.expect("Ce bouton a expiré")
 
@@ -417,3 +452,120 @@ async def test_one_bad_turn_does_not_fail_the_turns_saved_with_it(store: SqliteS
     assert isinstance(results[1], Exception)
     assert await store.load(2) is not None and await store.load(4) is not None
     assert await store.next_due() == NOW + timedelta(days=1)
+
+
+# -- the toolkit: the invitation for a friend without Telegram, the cards, privacy --------
+async def test_an_invitation_to_send_by_text_message_says_how_to_get_telegram(
+    make_harness: HarnessFactory,
+) -> None:
+    paul = await make_harness(user_id=1, name="Paul")
+    payload = await invite(paul, "Marie")
+    assert paul.labels == ["Partager l'invitation", "Par SMS ou e-mail", "Mes invitations"]
+    await paul.press("Par SMS ou e-mail")
+    letter = plain(paul.last.text)
+    assert "<pre>" in paul.last.text, "in a block the advocate copies with one tap"
+    assert letter.startswith("L'invitation pour Marie, à envoyer par SMS ou par e-mail")
+    assert "Bonjour Marie, c'est Paul." in letter and f"start={payload}" in letter
+    assert "App Store (iPhone) ou le Play Store (Android)" in letter and "Telegram" in letter
+    code = re.search(r"écris ce code : ([0-9A-Z]{5}-[0-9A-Z]{5})", letter)
+    assert code and "@VieCoachBot" in letter
+    await paul.send("/invites")
+    await paul.press("Supprimer")  # revoked: its letter is no longer given
+    await paul.press_data(f"!letter:{code.group(1).replace('-', '')}")
+    assert "Ce lien n'existe plus" in plain(paul.last.text)
+    zoe = await make_harness(user_id=2, name="Zoé")
+    mine = re.search(r"<code>([0-9A-Z-]+)</code>", (await zoe.send("/invite"))[-1].text)
+    assert mine
+    await paul.press_data(f"!letter:{mine.group(1).replace('-', '')}")  # someone else's
+    assert "Ce lien n'existe plus" in plain(paul.last.text)
+
+
+async def test_the_toolkit_and_a_card_for_a_friends_doubt(
+    make_harness: HarnessFactory, bundled: DialogSet
+) -> None:
+    paul = await make_harness(dialogs=bundled, user_id=1, name="Paul")
+    await paul.send("/start")
+    await paul.send("/toolkit")
+    assert "Votre boîte à outils" in plain(paul.last.text)
+    assert "Terminer l'étape V" not in paul.labels, "only for someone on the V path"
+    await paul.press("Préparer la visite")
+    text = plain(paul.last.text)
+    assert "80 %" in text and "Wi-Fi" in text and "Apple ou Google" in text and "e-mails" in text
+    await paul.press("Et s'il reste un doute")
+    await paul.press("pour les jeunes")
+    card = bundled.facts["users_growth"]
+    text = plain(paul.last.text)
+    assert spaced(card.text["fr"]) in text and f"Source : {card.source}, {card.year}" in text
+    assert f'<a href="{card.url}">' in paul.last.text
+    await paul.press("Revenir à la boîte à outils")
+    await paul.send("elle est trop vieille pour ça")  # the friend's own words, typed
+    assert "« C'est pour les jeunes »" in plain(paul.last.text)
+    await paul.send("les arnaques")  # another doubt, typed at a card: its own card
+    assert "« J'ai peur des arnaques »" in plain(paul.last.text)
+    await paul.send("il a peur de passer trop de temps sur les écrans")
+    assert "je préfère ne pas en inventer" in plain(paul.last.text), "no card without a fact"
+    await paul.send("ma sœur n'a pas telegram")  # typed anywhere
+    assert "Par SMS ou e-mail" in plain(paul.last.text)
+
+
+async def test_toolkit_where_the_dialogs_have_none(make_harness: HarnessFactory) -> None:
+    paul = await make_harness(user_id=1, name="Paul")
+    await paul.send("/toolkit")
+    assert "inconnue : /toolkit" in plain(paul.last.text)
+    await paul.press_data("!toolkit:open")
+    paul.expect("Ce bouton a expiré")
+
+
+async def test_privacy_says_exactly_what_is_shared(make_harness: HarnessFactory) -> None:
+    paul = await make_harness(user_id=1, name="Paul")
+    zoe = await make_harness(user_id=2, name="Zoé")
+    await join(zoe, await invite(paul))
+    await zoe.send("/privacy")
+    text = plain(zoe.last.text)
+    assert "Paul voit où vous en êtes, étape par étape" in text and "dernière visite" in text
+    assert "Personne d'autre ne voit votre avancement" in text and "tableau" not in text
+    assert zoe.labels == ["Ne plus partager mon avancement"]
+    await zoe.press_data("!privacy:public_on")  # the old leaderboard's button: expired
+    zoe.expect("Ce bouton a expiré")
+    anne = await make_harness(user_id=3, name="Anne")
+    await anne.send("/privacy")
+    assert "Personne ne voit votre avancement" in plain(anne.last.text) and anne.labels == []
+
+
+def walk_v(dialogs: DialogSet, choices: list[str]) -> tuple[UserState, str]:
+    """From the V path's start, press each button (by part of its label) or, for a choice
+    written "typed: …", type it; the state and the plain text of the last message."""
+    start = dialogs.start_of("viraliser")
+    node = dialogs.node(start)
+    assert node is not None
+    state = evolve(new_state(1, "fr", NOW, "Paul"), flow=node.flow, node=node.id,
+                   node_version=node.version, dialog_version=dialogs.version)  # fmt: skip
+    state, effects = step(dialogs, state, Text("ok"), NOW)  # yes: the first step
+    for choice in choices:
+        sends = [e for e in effects if isinstance(e, Send)]
+        if choice.startswith("typed: "):
+            event: Press | Text = Text(choice.removeprefix("typed: "))
+        else:
+            buttons = [b for s in sends for b in s.buttons if choice in spaced(b.label)]
+            assert buttons, f"no button {choice!r} at {state.node}: {sends[-1].buttons}"
+            event = Press(buttons[0].data)
+        state, effects = step(dialogs, state, event, NOW)
+    sends = [e for e in effects if isinstance(e, Send)]
+    return state, plain(sends[-1].text)
+
+
+def test_the_end_of_the_v_path_praises_only_what_was_done(bundled: DialogSet) -> None:
+    state, text = walk_v(bundled, ["Pas vraiment", "Et ensuite", "typed: plus tard",
+                                   "Je préfère attendre", "Une passion", "Je me lance",
+                                   "Pas aujourd'hui", "Voir la suite quand même", "Continuer",
+                                   "Personne pour l'instant", "D'accord"])  # fmt: skip
+    assert state.node == "done" and "V" in state.completed
+    assert "Vous avez parcouru le chemin V, à votre rythme." in text
+    assert "premier message" not in text and "premier partage" not in text
+    assert "v_like" not in state.milestones, "a skipped gesture is not counted as made"
+    state, text = walk_v(bundled, ["Oui, je vois qui", "Et ensuite", "C'est fait", "C'est partagé",
+                                   "Mon métier", "Je me lance", "C'est publié", "Et ensuite",
+                                   "Continuer", "J'ai quelqu'un en tête",
+                                   "Ouvrir la boîte à outils", "Terminer l'étape V"])  # fmt: skip
+    assert "un premier partage, un premier message, et l'envie de transmettre" in text
+    assert "V" in state.completed and "v_like" in state.milestones

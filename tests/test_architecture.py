@@ -113,7 +113,7 @@ def test_the_core_runs_a_dialog_with_no_feature_at_all(tmp_path: Path) -> None:
     assert dialogs.features == ()
     state, effects = step(dialogs, new_state(1, "fr", NOW, "Zoé"), Start(), NOW)
     texts = [e.text for e in effects if isinstance(e, Send)]
-    assert texts == ["Bonjour Zoé, par où commencer ?"]  # no "who invited you?"
+    assert texts == ["Bonjour Zoé, par où commencer\u202f?"]  # no "who invited you?"
     assert state.pending is None and state.parts == {}
     state, effects = step(dialogs, state, Text("zzz"), NOW)
     assert [e.name for e in effects if isinstance(e, Record)] == ["fallback"]

@@ -285,7 +285,7 @@ def test_check_command_exit_codes(tmp_path: Path) -> None:
     ok = subprocess.run([*exe, str(MINI)], capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and ok.stdout.splitlines()[-1].startswith("ok: 2 flows")
     # an old fact is a warning: reported with its line, the set still loads
-    assert "facts.yaml:2: [warning] fact 'known_99' is a 2013 figure" in ok.stdout
+    assert "facts.yaml:2: [warning] fact 'known_99' dates from 2013" in ok.stdout
     folder = broken(tmp_path, "informer.yaml", "goto: done}", "goto: nowhere}")
     bad = subprocess.run([*exe, str(folder)], capture_output=True, text=True, check=False)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
@@ -329,4 +329,4 @@ def test_stale_facts_are_warned_about_by_age(mini: DialogSet) -> None:
     assert stale_facts(mini, fact.year + 5, 5) == []
     (warning,) = stale_facts(mini, fact.year + 6, 5)
     assert warning.severity == "warning" and warning.line == fact.line
-    assert f"a {fact.year} figure, more than 5 years old" in warning.message
+    assert f"dates from {fact.year}, more than 5 years ago" in warning.message

@@ -81,11 +81,13 @@ async def test_invite_link_and_a_whole_path_through_buttons(
     emulator = BotApiEmulator()
     async with live_bot(emulator, tmp_path / "e.db", mini):
         first = await say(emulator, ZOE, "/start friend-42")  # no such invitation
-        assert first == "Bonjour Zoé !\n\nPar où commencer ?\n\nUn code d'invitation ?"
+        assert (
+            first == "Bonjour Zoé\u202f!\n\nPar où commencer\u202f?\n\nUn code d'invitation\u202f?"
+        )
         assert "Qu'est-ce qui vous retient" in await press(emulator, ZOE, "M'informer")
         assert "Médiamétrie, 2013" in await press(emulator, ZOE, "Vivre caché")
-        assert "étape I : 2/2" in await press(emulator, ZOE, "Convaincu")
-        assert "Informer : 2/2 ✓" in await say(emulator, ZOE, "/progress")
+        assert "étape I\u00a0: 2/2" in await press(emulator, ZOE, "Convaincu")
+        assert "Informer\u00a0: 2/2 ✓" in await say(emulator, ZOE, "/progress")
         # every press was answered, and every pressed message lost its buttons
         assert len(emulator.calls_to("answerCallbackQuery")) == 3
         assert len(emulator.calls_to("editMessageReplyMarkup")) == 3
@@ -99,7 +101,7 @@ async def test_free_text_stale_and_forged_buttons(tmp_path: Path, mini: DialogSe
         await say(emulator, ZOE, "/start")
         menu = emulator.last_with_buttons(ZOE.id)
         goodbye = dict(emulator.buttons(menu))["Au revoir"]
-        assert "Qu'est-ce qui vous retient" in await say(emulator, ZOE, "et ma vie privée ?")
+        assert "Qu'est-ce qui vous retient" in await say(emulator, ZOE, "et ma vie privée\u202f?")
         # the menu message was never pressed, but the person has moved on
         count = len(emulator.sent_to(ZOE.id))
         emulator.user_press(ZOE, menu, goodbye)
@@ -134,7 +136,9 @@ async def test_429_then_success_loses_nothing(tmp_path: Path, mini: DialogSet) -
     async with live_bot(emulator, tmp_path / "e.db", mini):
         emulator.fail_next("sendMessage", 429, retry_after=1)
         reply = await say(emulator, ZOE, "/start")
-        assert reply == "Bonjour Zoé !\n\nPar où commencer ?\n\nUn code d'invitation ?"
+        assert (
+            reply == "Bonjour Zoé\u202f!\n\nPar où commencer\u202f?\n\nUn code d'invitation\u202f?"
+        )
         refused = [c for c in emulator.calls_to("sendMessage")]
         assert len(refused) == 2 and emulator.throttled == 1
 
@@ -146,7 +150,7 @@ async def test_network_errors_are_retried(tmp_path: Path, mini: DialogSet) -> No
         emulator.drop_next("sendMessage")
         assert (
             await say(emulator, ZOE, "/start")
-            == "Bonjour Zoé !\n\nPar où commencer ?\n\nUn code d'invitation ?"
+            == "Bonjour Zoé\u202f!\n\nPar où commencer\u202f?\n\nUn code d'invitation\u202f?"
         )
         assert len(emulator.sent_to(ZOE.id)) == 1
 
@@ -199,7 +203,7 @@ async def test_restart_of_the_bot_mid_conversation(tmp_path: Path, mini: DialogS
         await press(emulator, ZOE, "M'informer")
     async with live_bot(emulator, tmp_path / "e.db", mini):
         reply = await say(emulator, ZOE, "/start")
-        assert reply == "Content de vous revoir.\n\nQu'est-ce qui vous retient ?"
+        assert reply == "Content de vous revoir.\n\nQu'est-ce qui vous retient\u202f?"
         assert "Je comprends (hidden)" in await press(emulator, ZOE, "Vivre caché")
 
 
@@ -228,7 +232,7 @@ async def test_nudges_are_sent_under_the_rate_limit_and_none_is_lost(
         await app.bot_data["dispatcher"].drain()
         await app.bot_data["sender"].flush()  # the nudges went to the outbox
     for person in people:
-        assert texts(emulator, person)[-1] == f"On en reparle, {person.first_name} ?"
+        assert texts(emulator, person)[-1] == f"On en reparle, {person.first_name}\u202f?"
         assert len(emulator.sent_to(person.id)) == 3, "each nudge exactly once"
     assert emulator.throttled == 0, "never over the enforced limit"
 
@@ -257,10 +261,12 @@ async def test_the_advocate_loop_end_to_end(tmp_path: Path, mini: DialogSet) -> 
         assert "Un ami vous invite." in first and "Paul verra où vous en êtes" in first
         await press(emulator, ZOE, "M'informer")
         await press(emulator, ZOE, "Vivre caché")
-        assert "étape I : 2/2" in await press(emulator, ZOE, "Convaincu")
+        assert "étape I\u00a0: 2/2" in await press(emulator, ZOE, "Convaincu")
         # Paul sees her progress…
         friends = await say(emulator, paul, "/friends")
-        assert "Vos proches invités : 1" in friends and "Zoé</b> — V 0/0 · I ✓ · E 0/0" in friends
+        assert (
+            "Vos proches invités\u00a0: 1" in friends and "Zoé</b> — V 0/0 · I ✓ · E 0/0" in friends
+        )
         # …and is told, once, through the outbox and the rate-limited sender
         before = len(emulator.sent_to(paul.id))
         clock.advance(timedelta(minutes=11))
@@ -268,8 +274,8 @@ async def test_the_advocate_loop_end_to_end(tmp_path: Path, mini: DialogSet) -> 
         await app.bot_data["dispatcher"].drain()
         await app.bot_data["sender"].flush()
         news = emulator.sent_to(paul.id)[before:]
-        assert len(news) == 1 and "Arrivé(s) : Zoé" in news[0]["text"]
-        assert "Étape terminée : Zoé (I)" in news[0]["text"]
+        assert len(news) == 1 and "Arrivé(s)\u00a0: Zoé" in news[0]["text"]
+        assert "Étape terminée\u00a0: Zoé (I)" in news[0]["text"]
         assert [label for label, _ in emulator.buttons(news[0])] == [
             "Voir mes proches",
             "Plus d'alertes",

@@ -56,8 +56,8 @@ def data(mini: DialogSet, flow: str, node: str, button: str, version: str | None
 def test_start_follows_goto_to_the_menu(mini: DialogSet) -> None:
     state, effects = step(mini, fresh(), Start(), NOW)
     texts = [s.text for s in sends(effects)]
-    assert texts[:2] == ["Bonjour Zoé !", "Par où commencer ?"]
-    assert texts[2] == "Un code d'invitation ?"
+    assert texts[:2] == ["Bonjour Zoé\u202f!", "Par où commencer\u202f?"]
+    assert texts[2] == "Un code d'invitation\u202f?"
     assert (state.flow, state.node, state.pending) == (
         "welcome",
         "menu",
@@ -89,7 +89,7 @@ def test_start_with_an_unknown_payload_is_a_plain_welcome(mini: DialogSet) -> No
 def test_user_name_is_escaped_never_a_template(mini: DialogSet) -> None:
     state = replace(fresh(), first_name="<b>{{ 7*7 }}</b> & co")
     _, effects = step(mini, state, Start(), NOW)
-    assert sends(effects)[0].text == "Bonjour &lt;b&gt;{{ 7*7 }}&lt;/b&gt; &amp; co !"
+    assert sends(effects)[0].text == "Bonjour &lt;b&gt;{{ 7*7 }}&lt;/b&gt; &amp; co\u202f!"
 
 
 @pytest.mark.parametrize(
@@ -150,7 +150,7 @@ def test_stale_or_forged_presses_never_move_state(mini: DialogSet, raw: str, rea
     assert records(effects) == ["stale_press"]
     expired, current = sends(effects)
     assert "expiré" in expired.text
-    assert current.text == "Qu'est-ce qui vous retient ?" and current.buttons
+    assert current.text == "Qu'est-ce qui vous retient\u202f?" and current.buttons
 
 
 def test_hidden_button_cannot_be_pressed(mini: DialogSet) -> None:
@@ -170,13 +170,13 @@ def test_completing_a_stage_and_progress(mini: DialogSet) -> None:
     state = at(mini, "informer", "hidden", milestones=frozenset({"i_hidden"}))
     state, effects = step(mini, state, Press(data(mini, "informer", "hidden", "done")), NOW)
     assert state.completed == {"I"}
-    assert "étape I : 2/2" in sends(effects)[0].text
+    assert "étape I\u00a0: 2/2" in sends(effects)[0].text
     assert records(effects) == ["press", "milestone", "stage_completed"]
     _, effects = step(mini, state, Command("progress"), NOW)
     assert sends(effects)[0].text.splitlines() == [
-        "Viraliser : 0/0",
-        "Informer : 2/2 ✓",
-        "Éduquer : 0/0",
+        "Viraliser\u00a0: 0/0",
+        "Informer\u00a0: 2/2 ✓",
+        "Éduquer\u00a0: 0/0",
     ]
 
 
@@ -220,7 +220,7 @@ def test_language_by_button_and_argument(mini: DialogSet) -> None:
         ("stop", lambda s, e: NUDGES.of(s).reminders is False),
         ("mydata", lambda s, e: any(isinstance(x, ExportUserData) for x in e)),
         ("restart", lambda s, e: s.node == "menu" and s.milestones == {"i_hidden"}),
-        ("frobnicate", lambda s, e: "Commande inconnue : /frobnicate" in sends(e)[0].text),
+        ("frobnicate", lambda s, e: "Commande inconnue\u00a0: /frobnicate" in sends(e)[0].text),
     ],
 )
 def test_commands(mini: DialogSet, command: str, check: object) -> None:
@@ -235,7 +235,7 @@ def test_start_again_resumes_where_the_person_was(mini: DialogSet) -> None:
     assert after.node == "intro" and "invited" not in after.vars
     assert [s.text for s in sends(effects)] == [
         "Content de vous revoir.",
-        "Qu'est-ce qui vous retient ?",
+        "Qu'est-ce qui vous retient\u202f?",
     ]
 
 

@@ -31,7 +31,7 @@ async def test_a_nudge_arrives_after_the_delay_with_its_buttons(
     h = await at_intro(make_harness)
     assert await h.advance(2 * DAY - timedelta(minutes=1)) == []
     (nudge,) = await h.advance(timedelta(minutes=1))
-    assert nudge.text == "On en reparle, Zoé ?"
+    assert nudge.text == "On en reparle, Zoé\u202f?"
     assert [b.label for b in nudge.buttons] == [
         "On reprend",
         "Demain",
@@ -65,7 +65,7 @@ async def test_nudge_buttons(make_harness: HarnessFactory) -> None:
     await h.advance(2 * DAY)
     await h.press("Demain")
     h.expect("je vous le rappelle le 08/01 à 11:00", last=1)
-    assert [m.text for m in await h.advance(DAY)] == ["On en reparle, Zoé ?"]
+    assert [m.text for m in await h.advance(DAY)] == ["On en reparle, Zoé\u202f?"]
     await h.press("Pas maintenant")
     assert await h.advance(7 * DAY - timedelta(minutes=1)) == []
     assert len(await h.advance(timedelta(minutes=1))) == 1
@@ -170,7 +170,7 @@ async def test_a_nudge_survives_a_restart_and_arrives_once(tmp_path: Path, mini:
     await store.close()  # the bot stops
     store = await open_store(tmp_path / "r.db")  # and starts again
     h = ChatHarness(Conversations(mini, store, "fr"), Person(1, "Zoé", "fr"), clock)
-    assert [m.text for m in await h.advance(2 * DAY)] == ["On en reparle, Zoé ?"]
+    assert [m.text for m in await h.advance(2 * DAY)] == ["On en reparle, Zoé\u202f?"]
     await store.close()
     store = await open_store(tmp_path / "r.db")
     h = ChatHarness(Conversations(mini, store, "fr"), Person(1, "Zoé", "fr"), clock)

@@ -61,14 +61,14 @@ async def test_start_then_buttons_then_text(running: Any) -> None:
     app, emulator = running
     await deliver(app, emulator.user_message(ZOE, "/start"))
     texts = [m["text"] for m in emulator.sent_to(ZOE.id)]
-    assert texts == ["Bonjour Zoé !\n\nPar où commencer ?\n\nUn code d'invitation ?"], (
-        "consecutive texts arrive as one message"
-    )
+    assert texts == [
+        "Bonjour Zoé\u202f!\n\nPar où commencer\u202f?\n\nUn code d'invitation\u202f?"
+    ], "consecutive texts arrive as one message"
     menu = emulator.last_with_buttons(ZOE.id)
     label, data = emulator.buttons(menu)[0]
     assert label == "M'informer"
     await deliver(app, emulator.user_press(ZOE, menu, data))
-    assert emulator.sent_to(ZOE.id)[-1]["text"] == "Qu'est-ce qui vous retient ?"
+    assert emulator.sent_to(ZOE.id)[-1]["text"] == "Qu'est-ce qui vous retient\u202f?"
     assert emulator.buttons(menu) == [("✓ M'informer", "vie:chosen")], "the choice is shown"
     assert any(m == "answerCallbackQuery" for m, _ in emulator.calls)
     calls = len(emulator.calls)
@@ -180,7 +180,7 @@ async def test_resume_after_restarting_the_bot(tmp_path: Path, mini: DialogSet) 
         else:
             await deliver(app, emulator.user_message(ZOE, "/start"))
             last = emulator.sent_to(ZOE.id)[-1]["text"]
-            assert last == "Content de vous revoir.\n\nQu'est-ce qui vous retient ?"
+            assert last == "Content de vous revoir.\n\nQu'est-ce qui vous retient\u202f?"
         await app.post_shutdown(app)  # type: ignore[misc]
         await app.shutdown()
     assert replace(ZOE) == ZOE

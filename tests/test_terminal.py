@@ -44,9 +44,9 @@ def test_piped_chat_prints_numbered_choices_and_presses_them(tmp_path: Path) -> 
     run = chat(tmp_path / "c.db", "1\nbof\n9\n/quit\n", "--user", "Zoé")
     assert run.returncode == 0, run.stderr
     out = run.stdout
-    assert "Bonjour Zoé !" in out
+    assert "Bonjour Zoé\u202f!" in out
     assert "  [1] M'informer\n  [2] Au revoir" in out
-    assert "> 1\nQu'est-ce qui vous retient ?\n  [1] Vivre caché\n  [2] Retour" in out
+    assert "> 1\nQu'est-ce qui vous retient\u202f?\n  [1] Vivre caché\n  [2] Retour" in out
     assert "> bof\nJe n'ai pas compris." in out
     assert "(there is no choice [9]; choose 1 to 2)" in out
 
@@ -105,9 +105,9 @@ def test_advance_shows_the_reminders_that_would_be_sent(tmp_path: Path) -> None:
     run = chat(tmp_path / "a.db", "1\n/advance 3d\n1\n/advance soon\n/quit\n", "--user", "Zoé")
     assert run.returncode == 0, run.stderr
     out = run.stdout
-    assert "reminder(s) sent)" in out and "On en reparle, Zoé ?" in out
+    assert "reminder(s) sent)" in out and "On en reparle, Zoé\u202f?" in out
     assert "  [1] On reprend\n  [2] Demain\n  [3] Pas maintenant\n  [4] Plus de rappels" in out
-    assert "> 1\nQu'est-ce qui vous retient ?" in out, "pressing [1] on the reminder goes on"
+    assert "> 1\nQu'est-ce qui vous retient\u202f?" in out, "pressing [1] on the reminder goes on"
     assert "(usage: /advance 30m" in out
 
 
@@ -119,7 +119,7 @@ def test_two_people_in_one_database_invite_each_other(tmp_path: Path) -> None:
     zoe = chat(db, "/quit\n", "--user", "Zoé", "--start", link)
     assert "Un ami vous invite." in zoe.stdout and "Paul verra où vous en êtes" in zoe.stdout
     friends = chat(db, "/friends\n", "--user", "Paul")
-    assert "Vos proches invités : 1" in friends.stdout and "Zoé — V 0/0" in friends.stdout
+    assert "Vos proches invités\u00a0: 1" in friends.stdout and "Zoé — V 0/0" in friends.stdout
 
 
 # Leaving: Ctrl-C and Ctrl-D in a real terminal (a pseudo-terminal), the end of a pipe.
@@ -198,7 +198,7 @@ def test_ctrl_c_in_a_terminal_leaves_at_once_and_keeps_the_progress(
     terminal.prompts(1)
     terminal.type(b"1\r")
     terminal.prompts(2)
-    assert "Qu'est-ce qui vous retient ?" in terminal.shown.decode()
+    assert "Qu'est-ce qui vous retient\u202f?" in terminal.shown.decode()
     started = time.monotonic()
     terminal.type(b"\x03")  # no Enter after it
     code = terminal.exit_code(within=3)
@@ -210,7 +210,7 @@ def test_ctrl_c_in_a_terminal_leaves_at_once_and_keeps_the_progress(
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     again = chat(tmp_path / "x.db", "")
     assert again.returncode == 0, again.stderr
-    assert "Content de vous revoir.\n\nQu'est-ce qui vous retient ?" in again.stdout
+    assert "Content de vous revoir.\n\nQu'est-ce qui vous retient\u202f?" in again.stdout
 
 
 def test_ctrl_d_in_a_terminal_says_goodbye(terminal: Terminal) -> None:
@@ -227,7 +227,7 @@ def test_the_end_of_piped_input_says_goodbye(tmp_path: Path) -> None:
     assert run.returncode == 0 and run.stderr == ""
     assert run.stdout.rstrip().endswith("  [2] Retour\n\n" + GOODBYE)
     last = chat(tmp_path / "d.db", "1")
-    assert "> 1\nQu'est-ce qui vous retient ?" in last.stdout, "a last line without its end"
+    assert "> 1\nQu'est-ce qui vous retient\u202f?" in last.stdout, "a last line without its end"
 
 
 def test_ctrl_c_while_the_pipe_stays_open(tmp_path: Path) -> None:
@@ -240,7 +240,7 @@ def test_ctrl_c_while_the_pipe_stays_open(tmp_path: Path) -> None:
         process.stdin.flush()  # and the pipe stays open: the chat waits for more
         shown = b""
         deadline = time.monotonic() + 10
-        while b"Qu'est-ce qui vous retient ?" not in shown:
+        while "Qu'est-ce qui vous retient\u202f?".encode() not in shown:
             assert time.monotonic() < deadline, shown
             if select.select([process.stdout], [], [], 0.1)[0]:
                 shown += os.read(process.stdout.fileno(), 4096)
@@ -261,4 +261,4 @@ def test_input_from_a_file(tmp_path: Path) -> None:
             stdin=stdin, capture_output=True, text=True, timeout=60, check=False, cwd=ROOT,
         )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert "> 1\nQu'est-ce qui vous retient ?" in run.stdout and GOODBYE in run.stdout
+    assert "> 1\nQu'est-ce qui vous retient\u202f?" in run.stdout and GOODBYE in run.stdout

@@ -49,7 +49,7 @@ def say(dialogs: DialogSet, state: UserState, text: str) -> tuple[UserState, lis
 def test_a_typed_button_label_presses_it(talk: DialogSet, typed: str) -> None:
     after, sends, records = say(talk, at(talk, "menu"), typed)
     assert after.node == "installed" and records == ["text_press"]
-    assert sends[0].text == "Bravo !"
+    assert sends[0].text == "Bravo\u202f!"
 
 
 @pytest.mark.parametrize(
@@ -249,3 +249,49 @@ def test_a_menu_entry_must_be_a_command_of_its_feature() -> None:
 
     with pytest.raises(FeatureError, match="puts /friends in the menu"):
         check_features([Feature(name="x", menu=("friends",))])
+
+
+class Scores:
+    """A matcher that gives fixed scores, whatever is typed (a fake)."""
+
+    def __init__(self, **scores: float) -> None:
+        self.values = scores
+        self.names = tuple(scores)
+
+    def scores(self, text: str, lang: str) -> dict[str, float]:
+        return dict(self.values)
+
+    def rank(self, text: str, lang: str, among: object = None, limit: int = 3) -> tuple[Guess, ...]:
+        ordered = sorted(self.values.items(), key=lambda kv: -kv[1])
+        return tuple(Guess(name, score) for name, score in ordered)[:limit]
+
+    def best(self, text: str, lang: str, among: object = None) -> Guess | None:
+        return self.rank(text, lang, among, 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("stop", "node"),
+    [(0.34, "installed"), (0.5, "bye")],  # a near tie keeps the step; a clear lead leaves
+)
+def test_leaving_the_step_takes_a_lead_over_its_own_meaning(
+    talk: DialogSet, stop: float, node: str
+) -> None:
+    """At the menu `yes` presses "C'est fait" and `stop` (an anywhere rule) leaves: when
+    both are about as likely, the step's own meaning wins, since a wrong turn costs more."""
+    fake = replace(talk, matcher=Scores(stop=stop, **{"yes": 0.31}))
+    after, _, _ = say(fake, at(fake, "menu"), "peu importe")
+    assert after.node == node
+
+
+def test_a_ready_person_is_not_sent_to_the_privacy_worry(bundled: DialogSet) -> None:
+    """Typing "I have everything" at the practical check means its "all set"."""
+    ready = bundled.flows["welcome"].nodes["ready"]
+    state = evolve(
+        new_state(7, "en", NOW, "Margaret"), flow="welcome", node="ready",
+        node_version=ready.version,
+    )  # fmt: skip
+    after, _, _ = say(bundled, state, "I have everything")
+    assert (after.flow, after.node) == ("eduquer", "intro")
+    # a clear worry still leaves the step for its answer
+    after, _, _ = say(bundled, state, "I'm worried about my privacy")
+    assert (after.flow, after.node) == ("informer", "privacy")

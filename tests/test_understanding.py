@@ -296,6 +296,7 @@ def test_an_intent_without_examples_in_a_language_is_never_guessed() -> None:
 
 STEP = ["✅ C'est fait", "Je bloque", "Je le ferai plus tard", "Choisir un autre réseau"]
 DEVICES = ["iPhone ou iPad", "Téléphone ou tablette Android", "Un ordinateur", "Je ne sais pas"]
+STAGES = ["V — Partager, inviter", "I — Mes questions", "E — Installer, apprendre", "Plus tard"]
 
 
 @pytest.mark.parametrize(
@@ -314,6 +315,10 @@ DEVICES = ["iPhone ou iPad", "Téléphone ou tablette Android", "Un ordinateur",
         ("tablette android", DEVICES, 1),
         ("ordinateur", DEVICES, 2),
         ("jsp", DEVICES, 3),
+        ("E", STAGES, 2),  # a label's key, typed alone
+        ("e.", STAGES, 2),
+        ("i", STAGES, 1),
+        ("V ", STAGES, 0),
     ],
 )
 def test_a_typed_label_is_that_button(
@@ -329,6 +334,8 @@ def test_a_typed_label_is_that_button(
         ("c'est pas fait", STEP),
         ("je sais", DEVICES),  # not "Je ne sais pas"
         ("je", STEP),  # in two labels: which one?
+        ("I don't know", STAGES),  # a key is the whole text, never a word in a sentence
+        ("a", ["A — Lire", "A — Écrire"]),  # a key two labels share is no key
         ("ou", DEVICES),
         ("bonjour", STEP),
         ("", STEP),

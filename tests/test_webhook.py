@@ -97,7 +97,9 @@ async def test_right_secret_is_processed_and_a_redelivery_counts_once(webhook: A
     assert await post(url, emulator.user_message(ZOE, "/progress"), SECRET) == 200
     await until(lambda: len(emulator.sent_to(ZOE.id)) >= 3)
     texts = [m["text"] for m in emulator.sent_to(ZOE.id)]
-    assert texts[0] == "Bonjour Zoé !\n\nPar où commencer ?\n\nUn code d'invitation ?"
+    assert (
+        texts[0] == "Bonjour Zoé\u202f!\n\nPar où commencer\u202f?\n\nUn code d'invitation\u202f?"
+    )
     assert "/invite" in texts[1] and len(texts) == 3
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from bot.understanding.matcher import Guess
@@ -152,10 +152,18 @@ class Flow:
     file: str
     line: int
     on_text: tuple[TextRule, ...] = ()  # free-text rules that apply at every node
+    # the flow's default follow-ups (`nudges:` at the top of the file), already given to
+    # every node that waits for the person and has no `nudges:` of its own
+    nudges: tuple[Followup, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Fact:
+    """A figure or a finding the dialogs quote: `source` is its publisher, `study` the
+    study's title and `scope` whom it is about (per language), `url` where a person can
+    check it. `reviewed`: the day someone last checked that it still holds, which quiets
+    its age warning for a year."""
+
     id: str
     text: Texts
     source: str
@@ -163,6 +171,9 @@ class Fact:
     url: str | None
     file: str
     line: int
+    study: Texts = field(default_factory=dict)
+    scope: Texts = field(default_factory=dict)
+    reviewed: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

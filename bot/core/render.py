@@ -1,7 +1,8 @@
 """Rendering of dialog texts: one sandboxed Jinja2 environment, Telegram HTML out.
 
 User-supplied values (names, typed text) only ever enter as template *data*, and HTML
-autoescaping makes them inert. Compiled templates are cached by their source.
+autoescaping makes them inert. Compiled templates are cached by their source. A French
+text gets its no-break spaces once rendered (`bot.core.typography`).
 
 The checker (`bot.dialogs.templates`) refuses every template whose work it cannot bound;
 the environment below refuses the same things again while rendering, in case a template
@@ -25,6 +26,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 
+from bot.core import typography
 from bot.errors import VieError
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -292,11 +294,16 @@ class Renderer:
         return found
 
     def render(self, source: str, context: Mapping[str, Any]) -> str:
-        """Render a text template; failures become RenderError naming the template."""
+        """Render a text template; failures become RenderError naming the template.
+
+        A text in a language with its own typography (the context's `user.lang`, the
+        language the text is written in: French) is typeset once rendered, values
+        included (`bot.core.typography`)."""
         try:
-            return self.template(source).render(context).strip()
+            text = self.template(source).render(context).strip()
         except TemplateError as exc:
             raise RenderError(f"template {source[:60]!r} failed: {exc}") from exc
+        return typography.typeset(text) if typography.applies(_language(context)) else text
 
     def test(self, expression: str, context: Mapping[str, Any]) -> bool:
         """Evaluate a condition; a failing condition counts as false."""
@@ -304,6 +311,12 @@ class Renderer:
             return bool(self.condition(expression)(**context))
         except (TemplateError, TypeError, ValueError, ArithmeticError):
             return False
+
+
+def _language(context: Mapping[str, Any]) -> str | None:
+    user = context.get("user")
+    lang = user.get("lang") if isinstance(user, Mapping) else None
+    return lang if isinstance(lang, str) else None
 
 
 def visible_length(text: str) -> int:

@@ -2,7 +2,8 @@
 
 In order: a button's own label (typos allowed); the node's keyword rules; the likeliest
 intent among those this node and the `anywhere` rules name (a node's rule or button wins
-over an anywhere rule for the same intent, and an anywhere rule needs a clearer meaning);
+over an anywhere rule for the same intent, and an anywhere rule needs a clearer meaning,
+and a lead over the step's own likeliest one);
 the anywhere keyword rules; a label typed in another language; then a built-in intent
 ("oui", "je sais pas", "plus tard"…), which every node understands in general terms when
 nothing there gives it a meaning. Every intent is scored, so that a clear meaning the
@@ -23,8 +24,11 @@ from bot.understanding.matcher import THRESHOLD, Guess
 SUGGEST_FROM = 0.08  # a "did you mean…?" intent scores at least this (below `best`'s bar)
 SUGGESTIONS = 2
 CLEARER = 0.15  # an intent this much clearer, but of no use here, means the step's is wrong
-# Leaving the step for an `anywhere` rule takes this score (the step's own, `best`'s bar).
+# Leaving the step for an `anywhere` rule takes this score (the step's own, `best`'s bar)...
 ANYWHERE_BAR = 0.25
+# ...and this lead over the step's own likeliest meaning: "I have everything" at the
+# practical check is its "all set" (0.328), not a worry about privacy (0.332).
+ANYWHERE_LEAD = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +48,19 @@ class Meaning:
         return self.button is not None or self.rule is not None
 
 
-def candidates(dialogs: Dialogs, node: Node | None, buttons: Sequence[Button]) -> list[str]:
-    """The intents that mean something here, the node's first."""
+def own_intents(node: Node | None, buttons: Sequence[Button]) -> list[str]:
+    """The intents the step itself gives a meaning to (its rules and buttons)."""
     names: dict[str, None] = {}
     for rule in node.on_text if node else ():
         names.update(dict.fromkeys(rule.intents))
     for button in buttons:
         names.update(dict.fromkeys(button.intents))
+    return list(names)
+
+
+def candidates(dialogs: Dialogs, node: Node | None, buttons: Sequence[Button]) -> list[str]:
+    """The intents that mean something here, the node's first."""
+    names = dict.fromkeys(own_intents(node, buttons))
     for rule in dialogs.anywhere:
         names.update(dict.fromkeys(rule.intents))
     return list(names)
@@ -92,6 +102,9 @@ def understand(
         guess = None
     if guess is not None:
         action = action_for(dialogs, node, buttons, guess.intent)
+        own = _best(scores, own_intents(node, buttons)) if _elsewhere(node, action) else None
+        if own is not None and guess.score - own.score < ANYWHERE_LEAD:
+            guess, action = own, action_for(dialogs, node, buttons, own.intent)
         if isinstance(action, Button):
             return Meaning(button=action, intent=guess.intent)
         here = node is not None and action in node.on_text
@@ -113,6 +126,11 @@ def understand(
     near = sorted((n for n in names if scores.get(n, 0.0) >= SUGGEST_FROM),
                   key=lambda n: (-scores[n], n))  # fmt: skip
     return Meaning(suggestions=tuple(near[:SUGGESTIONS]))
+
+
+def _elsewhere(node: Node | None, action: Button | TextRule | None) -> bool:
+    """Whether `action` is an `anywhere` rule, which leaves the step."""
+    return isinstance(action, TextRule) and (node is None or action not in node.on_text)
 
 
 def _best(scores: Mapping[str, float], names: Iterable[str]) -> Guess | None:

@@ -7,6 +7,7 @@ once. Each walk is linear in the number of nodes and edges.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from bot.core.dialogset import DialogSet
 from bot.core.engine import CORE_LENGTHS, CORE_MESSAGES
@@ -16,14 +17,14 @@ from bot.core.model import STAGES, Node, Target, TextRule
 from bot.core.render import Renderer
 from bot.dialogs.intent_checks import check_intents
 from bot.dialogs.parse import Built, Parsed
-from bot.dialogs.template_checks import TemplateChecks
+from bot.dialogs.typography_checks import TypographyChecks
 from bot.errors import Problem
 from bot.understanding import Intent, Matcher
 
 MAX_LABEL = 64
 
 
-class _Checker(TemplateChecks):
+class _Checker(TypographyChecks):
     def __init__(
         self,
         built: Built,
@@ -226,6 +227,23 @@ class _Checker(TemplateChecks):
     def _goto_targets(node: Node) -> Iterator[Target]:
         return iter([b.target for b in node.goto])
 
+    def default_nudges(self) -> None:
+        """A flow's default `nudges:` is checked with the nodes that use it (its problems
+        said once, by `_once_per_default`); a default that no node uses is said so."""
+        for flow in self.built.flows.values():
+            if not flow.nudges or any(n.nudges is flow.nudges for n in flow.nodes.values()):
+                continue
+            for followup in flow.nudges:
+                if followup.after is None:
+                    self.add(None, followup.line, f"nudge: 'after: {followup.after_text}' is "
+                             "not a duration such as 30m, 3h, 2d or 1w", flow.file)  # fmt: skip
+            self.problems.append(
+                Problem(flow.file, flow.nudges[0].line, None,
+                        f"the default 'nudges' of flow '{flow.id}' apply to no node: every "
+                        "node that waits for the person has its own 'nudges:' (or none "
+                        "waits, or each has 'goto' or 'end: true')", "warning")
+            )  # fmt: skip
+
     def facts(self) -> None:
         if (
             self.built.facts_source is None
@@ -237,21 +255,69 @@ class _Checker(TemplateChecks):
             )
 
 
+def _once_per_default(built: Built, problems: list[Problem]) -> None:
+    """A mistake in a flow's default `nudges:` is found at every node that uses it: keep
+    it once, at its own line, saying how many nodes share it."""
+    for flow in built.flows.values():
+        users = [n for n in flow.nodes.values() if flow.nudges and n.nudges is flow.nudges]
+        if not users:
+            continue
+        lines = {followup.line for followup in flow.nudges}
+        seen: set[tuple[int, str, str]] = set()
+        kept = []
+        for p in problems:
+            if p.file != flow.file or p.line not in lines or p.node is None:
+                kept.append(p)
+                continue
+            if (p.line, p.message, p.severity) not in seen:
+                seen.add((p.line, p.message, p.severity))
+                nodes = "1 node" if len(users) == 1 else f"{len(users)} nodes"
+                shared = f" (the flow's default 'nudges', used by {nodes})"
+                kept.append(replace(p, node=None, message=p.message + shared))
+        problems[:] = kept
+
+
 def stale_facts(dialogs: DialogSet, year: int, max_age: int) -> list[Problem]:
     """Warnings for facts older than `max_age` years in `year`: figures age, and a
-    reluctant reader who catches one outdated number stops trusting the rest."""
-    return [
-        Problem(
-            fact.file,
-            fact.line,
-            None,
-            f"fact '{fact.id}' is a {fact.year} figure, more than {max_age} years old: check "
-            "that it still holds and refresh it (or raise bot.fact_max_age)",
-            "warning",
-        )
-        for fact in dialogs.facts.values()
-        if year - fact.year > max_age
-    ]
+    reluctant reader who catches one outdated number stops trusting the rest.
+
+    A fact `reviewed:` less than a year ago (someone checked that it still holds) stays
+    quiet; once the year is over, the warning comes back and says when it was last
+    reviewed. "Today" is today's day and month in `year`. A review dated after today
+    silences nothing: it is a typing mistake, and said so."""
+    from datetime import date  # only this check reads the calendar
+
+    now = date.today()
+    try:
+        today = now.replace(year=year)
+    except ValueError:  # 29 February, in a year without one
+        today = now.replace(year=year, day=28)
+    problems = []
+    for fact in dialogs.facts.values():
+        if year - fact.year <= max_age:
+            continue
+        old = f"fact '{fact.id}' dates from {fact.year}, more than {max_age} years ago"
+        reviewed = fact.reviewed
+        if reviewed is None:
+            advice = (
+                "check that it still holds, then refresh it, or write "
+                f"`reviewed: {today.isoformat()}` under it to quiet this for a year "
+                "(or raise bot.fact_max_age)"
+            )
+        elif reviewed > today:
+            advice = (
+                f"its `reviewed: {reviewed.isoformat()}` is a day still to come, so it "
+                "quiets nothing: write the day it was really checked"
+            )
+        elif (today - reviewed).days < 365:
+            continue  # checked within the year: acknowledged
+        else:
+            advice = (
+                f"last reviewed on {reviewed.isoformat()}, over a year ago: check it "
+                f"again, then refresh it or update `reviewed:` to {today.isoformat()}"
+            )
+        problems.append(Problem(fact.file, fact.line, None, f"{old}: {advice}", "warning"))
+    return problems
 
 
 def run_checks(
@@ -271,8 +337,11 @@ def run_checks(
     lengths = checker.lengths()
     checker.node_texts(lengths)
     checker.messages(lengths)
+    checker.typography()
     checker.facts()
     check_intents(built, languages, checker.problems)
+    checker.default_nudges()
+    _once_per_default(built, checker.problems)
     if entry_flow not in built.flows:
         return None
     milestone_stage: dict[str, str] = {}

@@ -14,8 +14,9 @@ from bot.core.dialogset import DialogSet
 from bot.core.feature import Feature
 from bot.core.render import Renderer
 from bot.dialogs.checks import run_checks
-from bot.dialogs.parse import Parsed, build, parse_directory, plain
+from bot.dialogs.parse import Parsed, build, parse_directory
 from bot.dialogs.validate import validate_files
+from bot.dialogs.values import plain
 from bot.errors import DialogError, Problem
 
 

@@ -11,11 +11,9 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.core.durations import parse_duration
 from bot.core.model import (
     Answer,
     Branch,
@@ -25,13 +23,12 @@ from bot.core.model import (
     Followup,
     IntentText,
     Node,
-    Scalar,
-    Target,
     TextRule,
     Texts,
 )
 from bot.core.textmatch import normalize
 from bot.dialogs import yamlfile
+from bot.dialogs.values import duration, plain, review_date, sets, target, texts
 from bot.errors import Problem
 
 
@@ -115,28 +112,6 @@ def parse_directory(directory: Path) -> Parsed:
 FILE_KINDS = ("flow", "facts", "messages", "intents")
 
 
-def plain(value: Any) -> Any:
-    """Line-tracking containers to plain dicts and lists (for hashing)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
-def _target(flow: str, raw: str) -> Target:
-    head, _, tail = raw.partition(".")
-    return Target(head, tail) if tail else Target(flow, head)
-
-
-def _texts(raw: Any) -> Texts:
-    return {str(k): str(v) for k, v in raw.items()}
-
-
-def _sets(raw: Any) -> dict[str, Scalar]:
-    return dict(raw or {})
-
-
 def _rules(
     flow: str,
     raw: Any,
@@ -176,21 +151,28 @@ def _rules(
         rules.append(
             TextRule(
                 keywords={lang: tuple(normalize(w) for w in keywords.get(lang, ())) for lang in languages},
-                target=_target(flow, r["goto"]) if "goto" in r else None,
-                set=_sets(r.get("set")),
+                target=target(flow, r["goto"]) if "goto" in r else None,
+                set=sets(r.get("set")),
                 line=line,
                 intents=intents,
-                reply=_texts(r["say"]) if "say" in r else None,
+                reply=texts(r["say"]) if "say" in r else None,
             )
         )  # fmt: skip
     return tuple(rules)
 
 
-def _duration(text: str) -> timedelta | None:
-    try:
-        return parse_duration(text)
-    except ValueError:
-        return None  # reported by the checker with its line
+def _followups(raw: Any, source: SourceFile, path: tuple[str, ...]) -> tuple[Followup, ...]:
+    return tuple(
+        Followup(duration(f["after"]), str(f["after"]), texts(f["say"]), source.line(*path, i))
+        for i, f in enumerate(raw or ())
+    )
+
+
+def _waits(raw: Any) -> bool:
+    """Whether a node (its raw mapping) stops and waits for the person: it offers
+    something to answer, does not move on by itself, and is not a place to stop."""
+    offers = raw.get("buttons") or raw.get("on_text") or raw.get("input")
+    return bool(offers) and not raw.get("goto") and not raw.get("end")
 
 
 def _node(
@@ -200,6 +182,7 @@ def _node(
     source: SourceFile,
     languages: Iterable[str],
     problems: list[Problem],
+    default_nudges: tuple[Followup, ...] = (),
 ) -> Node:
     version = hashlib.blake2b(
         json.dumps(plain(raw), sort_keys=True, ensure_ascii=False).encode(), digest_size=3
@@ -207,9 +190,9 @@ def _node(
     buttons = tuple(
         Button(
             id=b["id"],
-            label=_texts(b["label"]),
-            target=_target(flow, b["goto"]),
-            set=_sets(b.get("set")),
+            label=texts(b["label"]),
+            target=target(flow, b["goto"]),
+            set=sets(b.get("set")),
             when=b.get("when"),
             line=source.line("nodes", node_id, "buttons", i),
             intents=tuple(b.get("intents") or ()),
@@ -221,21 +204,20 @@ def _node(
     )
     goto_raw = raw.get("goto")
     if isinstance(goto_raw, str):
-        goto: tuple[Branch, ...] = (Branch(None, _target(flow, goto_raw)),)
+        goto: tuple[Branch, ...] = (Branch(None, target(flow, goto_raw)),)
     else:
-        goto = tuple(Branch(b.get("if"), _target(flow, b["goto"])) for b in goto_raw or ())
-    nudges = tuple(
-        Followup(_duration(f["after"]), str(f["after"]), _texts(f["say"]),
-                 source.line("nodes", node_id, "nudges", i))
-        for i, f in enumerate(raw.get("nudges") or ())
-    )  # fmt: skip
+        goto = tuple(Branch(b.get("if"), target(flow, b["goto"])) for b in goto_raw or ())
+    if "nudges" in raw:  # its own, or none at all (`nudges: []`)
+        nudges = _followups(raw["nudges"], source, ("nodes", node_id, "nudges"))
+    else:  # the flow's default, where the person waits
+        nudges = default_nudges if _waits(raw) else ()
     raw_input = raw.get("input")
     answer = None
     if raw_input:
         answer = Answer(
             kind=raw_input["kind"],
             save=raw_input["save"],
-            target=_target(flow, raw_input["goto"]),
+            target=target(flow, raw_input["goto"]),
             of=raw_input.get("of"),
             shorteners=tuple(raw_input.get("shorteners") or ()),
             line=source.line("nodes", node_id, "input"),
@@ -245,12 +227,12 @@ def _node(
         nudges=nudges,
         flow=flow,
         id=node_id,
-        say=_texts(raw["say"]),
+        say=texts(raw["say"]),
         fact=raw.get("fact"),
         buttons=buttons,
         on_text=rules,
         goto=goto,
-        set=_sets(raw.get("set")),
+        set=sets(raw.get("set")),
         milestone=raw.get("milestone"),
         completes=bool(raw.get("completes", False)),
         end=bool(raw.get("end", False)),
@@ -299,8 +281,9 @@ def build(parsed: Parsed, languages: Sequence[str]) -> Built:
             if not source.valid:
                 built.broken_flows.add(flow_id)
                 continue
+            default_nudges = _followups(doc.get("nudges"), source, ("nudges",))
             nodes = {
-                nid: _node(flow_id, nid, raw, source, languages, parsed.problems)
+                nid: _node(flow_id, nid, raw, source, languages, parsed.problems, default_nudges)
                 for nid, raw in doc["nodes"].items()
             }
             anywhere = _rules(
@@ -314,6 +297,7 @@ def build(parsed: Parsed, languages: Sequence[str]) -> Built:
                 source.path,
                 source.line("flow"),
                 anywhere,
+                default_nudges,
             )
             built.sources[flow_id] = source
         elif source.kind == "facts":
@@ -331,14 +315,30 @@ def build(parsed: Parsed, languages: Sequence[str]) -> Built:
                         )
                     )
                     continue
+                try:
+                    reviewed = review_date(raw.get("reviewed"))
+                except ValueError:
+                    reviewed = None
+                    parsed.problems.append(
+                        Problem(
+                            source.path,
+                            source.line("facts", fact_id, "reviewed"),
+                            None,
+                            f"fact '{fact_id}': reviewed: {raw['reviewed']!r} is not a day; "
+                            "write it YYYY-MM-DD, for instance 2026-03-02",
+                        )
+                    )
                 built.facts[fact_id] = Fact(
                     fact_id,
-                    _texts(raw["text"]),
+                    texts(raw["text"]),
                     raw["source"],
                     raw["year"],
                     raw.get("url"),
                     source.path,
                     source.line("facts", fact_id),
+                    study=texts(raw.get("study", {})),
+                    scope=texts(raw.get("scope", {})),
+                    reviewed=reviewed,
                 )
             built.facts_source = source
         elif source.kind == "intents":
@@ -348,7 +348,7 @@ def build(parsed: Parsed, languages: Sequence[str]) -> Built:
                 built.messages_source = built.messages_source or source
                 continue
             for key, raw in doc["messages"].items():
-                built.messages[key] = _texts(raw)
+                built.messages[key] = texts(raw)
             built.messages_source = source
     return built
 
@@ -378,7 +378,7 @@ def _intents(
         examples = {
             lang: tuple(str(e) for e in (raw["examples"].get(lang) or ())) for lang in languages
         }
-        label = _texts(raw["label"]) if "label" in raw else {
+        label = texts(raw["label"]) if "label" in raw else {
             lang: (examples[lang] or (name,))[0] for lang in languages
         }  # fmt: skip
         built.intents[name] = IntentText(name, examples, label, line)

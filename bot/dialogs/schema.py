@@ -51,6 +51,24 @@ _INTENT: Schema = {"type": "string", "pattern": ID, "maxLength": 32}
 _INTENTS: Schema = {"type": "array", "items": _INTENT, "minItems": 1, "uniqueItems": True}
 
 
+def _nudges(languages: Sequence[str], min_items: int) -> Schema:
+    """Follow-up reminders: at most three, each `after` a delay and what it says."""
+    return {
+        "type": "array",
+        "minItems": min_items,
+        "maxItems": 3,
+        "items": {
+            "type": "object",
+            "properties": {
+                "after": {"type": "string", "minLength": 1},
+                "say": texts(languages),
+            },
+            "required": ["after", "say"],
+            "additionalProperties": False,
+        },
+    }
+
+
 def flow_schema(languages: Sequence[str]) -> Schema:
     """Schema of a flow file (`flow:` at the top)."""
     button = {
@@ -102,20 +120,8 @@ def flow_schema(languages: Sequence[str]) -> Schema:
             "set": _SET,
             "milestone": {"type": "string", "pattern": ID},
             "completes": {"type": "boolean"},
-            "nudges": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": 3,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "after": {"type": "string", "minLength": 1},
-                        "say": texts(languages),
-                    },
-                    "required": ["after", "say"],
-                    "additionalProperties": False,
-                },
-            },
+            # [] on a node: no reminder here, not even the flow's default
+            "nudges": _nudges(languages, min_items=0),
             "end": {"type": "boolean"},
             "input": {
                 "type": "object",
@@ -145,6 +151,8 @@ def flow_schema(languages: Sequence[str]) -> Schema:
             "stage": {"enum": list(STAGES)},
             "start": {"type": "string", "pattern": ID},
             "on_text": {"type": "array", "items": text_rule},
+            # the default follow-ups of every node that waits and has no `nudges:`
+            "nudges": _nudges(languages, min_items=1),
             "nodes": {
                 "type": "object",
                 "minProperties": 1,
@@ -163,11 +171,17 @@ def facts_schema(languages: Sequence[str]) -> Schema:
         "type": "object",
         "properties": {
             "text": texts(languages),
+            # who published the figure (the institute, not who reported it)
             "source": {"type": "string", "minLength": 1},
+            "study": texts(languages),  # the study's title
+            "scope": texts(languages),  # whom it is about: "internautes français de 13 ans…"
             "year": {"type": "integer", "minimum": 1990, "maximum": 2100},
             "url": {"type": "string", "pattern": r"^https?://\S+$"},
+            # YYYY-MM-DD. YAML reads an unquoted date as a date, a type JSON Schema does
+            # not know: the value is checked when the facts are built (`values.review_date`).
+            "reviewed": {},
         },
-        "required": ["text", "source", "year"],
+        "required": ["text", "source", "study", "scope", "year", "url"],
         "additionalProperties": False,
     }
     return {

@@ -65,8 +65,15 @@ def _sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> LineList:
     return out
 
 
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    # A date stays the text the operator wrote (`reviewed: 2026-12-01`): the checker reads
+    # it and says what is wrong with `2026-02-30`, where PyYAML would raise ValueError.
+    return str(loader.construct_scalar(node))
+
+
 _Loader.add_constructor("tag:yaml.org,2002:map", _mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _sequence)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 def load(text: str) -> Any:

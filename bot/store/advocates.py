@@ -2,7 +2,8 @@
 
 Each query reads a bounded handful of rows through an index, whatever the number of
 users: counters are kept by triggers (see migration 0002), friends are paged by keyset
-(never OFFSET), and the leaderboard reads the top of a partial index.
+(never OFFSET), and "people helped" reads the advocate's own row of counters (no ranking:
+nobody is compared with anybody).
 """
 
 from __future__ import annotations
@@ -15,16 +16,14 @@ from typing import Any
 from bot.core.textmatch import normalize
 from bot.features.advocates.records import (
     INVITES_SHOWN,
-    LEADERS,
     MAX_PATH,
     Alert,
     AlertBatch,
     Friend,
     FriendsPage,
+    Helped,
     Invitation,
     InviteList,
-    Leader,
-    Leaderboard,
 )
 from bot.store.queues import from_ms
 
@@ -43,9 +42,6 @@ _FRIEND = """
            (SELECT group_concat(stage, ' ') FROM stages_completed s WHERE s.user_id = r.friend_id)
     FROM referrals r JOIN users u ON u.user_id = r.friend_id
     LEFT JOIN invites i ON i.payload = r.payload"""
-_LEADER = """
-    SELECT a.user_id, u.first_name, u.public, a.friends, a.finished, a.tree_finished, a.depth
-    FROM advocates a JOIN users u ON u.user_id = a.user_id"""
 _PAGE = "ORDER BY r.joined_ms {0}, r.friend_id {0} LIMIT ?"
 
 # Every query, by name; a test checks that none of them scans a table.
@@ -65,9 +61,7 @@ QUERIES = {
     "friends_before": f"{_FRIEND} WHERE r.advocate_id = ? "
     f"AND (r.joined_ms, r.friend_id) > (?, ?) {_PAGE.format('ASC')}",
     "counters": "SELECT friends, finished FROM advocates WHERE user_id = ?",
-    "leaders": f"{_LEADER} WHERE a.tree_finished > 0 "
-    "ORDER BY a.tree_finished DESC, a.finished DESC, a.since_ms LIMIT ?",
-    "leader": f"{_LEADER} WHERE a.user_id = ?",
+    "helped": "SELECT friends, finished, tree FROM advocates WHERE user_id = ?",
     "alerts": "SELECT a.id, a.friend_id, u.first_name, a.kind, a.stage, a.at_ms, u.shares "
     "FROM alerts a JOIN users u ON u.user_id = a.friend_id "
     "WHERE a.advocate_id = ? ORDER BY a.id LIMIT ?",
@@ -101,10 +95,6 @@ def _friend(row: Sequence[Any]) -> Friend:
         reached=tuple((str(s), int(n)) for s, n in json.loads(row[6] or "[]")),
         completed=frozenset((row[7] or "").split()),
     )
-
-
-def _leader(row: Sequence[Any]) -> Leader:
-    return Leader(row[0], row[1], bool(row[2]), row[3], row[4], row[5], row[6])
 
 
 class AdvocateQueries:
@@ -166,10 +156,10 @@ class AdvocateQueries:
         total, finished = (counts[0][0], counts[0][1]) if counts else (0, 0)
         return FriendsPage(tuple(_friend(r) for r in rows), total, finished, page, more)
 
-    async def leaderboard(self, user_id: int, limit: int = LEADERS) -> Leaderboard:
-        rows = await self._all(QUERIES["leaders"], (limit,))
-        mine = await self._all(QUERIES["leader"], (user_id,))
-        return Leaderboard(tuple(_leader(r) for r in rows), _leader(mine[0]) if mine else None)
+    async def helped(self, advocate_id: int) -> Helped:
+        """The advocate's own counts (all zero before anyone came through them)."""
+        rows = await self._all(QUERIES["helped"], (advocate_id,))
+        return Helped(*(int(n) for n in rows[0])) if rows else Helped()
 
     async def pending_alerts(self, advocate_id: int, limit: int = 200) -> AlertBatch:
         rows = await self._all(QUERIES["alerts"], (advocate_id, limit + 1))

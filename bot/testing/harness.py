@@ -179,11 +179,22 @@ class ChatHarness:
         )
 
     def expect(self, fragment: str, *, last: int = 3) -> None:
-        """Assert that one of the last `last` bot messages contains `fragment` (plain text)."""
+        """Assert that one of the last `last` bot messages contains `fragment` (plain text).
+        Case and the kind of space do not count: the renderer puts French no-break spaces
+        (before `?`, `:`…) that whoever writes the test should not have to type."""
         recent = self.bot_lines[-last:]
-        if not any(fragment.casefold() in to_plain(line.text).casefold() for line in recent):
+        wanted = _loose(fragment)
+        if not any(wanted in _loose(to_plain(line.text)) for line in recent):
             shown = "\n---\n".join(to_plain(line.text) for line in recent)
             raise HarnessError(f"{fragment!r} not in the last {last} bot messages:\n{shown}")
+
+
+_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
+
+
+def _loose(text: str) -> str:
+    """`text` as `expect` compares it: casefolded, every no-break space a plain one."""
+    return text.translate(_SPACES).casefold()
 
 
 def format_line(line: Line) -> str:

@@ -3,12 +3,14 @@
 Two views, the better one wins: the words (as `normalize` reads them, each allowed a typo
 or two, weighted by how few labels share them), and the letters of the whole label (for
 "cestfait" or "plustard", where words ran together). A label and a text that disagree on
-negation never match ("pas fait" is not "C'est fait").
+negation never match ("pas fait" is not "C'est fait"). A label that starts with a short
+key and a dash ("E — Installer, apprendre") is also typed as its key alone: "e".
 """
 
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +24,8 @@ ACCEPT = 0.7  # a label is taken from this score up...
 MARGIN = 0.1  # ...and only when no other label comes this close
 MAX_TEXT = 120  # a text this long is a message, not a typed button
 FUNCTION = 0.25  # weight of a function word ("je", "le", "ou"): "plus tard" is the label
+# "V — Partager", "2 - Réagir": a key of one to three letters or digits, then a dash
+_KEY = re.compile(r"\s*(\w{1,3})\s+[—–-]\s+\S")
 
 
 def _plain(text: str) -> str:
@@ -82,6 +86,7 @@ class _Labels:
     letters: tuple[str, ...]
     weights: dict[str, float]
     longest: int  # tokens in the longest label
+    keys: dict[str, int]  # a key that starts exactly one label, and that label's index
 
 
 @lru_cache(maxsize=4096)
@@ -101,20 +106,25 @@ def _prepared(labels: tuple[str, ...], lang: str) -> _Labels:
         for t, n in held.items()
     }
     longest = max((len(t) for t in tokens), default=0)
-    return _Labels(tokens, tuple(_letters(p) for p in plain), weights, longest)
+    starts = [_KEY.match(p) for p in plain]
+    found = [fold(m.group(1)) if m else "" for m in starts]
+    keys = {k: i for i, k in enumerate(found) if k and found.count(k) == 1}
+    return _Labels(tokens, tuple(_letters(p) for p in plain), weights, longest, keys)
 
 
 def label_index(text: str, labels: Sequence[str], lang: str) -> int | None:
     """The index of the label `text` stands for, or None when none clearly does."""
     if not labels or len(text) > MAX_TEXT:
         return None
+    known = _prepared(tuple(labels), lang)
+    letters = _letters(text)
+    if letters in known.keys:  # "e" for "E — Installer, apprendre"
+        return known.keys[letters]
     typed = frozenset(normalize(text, lang))
     if not typed:
         return None
-    known = _prepared(tuple(labels), lang)
     if len(typed) > 2 * known.longest + 2:
         return None  # a sentence, not a label typed: the intents will read it
-    letters = _letters(text)
     scores = []
     for label_tokens, label_letters in zip(known.tokens, known.letters, strict=True):
         if not label_tokens or negative(label_tokens) != negative(typed):

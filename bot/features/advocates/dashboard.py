@@ -1,6 +1,7 @@
-"""The advocate's commands: /invite, /invites, /friends, /leaderboard, /privacy, /alerts.
-Pure: what they show was looked up beforehand (see `lookups`) and arrives in `known`.
-Each command and each of its buttons is one entry of `COMMANDS` and `PRESSES`."""
+"""The advocate's commands: /invite, /invites, /friends, /helped (once /leaderboard, a
+name still understood), /toolkit, /privacy, /alerts. Pure: what they show was looked up
+beforehand (see `lookups`) and arrives in `known`. Each command and each of its buttons is
+one entry of `COMMANDS` and `PRESSES`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.events import ButtonView, CancelNudge, Command, Known, Send
-from bot.core.model import STAGES
+from bot.core.model import STAGES, Target
 from bot.core.render import to_plain
 from bot.core.turn import Turn
 from bot.features.advocates import invites
@@ -19,17 +20,21 @@ from bot.features.advocates.effects import CreateInvite, RevokeInvite
 from bot.features.advocates.records import (
     DORMANT_KEY,
     FRIENDS_PER_PAGE,
+    LETTER_LIMIT,
     AdvocatePolicy,
     Friend,
     FriendsPage,
+    Helped,
     Invitation,
     InviteList,
-    Leader,
-    Leaderboard,
 )
 from bot.features.advocates.state import ADVOCACY
 
 _CURSOR = re.compile(r"^([np])([0-9]{1,6})_([0-9]{1,15})_(-?[0-9]{1,18})$")  # fits 64 bits
+# The advocate's toolkit (how to bring someone in, preparing the visit, a card for a
+# doubt, the invitation) is dialog content, written by the operators: /toolkit opens it
+# where the dialogs have it.
+TOOLKIT = Target("viraliser", "toolkit")
 
 
 # -- invitations ------------------------------------------------------------------------
@@ -51,7 +56,27 @@ def _invite(turn: Turn, policy: AdvocatePolicy, known: Known | None) -> None:
     share = ButtonView(
         turn.label("invite_share_button"), url=invites.share_url(view["link"], share_text)
     )
-    turn.say("invite_link", (share, _list_button(turn)), invite=view)
+    letter = turn.button("invite_letter_button", "letter", known.code)
+    turn.say("invite_link", (share, letter, _list_button(turn)), invite=view)
+
+
+def _letter(turn: Turn, policy: AdvocatePolicy, known: Known | None) -> None:
+    """The invitation as a text to copy into a text message or an e-mail, for a friend
+    who has no Telegram yet: it says how to get it."""
+    mine = isinstance(known, Invitation) and known.advocate_id == turn.state.user_id
+    if not isinstance(known, Invitation) or not mine or known.revoked:
+        turn.record("stale_press", reason="letter_unknown")
+        turn.say("invite_revoke_unknown")
+        return
+    view = _invitation_view(policy, known)
+    letter = to_plain(
+        turn.message(
+            "invite_letter_text", link=view["link"], code=view["code"], name=known.name,
+            bot=f"@{policy.bot_username}",
+        )
+    )  # fmt: skip
+    turn.record("invite_letter")
+    turn.say("invite_letter", (_list_button(turn),), invite=view, letter=letter[:LETTER_LIMIT])
 
 
 def _invitation_view(policy: AdvocatePolicy, invitation: Invitation) -> dict[str, Any]:
@@ -95,7 +120,7 @@ def _revoke(turn: Turn, policy: AdvocatePolicy, known: Known | None) -> None:
     turn.say("invite_revoked", invite=_invitation_view(policy, known))
 
 
-# -- friends and the leaderboard -----------------------------------------------------------
+# -- friends, and the people helped ----------------------------------------------------------
 def _progress_bar(turn: Turn, friend: Friend) -> str:
     reached = dict(friend.reached)
     parts = []
@@ -164,25 +189,41 @@ def _friends(turn: Turn, policy: AdvocatePolicy, known: Known | None) -> None:
     )  # fmt: skip
 
 
-def _leader_view(turn: Turn, leader: Leader, rank: int) -> dict[str, Any]:
-    me = leader.user_id == turn.state.user_id
-    return {
-        "rank": rank,
-        "name": leader.first_name if (leader.public or me) and leader.first_name else "",
-        "me": me,
-        "finished": leader.finished,
-        "tree": leader.tree_finished,
-        "depth": leader.depth,
-    }
+def _helped(turn: Turn, known: Known | None, wide: bool) -> None:
+    """How many people came through the advocate, and (`wide`, if they ask) through
+    those people in turn: their own counts only, never a ranking, never anyone's name.
+    Those further away are counted as arrived, not by progress: they never chose to show
+    it to this person."""
+    helped = known if isinstance(known, Helped) else Helped()
+    through = max(0, helped.tree - helped.friends)
+    buttons = []
+    if helped.friends and through and not wide:
+        buttons.append(turn.button("helped_wide_button", "helped", "wide"))
+    if helped.friends:
+        buttons.append(turn.button("alerts_friends_button", "friends", "1"))
+    elif _has_toolkit(turn):
+        buttons.append(turn.button("toolkit_button", "toolkit", "open"))
+    turn.say(
+        "helped", tuple(buttons), direct=helped.friends, finished=helped.finished,
+        through=through, wide=wide,
+    )  # fmt: skip
 
 
-def _leaderboard(turn: Turn, policy: AdvocatePolicy, known: Known | None) -> None:
-    board = known if isinstance(known, Leaderboard) else Leaderboard((), None)
-    leaders = [_leader_view(turn, leader, rank) for rank, leader in enumerate(board.top, start=1)]
-    me = board.me
-    mine = {"friends": me.friends if me else 0, "finished": me.finished if me else 0,
-            "tree": me.tree_finished if me else 0, "depth": me.depth if me else 0}  # fmt: skip
-    turn.say("leaderboard", (_invite_button(turn),), leaders=leaders, mine=mine)
+def _helped_view(turn: Turn, policy: AdvocatePolicy, known: Known | None) -> None:
+    _helped(turn, known, wide=False)
+
+
+# -- the toolkit -------------------------------------------------------------------------------
+def _has_toolkit(turn: Turn) -> bool:
+    return turn.dialogs.node(TOOLKIT) is not None
+
+
+def _open_toolkit(turn: Turn) -> bool:
+    if not _has_toolkit(turn):
+        return False
+    turn.record("toolkit")
+    turn.enter(TOOLKIT)
+    return True
 
 
 # -- privacy and alerts ---------------------------------------------------------------------
@@ -192,11 +233,9 @@ def _privacy(turn: Turn) -> None:
     if mine.referrer is not None:
         value = "share_off" if mine.shares else "share_on"
         buttons.append(turn.button(f"privacy_{value}", "privacy", value))
-    value = "public_off" if mine.public else "public_on"
-    buttons.append(turn.button(f"privacy_{value}", "privacy", value))
     turn.say(
         "privacy", tuple(buttons), invited=mine.referrer is not None, shares=mine.shares,
-        public=mine.public, advocate=str(turn.state.vars.get("advocate_name", "")),
+        advocate=str(turn.state.vars.get("advocate_name", "")),
     )  # fmt: skip
 
 
@@ -223,8 +262,13 @@ def _set_alerts(turn: Turn, on: bool) -> None:
 
 
 def offer_advocacy(turn: Turn) -> None:
-    """Eduquer finished: invite them to become an advocate in turn (once)."""
-    turn.effects.append(Send(turn.message("become_advocate"), (_invite_button(turn),)))
+    """Eduquer finished: say that the toolkit is there, the day they want to help someone
+    in turn (once; the invitation link where the dialogs have no toolkit)."""
+    if _has_toolkit(turn):
+        button = turn.button("toolkit_button", "toolkit", "open")
+    else:
+        button = _invite_button(turn)
+    turn.effects.append(Send(turn.message("become_advocate"), (button,)))
     turn.record("advocacy_offered")
 
 
@@ -236,12 +280,18 @@ _VIEWS: dict[str, View] = {
     "invite": _invite,
     "invites": _invites,
     "friends": _friends,
-    "leaderboard": _leaderboard,
+    "helped": _helped_view,
+    "leaderboard": _helped_view,  # the old name of /helped, which people may still type
 }
 
 
 def _privacy_command(turn: Turn, policy: AdvocatePolicy, command: Command) -> None:
     _privacy(turn)
+
+
+def _toolkit_command(turn: Turn, policy: AdvocatePolicy, command: Command) -> None:
+    if not _open_toolkit(turn):
+        turn.say("unknown_command", command="toolkit")
 
 
 def _alerts_command(turn: Turn, policy: AdvocatePolicy, command: Command) -> None:
@@ -253,14 +303,10 @@ def _alerts_command(turn: Turn, policy: AdvocatePolicy, command: Command) -> Non
 
 
 def _privacy_press(turn: Turn, policy: AdvocatePolicy, value: str, known: Known | None) -> bool:
-    if value not in ("share_on", "share_off", "public_on", "public_off"):
+    # "public_on" / "public_off" (a first name on the old leaderboard) have expired
+    if value not in ("share_on", "share_off"):
         return False
-    what, on = value.split("_")
-    if what == "share":
-        _set_sharing(turn, on == "on")
-    else:
-        turn.state = ADVOCACY.update(turn.state, public=on == "on")
-        turn.record("privacy", public=on == "on")
+    _set_sharing(turn, value == "share_on")
     _privacy(turn)
     return True
 
@@ -277,6 +323,20 @@ def _revoke_press(turn: Turn, policy: AdvocatePolicy, value: str, known: Known |
     return True
 
 
+def _letter_press(turn: Turn, policy: AdvocatePolicy, value: str, known: Known | None) -> bool:
+    _letter(turn, policy, known)
+    return True
+
+
+def _helped_press(turn: Turn, policy: AdvocatePolicy, value: str, known: Known | None) -> bool:
+    _helped(turn, known, wide=value == "wide")
+    return True
+
+
+def _toolkit_press(turn: Turn, policy: AdvocatePolicy, value: str, known: Known | None) -> bool:
+    return _open_toolkit(turn)
+
+
 def _view_command(view: View) -> CommandAction:
     return lambda turn, policy, command: view(turn, policy, command.known)
 
@@ -291,12 +351,16 @@ def _view_press(view: View) -> PressAction:
 
 COMMANDS: dict[str, CommandAction] = {
     **{name: _view_command(view) for name, view in _VIEWS.items()},
+    "toolkit": _toolkit_command,
     "privacy": _privacy_command,
     "alerts": _alerts_command,
 }
 PRESSES: dict[str, PressAction] = {
-    **{name: _view_press(view) for name, view in _VIEWS.items()},
+    **{name: _view_press(_VIEWS[name]) for name in ("invite", "invites", "friends")},
+    "helped": _helped_press,
     "revoke": _revoke_press,
+    "letter": _letter_press,
+    "toolkit": _toolkit_press,
     "privacy": _privacy_press,
     "alerts": _alerts_press,
 }

@@ -17,7 +17,7 @@ from bot.features.advocates.records import (
     DORMANT_KEY,
     FRIENDS_PER_PAGE,
     INVITES_SHOWN,
-    LEADERS,
+    LETTER_LIMIT,
     AdvocatePolicy,
 )
 from bot.features.advocates.state import ADVOCACY, NAME
@@ -26,8 +26,9 @@ from bot.features.nudges.policy import NudgePolicy
 _PLAIN = ("help_advocates", "ask_referrer", "referrer_none", "referrer_ask", "invite_share_button", "invites_button",
           "invite_button", "invites_none", "invite_revoke_unknown", "friends_none",
           "friends_prev", "friends_next", "privacy_share_on", "privacy_share_off",
-          "privacy_public_on", "privacy_public_off", "alerts_turn_on", "alerts_turn_off",
-          "alerts_friends_button", "alerts_stop_button", "become_advocate")  # fmt: skip
+          "alerts_turn_on", "alerts_turn_off", "alerts_friends_button", "alerts_stop_button",
+          "become_advocate", "invite_letter_button", "helped_wide_button",
+          "toolkit_button")  # fmt: skip
 MESSAGES = {
     **dict.fromkeys(_PLAIN, frozenset[str]()),
     "privacy_notice": frozenset({"advocate"}),
@@ -35,14 +36,16 @@ MESSAGES = {
     "referrer_not_found": frozenset({"again"}),
     "invite_link": frozenset({"invite"}),
     "invite_share_text": frozenset({"link", "code", "name"}),
+    "invite_letter_text": frozenset({"link", "code", "name", "bot"}),
+    "invite_letter": frozenset({"invite", "letter"}),
     "invite_limit": frozenset({"max"}),
     "invites_list": frozenset({"invitations"}),
     "invite_revoke_button": frozenset({"invite"}),
     "invite_revoked": frozenset({"invite"}),
     "friends": frozenset({"friends", "total", "finished", "page", "pages"}),
     "days_ago": frozenset({"days"}),
-    "leaderboard": frozenset({"leaders", "mine"}),
-    "privacy": frozenset({"invited", "shares", "public", "advocate"}),
+    "helped": frozenset({"direct", "finished", "through", "wide"}),
+    "privacy": frozenset({"invited", "shares", "advocate"}),
     "alerts_status": frozenset({"on"}),
     "alerts_set": frozenset({"on"}),
     "alert_joined": frozenset({"friend"}),
@@ -50,7 +53,8 @@ MESSAGES = {
     "alert_dormant": frozenset({"friend"}),
     "alert_digest": frozenset({"joined", "progressed", "dormant", "count", "others"}),
 }
-MENU = ("invite", "friends", "invites", "alerts", "leaderboard", "privacy")
+# /leaderboard, the old name of /helped, still answers but is no longer in the menu.
+MENU = ("invite", "toolkit", "friends", "invites", "alerts", "helped", "privacy")
 MESSAGES.update({f"cmd_{name}": frozenset() for name in MENU})
 # The tables the advocate features keep, and the column naming the person in each.
 TABLES = {"referrals": "friend_id", "invites": "advocate_id", "advocates": "user_id",
@@ -65,24 +69,21 @@ def lengths() -> dict[tuple[str, ...], int]:
     invite = {"link": 110, "code": code, "name": NAME_LIMIT, "joined": 6}
     friend = {"name": 64, "shares": 5, "progress": 32, "last": 40, "dormant": 5, "invite": 32,
               "stage": 1, "stage_name": 40, "days": 5}  # fmt: skip
-    leader = {"rank": 2, "name": 64, "me": 5, "finished": 7, "tree": 7, "depth": 2}
     out: dict[tuple[str, ...], int] = {}
     out.update({("invite", k): v for k, v in invite.items()})
     out.update({("#item", "invitations", k): v for k, v in invite.items()})
     out.update({("friend", k): v for k, v in friend.items()})
     for group in ("friends", "joined", "progressed", "dormant"):
         out.update({("#item", group, k): v for k, v in friend.items()})
-    out.update({("#item", "leaders", k): v for k, v in leader.items()})
-    out.update({("mine", k): v for k, v in leader.items()})
     out[("#items", "invitations")] = INVITES_SHOWN
     out[("#items", "friends")] = FRIENDS_PER_PAGE
-    out[("#items", "leaders")] = LEADERS
     for group in ("joined", "progressed", "dormant"):
         out[("#items", group)] = DIGEST_NAMES
     for name, length in {"advocate": 64, "again": 5, "link": 110, "code": code, "name": NAME_LIMIT,
                          "max": 4, "total": 7, "finished": 7, "page": 6, "pages": 6, "days": 5,
-                         "invited": 5, "shares": 5, "public": 5, "on": 5, "count": 7,
-                         "others": 7}.items():  # fmt: skip
+                         "invited": 5, "shares": 5, "on": 5, "count": 7, "others": 7,
+                         "direct": 7, "through": 7, "wide": 5, "bot": 33,
+                         "letter": LETTER_LIMIT}.items():  # fmt: skip
         out[(name,)] = length
     return out
 

@@ -50,7 +50,7 @@ async def lookup(services: HasAdvocateReads, state: UserState | None, event: Eve
         return None
     if isinstance(event, Press) and isinstance(event.decoded, SystemPress):
         press = event.decoded
-        if press.action == "revoke":
+        if press.action in ("revoke", "letter"):
             return await reads.invitation(code=press.value)
         if press.action == "friends":
             page, after, before = friends_cursor(press.value)
@@ -58,7 +58,7 @@ async def lookup(services: HasAdvocateReads, state: UserState | None, event: Eve
             if not shown.friends and (after or before):  # a stale or forged cursor
                 shown = await reads.friends_page(me, FRIENDS_PER_PAGE)
             return shown
-        if press.action in ("invite", "invites"):
+        if press.action in ("invite", "invites", "helped"):
             return await _COMMANDS[press.action](reads, state, "")
     return None
 
@@ -84,8 +84,8 @@ async def _friends(reads: AdvocateReads, state: UserState, args: str) -> Known:
     return await reads.friends_page(state.user_id, FRIENDS_PER_PAGE)
 
 
-async def _leaderboard(reads: AdvocateReads, state: UserState, args: str) -> Known:
-    return await reads.leaderboard(state.user_id)
+async def _helped(reads: AdvocateReads, state: UserState, args: str) -> Known:
+    return await reads.helped(state.user_id)
 
 
 async def _open_or_new(reads: AdvocateReads, state: UserState, name: str) -> Invitation:
@@ -104,5 +104,6 @@ _COMMANDS: dict[str, Callable[[AdvocateReads, UserState, str], Awaitable[Known]]
     "invite": _open_or_new,
     "invites": _invites,
     "friends": _friends,
-    "leaderboard": _leaderboard,
+    "helped": _helped,
+    "leaderboard": _helped,  # its old name, still understood
 }

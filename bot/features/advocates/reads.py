@@ -8,9 +8,9 @@ from bot.features.advocates.records import (
     INVITES_SHOWN,
     AlertBatch,
     FriendsPage,
+    Helped,
     Invitation,
     InviteList,
-    Leaderboard,
 )
 
 
@@ -36,7 +36,7 @@ class AdvocateReads(Protocol):
         before: tuple[int, int] | None = None,
     ) -> FriendsPage: ...
 
-    async def leaderboard(self, user_id: int, limit: int = 10) -> Leaderboard: ...
+    async def helped(self, advocate_id: int) -> Helped: ...
 
     async def pending_alerts(self, advocate_id: int, limit: int = 200) -> AlertBatch: ...
 

@@ -15,6 +15,7 @@ ALERTS_KEY = "alerts"  # the advocate's alert delivery, in the nudge outbox
 DORMANT_KEY = "dormant"  # the friend's "have they gone quiet?" check, in the outbox
 REFERRER_QUESTION = "referrer"  # the open question "who invited you?"
 INVITES_SHOWN = 20  # open invitations listed by /invites
+LETTER_LIMIT = 1500  # characters of the invitation to send by text message or e-mail
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,20 +67,15 @@ class FriendsPage:
 
 
 @dataclass(frozen=True, slots=True)
-class Leader:
-    user_id: int
-    first_name: str
-    public: bool  # shows their first name (opt-in with /privacy)
-    friends: int
-    finished: int
-    tree_finished: int
-    depth: int
+class Helped:
+    """The people an advocate helped, as /helped shows them to that advocate alone:
+    `friends` came through their invitations, `finished` of those finished the journey
+    (counted only while they share their progress), `tree` came through them directly or
+    through the people they brought in, at any distance (`friends` included)."""
 
-
-@dataclass(frozen=True, slots=True)
-class Leaderboard:
-    top: tuple[Leader, ...]
-    me: Leader | None
+    friends: int = 0
+    finished: int = 0
+    tree: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,5 +110,4 @@ class AdvocatePolicy:
 
 
 FRIENDS_PER_PAGE = 8
-LEADERS = 10  # advocates shown on /leaderboard
 DIGEST_NAMES = 10  # names shown per kind of news in a digest

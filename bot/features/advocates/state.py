@@ -12,7 +12,7 @@ from bot.core.state import Part
 class AdvocacyState:
     referrer: int | None = None  # the advocate whose invitation brought them
     shares: bool = True  # the advocate may see their progress by stage (/privacy)
-    public: bool = False  # their first name may appear on /leaderboard (/privacy)
+    public: bool = False  # kept as stored; no ranking shows a first name any more
     alerts: bool = True  # as an advocate: alerts about their friends (/alerts)
     invite_tries: int = 0  # codes typed that matched no invitation
     watch_at: datetime | None = None  # when to check whether they went quiet

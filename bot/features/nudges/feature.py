@@ -54,5 +54,6 @@ def feature(policy: NudgePolicy | None = None) -> Feature:
         messages=MESSAGES,
         lengths={("when",): 24},
         menu=("stop", "reminders"),
+        variables={followups.OFF: 5},  # true after /stop, false again after /reminders
         part=NUDGES,
     )

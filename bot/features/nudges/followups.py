@@ -122,15 +122,23 @@ def on_press(turn: Turn, policy: NudgePolicy, action: str) -> bool:
     return False
 
 
+# The dialog variable that tells the dialogs reminders are off, so that they never
+# promise one ("in a week, I'll ask you how it went") that will not come.
+OFF = "reminders_off"
+
+
 def stop(turn: Turn) -> None:
     """/stop: no reminder ever again, until /reminders."""
     _put(turn, replace(NUDGES.of(turn.state), reminders=False))
+    turn.set_vars({OFF: True})
     _set(turn, None, 0)
 
 
 def resume(turn: Turn, policy: NudgePolicy) -> None:
     """/reminders: reminders back on, planned for where the person is."""
     _put(turn, replace(NUDGES.of(turn.state), reminders=True, ignored_in_a_row=0))
+    if turn.state.vars.get(OFF):
+        turn.set_vars({OFF: False})
     plan(turn, policy, turn.current())
 
 
