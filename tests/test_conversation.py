@@ -172,3 +172,13 @@ async def test_forget_leaves_no_trace_in_the_database_nor_its_wal(
             raw = f.read_bytes()
             assert b"zorglub-quarante-deux" not in raw and b"Gertrude-Ypsilanti" not in raw, f
     assert db.with_name(db.name + "-wal").stat().st_size == 0
+
+
+async def test_expect_needs_no_french_spaces(make_harness: HarnessFactory) -> None:
+    """The renderer puts no-break spaces before `?`; a test may type one, or none."""
+    h = await make_harness()
+    await h.send("/start")
+    h.expect("Par où commencer ?", last=1)
+    h.expect("par où commencer?", last=1)
+    with pytest.raises(HarnessError):
+        h.expect("Par où finir ?", last=1)

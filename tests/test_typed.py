@@ -270,15 +270,20 @@ class Scores:
 
 
 @pytest.mark.parametrize(
-    ("stop", "node"),
-    [(0.34, "installed"), (0.5, "bye")],  # a near tie keeps the step; a clear lead leaves
+    ("stop", "help_", "node"),
+    [
+        (0.34, 0.0, "installed"),  # a near tie keeps the step
+        (0.5, 0.0, "bye"),  # a clear lead leaves
+        # `help`, clearly ahead of `yes` though not of `stop`, rules the step's meaning out
+        (0.35, 0.47, "bye"),
+    ],
 )
 def test_leaving_the_step_takes_a_lead_over_its_own_meaning(
-    talk: DialogSet, stop: float, node: str
+    talk: DialogSet, stop: float, help_: float, node: str
 ) -> None:
     """At the menu `yes` presses "C'est fait" and `stop` (an anywhere rule) leaves: when
     both are about as likely, the step's own meaning wins, since a wrong turn costs more."""
-    fake = replace(talk, matcher=Scores(stop=stop, **{"yes": 0.31}))
+    fake = replace(talk, matcher=Scores(stop=stop, help=help_, **{"yes": 0.31}))
     after, _, _ = say(fake, at(fake, "menu"), "peu importe")
     assert after.node == node
 

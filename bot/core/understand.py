@@ -103,7 +103,13 @@ def understand(
     if guess is not None:
         action = action_for(dialogs, node, buttons, guess.intent)
         own = _best(scores, own_intents(node, buttons)) if _elsewhere(node, action) else None
-        if own is not None and guess.score - own.score < ANYWHERE_LEAD:
+        # the step's own meaning, if the anywhere one is barely ahead and no clear meaning
+        # of another kind rules the step's out (the same test as above, for it)
+        if (
+            own is not None
+            and guess.score - own.score < ANYWHERE_LEAD
+            and (overall is None or overall.score - own.score < CLEARER)
+        ):
             guess, action = own, action_for(dialogs, node, buttons, own.intent)
         if isinstance(action, Button):
             return Meaning(button=action, intent=guess.intent)

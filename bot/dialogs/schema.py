@@ -177,8 +177,9 @@ def facts_schema(languages: Sequence[str]) -> Schema:
             "scope": texts(languages),  # whom it is about: "internautes français de 13 ans…"
             "year": {"type": "integer", "minimum": 1990, "maximum": 2100},
             "url": {"type": "string", "pattern": r"^https?://\S+$"},
-            # YYYY-MM-DD. YAML reads an unquoted date as a date, a type JSON Schema does
-            # not know: the value is checked when the facts are built (`values.review_date`).
+            # YYYY-MM-DD, quoted or not (the dialog reader keeps YAML dates as text). Any
+            # value passes here, so that building the facts can say what to write instead
+            # (`values.review_date`).
             "reviewed": {},
         },
         "required": ["text", "source", "study", "scope", "year", "url"],

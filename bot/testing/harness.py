@@ -7,6 +7,7 @@ a transcript for assertions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -190,11 +191,14 @@ class ChatHarness:
 
 
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
+# the spaces French typography puts (or that a test may type) around these marks
+_AROUND_MARKS = re.compile(r"\s+(?=[;:!?»])|(?<=«)\s+")
 
 
 def _loose(text: str) -> str:
-    """`text` as `expect` compares it: casefolded, every no-break space a plain one."""
-    return text.translate(_SPACES).casefold()
+    """`text` as `expect` compares it: casefolded, every no-break space a plain one, and
+    no space before `; : ! ? »` or after «, so that "prêt?" finds "prêt ?"."""
+    return _AROUND_MARKS.sub("", text.translate(_SPACES)).casefold()
 
 
 def format_line(line: Line) -> str:
