@@ -4,6 +4,7 @@ And the Docker image, where a Docker engine runs."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -55,6 +56,12 @@ def test_the_wheel_chats_from_an_empty_folder(installed: Path, tmp_path: Path) -
     assert (empty / "vie-coach.db").is_file()  # the embedded SQLite file, here
     checked = run(installed / "vie-coach", "check", cwd=empty)
     assert "(bundled with VIE Coach 0.1.0)" in checked and "ok:" in checked
+    # the operator's tools work on what the wheel ships: its scripts and its graph
+    tested = run(installed / "vie-coach", "test", cwd=empty)
+    assert re.search(r"\n(\d+) scenarios: \1 passed", tested), tested[-500:]
+    drawn = run(installed / "vie-coach", "graph", "--flow", "informer", "--format", "mermaid",
+                cwd=empty)  # fmt: skip
+    assert drawn.startswith("flowchart") or "\nflowchart" in drawn, drawn[:300]
 
 
 def test_init_copies_dialogs_and_a_commented_config(installed: Path, tmp_path: Path) -> None:

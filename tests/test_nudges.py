@@ -146,7 +146,8 @@ async def test_timezone_command(make_harness: HarnessFactory) -> None:
     await h.send("/timezone America/New_York")
     h.expect("Fuseau horaire : America/New_York (New York, 05:00).", last=1)
     await h.send("/progress")
-    h.expect("Prochain rappel : 07/01 à 05:00", last=1)  # 10:00 UTC in New York
+    # due 10:00 UTC, 05:00 in New York: moved out of its quiet hours, to 09:00 there
+    h.expect("Prochain rappel : 07/01 à 09:00", last=1)
     await h.press("Retour")
     await h.press("M'informer")  # planned again from 5 Jan 10:00 UTC
     assert await h.advance(2 * DAY) == [], "05:00 in New York is quiet"

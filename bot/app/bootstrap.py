@@ -25,13 +25,17 @@ from bot.features.answers import feature as answers
 from bot.features.basics import feature as basics
 from bot.features.nudges import feature as nudges
 from bot.features.nudges.policy import NudgePolicy
+from bot.features.operators import feature as operators
 from bot.features.privacy import feature as privacy
 
 
 def standard_features(
-    nudge_policy: NudgePolicy | None = None, advocacy: AdvocatePolicy | None = None
+    nudge_policy: NudgePolicy | None = None,
+    advocacy: AdvocatePolicy | None = None,
+    admins: tuple[int, ...] = (),
 ) -> tuple[Feature, ...]:
-    """Every feature VIE Coach has, in priority order (defaults: the product's rules)."""
+    """Every feature VIE Coach has, in priority order (defaults: the product's rules;
+    `admins`: the Telegram ids that may use the operators' commands)."""
     quiet = nudge_policy or NudgePolicy()
     return (
         advocates.feature(advocacy, quiet),
@@ -39,6 +43,7 @@ def standard_features(
         basics.feature(),
         privacy.feature(),
         nudges.feature(quiet),
+        operators.feature(admins),
     )
 
 
@@ -48,7 +53,7 @@ def features_for(config: Config, bot_username: str | None = None) -> tuple[Featu
     advocacy = config.advocates
     if bot_username:
         advocacy = replace(advocacy, bot_username=bot_username)
-    return standard_features(config.nudges.policy, advocacy)
+    return standard_features(config.nudges.policy, advocacy, config.telegram.admins)
 
 
 def with_features(dialogs: DialogSet, features: tuple[Feature, ...]) -> DialogSet:

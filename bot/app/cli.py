@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 import shutil
 import sys
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from bot import bundled
 from bot.app import bootstrap, logs
-from bot.app.config import Config, find_config
+from bot.app import versions_command as versions
+from bot.app.cli_common import config_of, fail, folder_of, load_checked, run_async
+from bot.app.graph_command import graph_command
 from bot.app.startup import Exit, explain
-from bot.core.dialogset import DialogSet
+from bot.app.test_command import test_command
 from bot.core.durations import parse_duration
 from bot.dialogs.checks import stale_facts
 from bot.dialogs.phrases import PHRASES, check_phrases
@@ -25,45 +25,7 @@ from bot.errors import DialogError, VieError
 from bot.runtime.conversation import Conversations
 from bot.store import open_store
 from bot.store.lock import InstanceLock
-
-
-def fail(code: Exit, message: str) -> NoReturn:
-    """One line on stderr, without any secret, and the exit code for that cause (a JSON
-    line when the log is JSON: a collector reads one format)."""
-    if logs.json_lines():
-        logging.getLogger("bot").critical("%s (exit %d)", message, int(code))
-    else:
-        click.echo(f"vie-coach: {logs.redact(message)}", err=True)
-    sys.exit(int(code))
-
-
-def _config(path: str | None) -> Config:
-    logs.protect(
-        os.environ.get("TELEGRAM_BOT_TOKEN"), os.environ.get("VIE_TELEGRAM_WEBHOOK_SECRET")
-    )
-    try:
-        config = find_config(path, os.environ)
-    except VieError as exc:
-        fail(Exit.CONFIG, str(exc))
-    logs.protect(config.telegram.webhook_secret)
-    for warning in config.warnings:
-        click.echo(f"vie-coach: warning: {warning}", err=True)
-    return config
-
-
-def _folder(config: Config, explicit: Path | None) -> tuple[Path, str]:
-    try:
-        return bootstrap.dialog_folder(config, explicit)
-    except VieError as exc:
-        fail(Exit.CONFIG, str(exc))
-
-
-def load_checked(config: Config, directory: Path | None = None) -> DialogSet:
-    """Load the dialogs or raise DialogError (the bot never starts on a bad set)."""
-    dialogs, problems = bootstrap.check(config, directory)
-    if dialogs is None:
-        raise DialogError(problems)
-    return dialogs
+from bot.store.versions import Served
 
 
 @click.group()
@@ -75,11 +37,17 @@ def main() -> None:
 @main.command()
 @click.argument("directory", required=False, type=click.Path(path_type=Path))
 @click.option("--config", "config_path", help="Configuration file (TOML).")
-def check(directory: Path | None, config_path: str | None) -> None:
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="A live database: also say who would move where if these dialogs were served.",
+)
+def check(directory: Path | None, config_path: str | None, db_path: Path | None) -> None:
     """Check every dialog file in DIRECTORY (default: the configured folder, else
-    ./dialogs, else the bundled ones)."""
-    config = _config(config_path)
-    folder, how = _folder(config, directory)
+    ./dialogs, else the bundled ones); with --db, compare them with where people are."""
+    config = config_of(config_path)
+    folder, how = folder_of(config, directory)
     if directory is None:
         click.echo(f"checking {folder} ({how})")
     dialogs, problems = bootstrap.check(config, folder)
@@ -102,6 +70,12 @@ def check(directory: Path | None, config_path: str | None) -> None:
             f"{errors} error(s) in {folder}: the bot will not start until they are fixed.", err=True
         )
         sys.exit(1)
+    if db_path is not None:
+        click.echo(f"if served now, compared with {db_path}:")
+        lines: list[str] = []
+        run_async(_collect(versions.who_moves(config, db_path, dialogs), lines))
+        for line in lines:
+            click.echo(f"  {line}")
     nodes = sum(len(f.nodes) for f in dialogs.flows.values())
     click.echo(
         f"ok: {len(dialogs.flows)} flows, {nodes} nodes, {len(dialogs.facts)} facts, "
@@ -137,8 +111,8 @@ def chat(
     /invite, then `--user Zoé --start <link>` arrives through it."""
     from bot.adapters.terminal import chat as run_chat
 
-    config = _config(config_path)
-    folder, how = _folder(config, dialogs_dir)
+    config = config_of(config_path)
+    folder, how = folder_of(config, dialogs_dir)
     if dialogs_dir is None:
         click.echo(f"(dialogs: {folder}, {how})", err=True)
 
@@ -155,7 +129,7 @@ def chat(
         finally:
             await store.close()
 
-    _run(go())
+    run_async(go())
 
 
 @main.command()
@@ -176,7 +150,7 @@ def run(config_path: str | None, log_level: str | None, log_format: str | None) 
     served by another process, 7 database unusable, 8 port taken (docs/deploy.md)."""
     from bot.app.telegram import run_bot
 
-    config = _config(config_path)
+    config = config_of(config_path)
     logs.configure(log_level or config.log_level, log_format or config.log_format)
     if not config.telegram.token:
         fail(
@@ -188,7 +162,7 @@ def run(config_path: str | None, log_level: str | None, log_format: str | None) 
         lock = InstanceLock.take(config.store.path)
     except VieError as exc:
         fail(*(explain(exc) or (Exit.STORE, str(exc))))
-    folder, how = _folder(config, None)
+    folder, how = folder_of(config, None)
     try:
         dialogs = load_checked(config, folder)
     except DialogError as exc:
@@ -196,7 +170,9 @@ def run(config_path: str | None, log_level: str | None, log_format: str | None) 
     for problem in stale_facts(dialogs, date.today().year, config.bot.fact_max_age):
         logging.getLogger("bot.dialogs").warning("%s", problem)
     try:
-        run_bot(config, dialogs, f"{folder} ({how})", lock)
+        # the bundled dialogs are part of the installed package: nothing to watch there
+        editable = None if folder == bundled.dialogs() else folder
+        run_bot(config, dialogs, f"{folder} ({how})", lock, dialog_folder=editable)
     except Exception as exc:
         known = explain(exc, config.telegram.base_url)
         if known is None:
@@ -243,7 +219,7 @@ def backup(destination: Path, config_path: str | None, db_path: Path | None) -> 
     a consistent copy, the bot keeps serving)."""
     import sqlite3
 
-    config = _config(config_path)
+    config = config_of(config_path)
     source = db_path or config.store.path
     if not Path(source).is_file():
         fail(Exit.STORE, f"{source}: no such database")
@@ -269,7 +245,7 @@ def backup(destination: Path, config_path: str | None, db_path: Path | None) -> 
 def unknown(config_path: str | None, db_path: Path | None, since: str, limit: int) -> None:
     """What people typed that the bot did not understand, most frequent first, by node:
     add those words as examples of an intent (dialogs/intents.yaml). Never shows who."""
-    config = _config(config_path)
+    config = config_of(config_path)
     try:
         back = parse_duration(since)
     except ValueError as exc:
@@ -293,7 +269,7 @@ def unknown(config_path: str | None, db_path: Path | None, since: str, limit: in
         for node, lang, text, count in rows:
             click.echo(f"{count:>5}  {node or '(before the start)':<28} {lang:<4}  {text!r}")
 
-    _run(go())
+    run_async(go())
 
 
 @main.command()
@@ -307,7 +283,7 @@ def poison(config_path: str | None, db_path: Path | None, show_id: int | None, l
     """Updates from Telegram the bot could not read or handle, set aside so that they
     block no one: their ids, when, and why. `--show ID` prints one as it came (it may
     hold what someone wrote: look only to understand the bug)."""
-    config = _config(config_path)
+    config = config_of(config_path)
 
     async def go() -> None:
         store = await open_store(
@@ -332,19 +308,58 @@ def poison(config_path: str | None, db_path: Path | None, show_id: int | None, l
         for update_id, error, at, _ in rows:
             click.echo(f"{update_id:>10}  {at:%Y-%m-%d %H:%M}  {error}")
 
-    _run(go())
+    run_async(go())
 
 
-def _run(coro: object) -> None:
-    try:
-        asyncio.run(coro)  # type: ignore[arg-type]
-    except KeyboardInterrupt:
-        click.echo("\nBye!")
-        sys.exit(int(Exit.INTERRUPTED))
-    except VieError as exc:
-        known = explain(exc)
-        fail(*(known or (Exit.UNEXPECTED, str(exc))))
+async def _collect(lines_of: Awaitable[list[str]], into: list[str]) -> None:
+    into.extend(await lines_of)
 
+
+_DB = click.option(
+    "--db", "db_path", type=click.Path(path_type=Path), help="SQLite file (default: configured)."
+)
+
+
+@main.command("versions")
+@click.option("--config", "config_path", help="Configuration file (TOML).")
+@_DB
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+def versions_(config_path: str | None, db_path: Path | None, limit: int) -> None:
+    """The dialog versions the bot served, the latest first, and why each began."""
+    config = config_of(config_path)
+    served: list[Served] = []
+    run_async(_extend(versions.history(config, db_path, limit), served))
+    versions.print_history(served)
+
+
+@main.command()
+@click.option("--config", "config_path", help="Configuration file (TOML).")
+@_DB
+@click.option("--dialogs", "dialogs_dir", type=click.Path(path_type=Path), help="Dialog folder.")
+@click.option("--to", "to", help="The version to serve again (default: the one before).")
+def rollback(
+    config_path: str | None, db_path: Path | None, dialogs_dir: Path | None, to: str | None
+) -> None:
+    """Serve the previous dialog version again: its files, checked, go back into the
+    dialog folder, and a running bot is told to reload them."""
+    config = config_of(config_path)
+    folder, _ = folder_of(config, dialogs_dir)
+    written: list[str] = []
+
+    async def go() -> None:
+        written.append(await versions.rollback(config, db_path, folder, to))
+
+    run_async(go())  # a RollbackError: one line saying why, exit 1
+    click.echo(f"version {written[0]} written back to {folder}")
+    click.echo(versions.tell_the_bot(db_path or config.store.path))
+
+
+async def _extend(items: Awaitable[list[Served]], into: list[Served]) -> None:
+    into.extend(await items)
+
+
+main.add_command(test_command, "test")
+main.add_command(graph_command, "graph")
 
 if __name__ == "__main__":
     main()

@@ -36,6 +36,7 @@ class BotConfig:
     dialogs: Path | None  # None: ./dialogs if present, else the bundled ones
     entry_flow: str
     fact_max_age: int  # years: the checker warns about older facts
+    watch_dialogs: bool = True  # `vie-coach run` reloads edited dialog files by itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +213,7 @@ def load_config(
             base / bot["dialogs"] if bot["dialogs"] else None,
             bot["entry_flow"],
             bot["fact_max_age"],
+            bot["watch_dialogs"],
         ),
         store=StoreConfig(
             Path(store["path"]) if store["path"] == ":memory:" else base / store["path"],

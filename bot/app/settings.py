@@ -14,6 +14,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "dialogs": "",
         "entry_flow": "welcome",
         "fact_max_age": 5,
+        "watch_dialogs": True,
     },
     "store": {"path": "vie-coach.db", "keep_unknown": "30d"},
     "telegram": {
@@ -77,6 +78,7 @@ SCHEMA: dict[str, Any] = {
                 "dialogs": {"type": "string"},
                 "entry_flow": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
                 "fact_max_age": {"type": "integer", "minimum": 1, "maximum": 100},
+                "watch_dialogs": {"type": "boolean"},
             },
         },
         "store": {

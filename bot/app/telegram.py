@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -23,6 +24,7 @@ from bot.adapters.telegram.webhook import webhook_app
 from bot.app import logs
 from bot.app.bootstrap import features_for, package_version, with_features
 from bot.app.config import Config
+from bot.app.reload import Reloader
 from bot.core.dialogset import DialogSet
 from bot.core.render import to_plain
 from bot.core.state import new_state
@@ -36,6 +38,7 @@ from bot.runtime.metrics import Metrics
 from bot.runtime.sender import Sender
 from bot.store import open_store
 from bot.store.lock import InstanceLock
+from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -70,6 +73,7 @@ def build_application(
     start_nudges: bool = True,
     dialog_source: str = "",
     exclusive: bool = True,
+    dialog_folder: Path | None = None,
 ) -> App:
     """The Application; its store opens in `post_init` and closes in `post_shutdown`.
 
@@ -79,7 +83,9 @@ def build_application(
     The sender and the processor run as tasks; APScheduler runs the dispatcher unless
     `start_nudges` is False (tests then drive it by hand: `drain`). `dialog_source` says
     where the dialogs came from, for the start-up summary; `exclusive` False when the
-    caller already holds the database's instance lock.
+    caller already holds the database's instance lock. With a `dialog_folder`, the bot
+    reloads it on SIGHUP, on an operator's /reload and, when `bot.watch_dialogs`, when
+    its files change (`bot_data["reloader"]`).
     """
     logs.protect(config.telegram.token, config.telegram.webhook_secret)
     metrics = Metrics()
@@ -120,6 +126,8 @@ def build_application(
             asyncio.create_task(sender.run(), name="sender"),
             asyncio.create_task(processor.run(), name="inbox"),
         ]
+        if dialog_folder is not None:
+            await start_reloads(app, config, dialog_folder, bot.conversations, store, clock)
         if start_nudges:
 
             async def prune() -> None:
@@ -168,6 +176,7 @@ def build_application(
         )  # fmt: skip
 
     async def post_shutdown(app: App) -> None:
+        stop_reloads(app)
         runner = app.bot_data.pop("ops_runner", None)
         if runner is not None:
             await runner.cleanup()
@@ -284,13 +293,21 @@ async def serve_webhook(app: App, config: Config, stop: asyncio.Event) -> None:
 
 
 def run_bot(
-    config: Config, dialogs: DialogSet, dialog_source: str = "", lock: InstanceLock | None = None
+    config: Config,
+    dialogs: DialogSet,
+    dialog_source: str = "",
+    lock: InstanceLock | None = None,
+    dialog_folder: Path | None = None,
 ) -> None:
     """Long polling (default) or webhook, until SIGINT or SIGTERM, holding the database's
     instance lock (`lock`, taken by the caller before anything else, or taken here)."""
     lock = lock or InstanceLock.take(config.store.path)
     try:
-        _serve(build_application(config, dialogs, dialog_source=dialog_source, exclusive=False))
+        app = build_application(
+            config, dialogs, dialog_source=dialog_source, exclusive=False,
+            dialog_folder=dialog_folder,
+        )  # fmt: skip
+        _serve(app)
     finally:
         lock.release()
 
@@ -309,3 +326,41 @@ def _serve(app: App) -> None:
             await serve_webhook(app, config, stop)
 
     asyncio.run(main())
+
+
+async def start_reloads(
+    app: App,
+    config: Config,
+    folder: Path,
+    conversations: Conversations,
+    store: SqliteStore,
+    clock: Callable[[], datetime],
+) -> None:
+    """Reload `folder` on SIGHUP, on /reload and (`bot.watch_dialogs`) on every save."""
+    reloader = Reloader(config, folder, conversations, store, conversations.dialogs.features, clock)
+    await reloader.started()
+    app.bot_data["reloader"] = reloader
+    conversations.reload = lambda: reloader.reload("/reload")
+    tasks: set[asyncio.Task[object]] = set()
+
+    def on_hangup() -> None:
+        task = asyncio.create_task(reloader.reload("SIGHUP"), name="reload")
+        tasks.add(task)  # kept until done: a task nobody holds may be collected
+        task.add_done_callback(tasks.discard)
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_hangup)
+    app.bot_data["reload_tasks"] = tasks
+    if config.bot.watch_dialogs:
+        stop = asyncio.Event()
+        app.bot_data["watch_stop"] = stop
+        app.bot_data["tasks"].append(asyncio.create_task(reloader.watch(stop), name="watch"))
+
+
+def stop_reloads(app: App) -> None:
+    """No more reloads: SIGHUP back to its default, the watcher told to stop."""
+    if app.bot_data.pop("reloader", None) is None:
+        return
+    asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+    stop = app.bot_data.pop("watch_stop", None)
+    if stop is not None:
+        stop.set()

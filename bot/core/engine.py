@@ -28,7 +28,7 @@ from bot.core.events import (
     Text,
     Unsupported,
 )
-from bot.core.model import BUILTIN_INTENTS, Button, Node, TextRule
+from bot.core.model import BUILTIN_INTENTS, Button, Node, Target, TextRule
 from bot.core.render import TELEGRAM_TEXT_LIMIT
 from bot.core.state import UserState, evolve
 from bot.core.turn import Turn
@@ -73,6 +73,8 @@ def step(
     """Process one event for one person: the new state and the effects to carry out."""
     routes = dialogs.routes
     turn = Turn(dialogs, state, now, hooks=routes.turn)
+    if state.started and dialogs.renamed:
+        _follow_rename(turn)
     if isinstance(event, NudgeDue):
         # Not the person's doing: nothing of theirs (an open question…) is touched.
         handler = routes.due.get(event.key)
@@ -93,7 +95,7 @@ def step(
         flow = turn.state.flow
         turn.say("dialog_updated")
         turn.record("dialog_updated", flow=flow, node=turn.state.node)
-        turn.enter(dialogs.start_of(flow) if flow and flow in dialogs.flows else dialogs.entry)
+        turn.enter(dialogs.part_start(flow))
         if isinstance(event, Start | Press):
             return _done(turn, active=True)
 
@@ -116,6 +118,18 @@ def step(
     for after in routes.after_turn:
         after(turn, state)
     return _done(turn, active=True)
+
+
+def _follow_rename(turn: Turn) -> None:
+    """The person stands where a renamed node used to be: they stand at the node now.
+    Nothing is said and nothing is lost (a pending reminder follows them)."""
+    state = turn.state
+    if turn.current() is not None:
+        return
+    moved = turn.dialogs.renamed.get(f"{state.flow}.{state.node}")
+    if moved is not None:
+        turn.state = evolve(state, flow=moved.flow, node=moved.node)
+        turn.record("node_moved", node=f"{state.flow}.{state.node}", to=str(moved))
 
 
 def routes_of(turn: Turn) -> Routes:
@@ -172,7 +186,7 @@ def _on_press(turn: Turn, press: callback.DialogPress | None) -> None:
     if press is None:
         turn.expired("malformed")
         return
-    if node is None or (press.flow, press.node) != (node.flow, node.id):
+    if node is None or not _pressed_here(turn, press, node):
         turn.expired("not_current_node")
         return
     if press.version != node.version:
@@ -185,6 +199,13 @@ def _on_press(turn: Turn, press: callback.DialogPress | None) -> None:
     turn.record("press", node=node.key, button=button.id)
     turn.set_vars(button.set)
     turn.enter(button.target)
+
+
+def _pressed_here(turn: Turn, press: callback.DialogPress, node: Node) -> bool:
+    """The button was shown at this node, under its id or under one it had before."""
+    if (press.flow, press.node) == (node.flow, node.id):
+        return True
+    return turn.dialogs.renamed.get(f"{press.flow}.{press.node}") == Target(node.flow, node.id)
 
 
 def _on_text(turn: Turn, event: Text) -> None:

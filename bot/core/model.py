@@ -137,6 +137,8 @@ class Node:
     version: str  # short hash of the definition: buttons shown by an older one expire
     nudges: tuple[Followup, ...] = ()
     input: Answer | None = None
+    # the places this node had before (`renamed_from:`): people there move here
+    renamed_from: tuple[Target, ...] = ()
 
     @property
     def key(self) -> str:
@@ -198,6 +200,8 @@ class Dialogs:
     # from their examples when the dialogs were loaded
     intents: Mapping[str, IntentText] = field(default_factory=dict)
     matcher: IntentMatcher | None = field(default=None, repr=False, compare=False)
+    # a node's former place ("flow.node") -> where it is now, from `renamed_from:`
+    renamed: Mapping[str, Target] = field(default_factory=dict)
 
     def node(self, target: Target) -> Node | None:
         flow = self.flows.get(target.flow)
@@ -209,3 +213,10 @@ class Dialogs:
 
     def start_of(self, flow_id: str) -> Target:
         return Target(flow_id, self.flows[flow_id].start)
+
+    def part_start(self, flow_id: str | None) -> Target:
+        """Where someone whose node is gone picks up: the start of the same flow (its
+        part of the journey), or the entry when the flow is gone too."""
+        if flow_id is None or flow_id not in self.flows:
+            return self.entry
+        return self.start_of(flow_id)

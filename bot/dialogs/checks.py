@@ -17,6 +17,8 @@ from bot.core.model import STAGES, Node, Target, TextRule
 from bot.core.render import Renderer
 from bot.dialogs.intent_checks import check_intents
 from bot.dialogs.parse import Built, Parsed
+from bot.dialogs.paths import is_dead_end, reachable_from
+from bot.dialogs.rename_checks import renames
 from bot.dialogs.typography_checks import TypographyChecks
 from bot.errors import Problem
 from bot.understanding import Intent, Matcher
@@ -127,7 +129,7 @@ class _Checker(TypographyChecks):
                         src.line("nodes", node.id, "goto", i),
                         "only the last arm of 'goto' may have no 'if'",
                     )
-            if not (node.buttons or node.on_text or node.goto or node.end or node.input):
+            if is_dead_end(node):
                 self.add(
                     node, node.line, "dead end: no buttons, goto or on_text, and not 'end: true'"
                 )
@@ -175,15 +177,10 @@ class _Checker(TypographyChecks):
                 )
             return
         start = Target(entry_flow, flows[entry_flow].start)
-        seen: set[Target] = set()
-        todo = [start, *(rule.target for rule in self.anywhere() if rule.target is not None)]
-        while todo:
-            here = todo.pop()
-            node = self._get(here)
-            if node is None or here in seen:
-                continue
-            seen.add(here)
-            todo.extend(t for t, _, _ in self.edges(node))
+        anywhere = [rule.target for rule in self.anywhere() if rule.target is not None]
+        seen = reachable_from(
+            [start, *anywhere], self._get, lambda node: (t for t, _, _ in self.edges(node))
+        )
         if self.built.broken_flows:
             return  # edges into broken flows are unknown: reachability would mislead
         for node in self.nodes():
@@ -342,6 +339,7 @@ def run_checks(
     check_intents(built, languages, checker.problems)
     checker.default_nudges()
     _once_per_default(built, checker.problems)
+    renamed = renames(built, checker.problems)
     if entry_flow not in built.flows:
         return None
     milestone_stage: dict[str, str] = {}
@@ -369,5 +367,6 @@ def run_checks(
         anywhere=tuple(checker.anywhere()),
         milestone_stage=milestone_stage,
         stage_totals=totals,
+        renamed=renamed,
         features=tuple(features),
     )

@@ -52,8 +52,24 @@ def _no_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
+def draft_directory(
+    directory: str | os.PathLike[str],
+    languages: Sequence[str],
+    entry_flow: str,
+    features: Sequence[Feature] = (),
+) -> tuple[DialogSet | None, list[Problem]]:
+    """The set as far as it could be read, errors and all (None only when the entry flow
+    is unreadable), and all problems: for tools that show a set with errors (the graph)."""
+    with _no_gc_pauses():
+        return _check(Path(directory), languages, entry_flow, features, keep_errors=True)
+
+
 def _check(
-    directory: Path, languages: Sequence[str], entry_flow: str, features: Sequence[Feature]
+    directory: Path,
+    languages: Sequence[str],
+    entry_flow: str,
+    features: Sequence[Feature],
+    keep_errors: bool = False,
 ) -> tuple[DialogSet | None, list[Problem]]:
     parsed = parse_directory(directory)
     validate_files(parsed, languages)
@@ -62,7 +78,7 @@ def _check(
     version = dialog_version(parsed)
     dialogs = run_checks(built, parsed, languages, entry_flow, renderer, version, features)
     problems = sorted(parsed.problems, key=lambda p: (p.file, p.line, p.message))
-    if any(p.severity == "error" for p in problems):
+    if not keep_errors and any(p.severity == "error" for p in problems):
         return None, problems
     return dialogs, problems
 

@@ -184,9 +184,14 @@ def _node(
     problems: list[Problem],
     default_nudges: tuple[Followup, ...] = (),
 ) -> Node:
+    # A rename alone changes nothing a person saw: `renamed_from` stays out of the hash,
+    # so the buttons of a node that was only renamed keep working.
+    defined = {k: v for k, v in plain(raw).items() if k != "renamed_from"}
     version = hashlib.blake2b(
-        json.dumps(plain(raw), sort_keys=True, ensure_ascii=False).encode(), digest_size=3
+        json.dumps(defined, sort_keys=True, ensure_ascii=False).encode(), digest_size=3
     ).hexdigest()
+    former = raw.get("renamed_from") or ()
+    renamed_from = tuple(target(flow, t) for t in ([former] if isinstance(former, str) else former))
     buttons = tuple(
         Button(
             id=b["id"],
@@ -238,6 +243,7 @@ def _node(
         end=bool(raw.get("end", False)),
         line=source.line("nodes", node_id),
         version=version,
+        renamed_from=renamed_from,
     )
 
 

@@ -123,6 +123,13 @@ def flow_schema(languages: Sequence[str]) -> Schema:
             # [] on a node: no reminder here, not even the flow's default
             "nudges": _nudges(languages, min_items=0),
             "end": {"type": "boolean"},
+            # the id(s) this node had before: people who stood there move here
+            "renamed_from": {
+                "oneOf": [
+                    _TARGET,
+                    {"type": "array", "items": _TARGET, "minItems": 1, "uniqueItems": True},
+                ]
+            },
             "input": {
                 "type": "object",
                 "properties": {

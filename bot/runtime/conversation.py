@@ -26,6 +26,7 @@ from bot.core.state import UserState, evolve, new_state
 from bot.core.turn import Turn
 from bot.errors import StoreError
 from bot.features.advocates.reads import AdvocateReads
+from bot.features.operators.feature import ReloadDialogs, ReloadOutcome, reload_replies
 from bot.features.privacy.feature import export_replies
 from bot.store.interfaces import Store
 from bot.store.queues import Delivery, Outgoing, shown_body
@@ -117,6 +118,14 @@ class Conversations:
         self._lookups = tuple(f.lookup for f in dialogs.features if f.lookup is not None)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self.queued: Callable[[], None] = lambda: None  # told when rows reach the outbox
+        # checks the dialog files again and swaps them in (`vie-coach run`); None: cannot
+        self.reload: Callable[[], Awaitable[ReloadOutcome]] | None = None
+
+    def swap(self, dialogs: DialogSet) -> None:
+        """Serve `dialogs` from the next turn on (a reload). A turn already running ends
+        on the set it began with: each turn reads `self.dialogs` once."""
+        self.dialogs = dialogs
+        self.services = replace(self.services, dialogs=dialogs)
 
     def language_for(self, code: str | None) -> str:
         """Telegram's `language_code` ('fr-CA') to a configured language."""
@@ -157,8 +166,9 @@ class Conversations:
             state = evolve(state, first_name=person.first_name[:64])
         if state.blocked:  # they are writing to us: they have unblocked the bot
             state = evolve(state, blocked=False)
+        dialogs = self.dialogs
         event = await self.look_up(state, event)
-        after, effects = step(self.dialogs, state, event, now)
+        after, effects = step(dialogs, state, event, now)
         sends = [e for e in effects if isinstance(e, Send)]
         if any(isinstance(e, ForgetUser) for e in effects):
             sends = coalesce(sends)
@@ -168,10 +178,13 @@ class Conversations:
         if any(isinstance(e, ExportUserData) for e in effects):
             # read before the turn is stored, so that the copy goes out with it
             sends.extend(await self._export(after, now))
+        if any(isinstance(e, ReloadDialogs) for e in effects):
+            outcome = ReloadOutcome("off") if self.reload is None else await self.reload()
+            sends.extend(reload_replies(Turn(self.dialogs, after, now), outcome))
         sends = coalesce(sends)
         # State, event log, milestones, nudges, invitations, alerts, replies: one statement.
         delivery = self._delivery(route, sends)
-        await self.store.save(before, after, effects, self.dialogs.milestone_stage, delivery)
+        await self.store.save(before, after, effects, dialogs.milestone_stage, delivery)
         return sends
 
     @staticmethod
@@ -196,12 +209,13 @@ class Conversations:
             before = await self.store.load(user_id)
             if before is None:
                 return []  # erased meanwhile (the outbox row went with them)
+            dialogs = self.dialogs
             enriched = await self.look_up(before, event)
-            after, effects = step(self.dialogs, before, enriched, now)
+            after, effects = step(dialogs, before, enriched, now)
             sends = coalesce([e for e in effects if isinstance(e, Send)])
             rows = tuple(Outgoing.message(user_id, s, "nudge") for s in sends)
             delivery = Delivery(outgoing=rows, nudge_done=(event.key, event.due))
-            await self.store.save(before, after, effects, self.dialogs.milestone_stage, delivery)
+            await self.store.save(before, after, effects, dialogs.milestone_stage, delivery)
         if rows:
             self.queued()
         return sends

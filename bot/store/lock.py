@@ -57,3 +57,24 @@ class InstanceLock:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
         os.close(fd)  # closing the descriptor releases the flock
+
+
+def serving_pid(database: str | os.PathLike[str]) -> int | None:
+    """The process id of the VIE Coach serving `database` now, or None when none is (the
+    lock is free: taken and let go at once, which tells it for sure)."""
+    db = Path(database)
+    path = db.with_name(db.name + ".lock")
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None  # never served from here
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            return int(owner) if owner.isdigit() else None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

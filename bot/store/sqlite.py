@@ -37,6 +37,7 @@ from bot.store.queues import (
     to_ms,
 )
 from bot.store.rows import INSERT_TURN, LOAD, in_column_order, state_from, turn_row
+from bot.store.versions import DialogVersions
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class SqliteStore:
         self.advocates = AdvocateQueries(self.fetch_all)
         self.inbox = SqlInbox(self)
         self.outbox = SqlOutbox(self)
+        self.versions = DialogVersions(self.fetch_all, self.write)
         self.instance_lock: InstanceLock | None = None  # set by open_store
         self._wal_to_purge = False
 

@@ -184,8 +184,8 @@ class ChatHarness:
         Case and the kind of space do not count: the renderer puts French no-break spaces
         (before `?`, `:`…) that whoever writes the test should not have to type."""
         recent = self.bot_lines[-last:]
-        wanted = _loose(fragment)
-        if not any(wanted in _loose(to_plain(line.text)) for line in recent):
+        wanted = loose(fragment)
+        if not any(wanted in loose(to_plain(line.text)) for line in recent):
             shown = "\n---\n".join(to_plain(line.text) for line in recent)
             raise HarnessError(f"{fragment!r} not in the last {last} bot messages:\n{shown}")
 
@@ -195,7 +195,7 @@ _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
 _AROUND_MARKS = re.compile(r"\s+(?=[;:!?»])|(?<=«)\s+")
 
 
-def _loose(text: str) -> str:
+def loose(text: str) -> str:
     """`text` as `expect` compares it: casefolded, every no-break space a plain one, and
     no space before `; : ! ? »` or after «, so that "prêt?" finds "prêt ?"."""
     return _AROUND_MARKS.sub("", text.translate(_SPACES)).casefold()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.core.events import Command, NudgeDue
 from bot.core.feature import Feature
 from bot.core.model import Node
+from bot.core.state import UserState
 from bot.core.turn import Turn
 from bot.features.nudges import followups
 from bot.features.nudges.policy import NudgePolicy
@@ -44,6 +45,9 @@ def feature(policy: NudgePolicy | None = None) -> Feature:
     def press(turn: Turn, action: str, known: object | None) -> bool:
         return followups.on_press(turn, rules, action)
 
+    def after(turn: Turn, before: UserState) -> None:
+        followups.zone_changed(turn, rules, before)
+
     return Feature(
         name="nudges",
         commands={"stop": stop, "reminders": reminders},
@@ -51,6 +55,7 @@ def feature(policy: NudgePolicy | None = None) -> Feature:
         due={followups.KEY: due},
         on_action=followups.back,
         on_enter=entered,
+        after_turn=after,
         messages=MESSAGES,
         lengths={("when",): 24},
         menu=("stop", "reminders"),

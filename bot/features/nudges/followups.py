@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from bot.core.events import ButtonView, CancelNudge, NudgeDue, ScheduleNudge, Send
 from bot.core.localtime import timezone_of
 from bot.core.model import Node
+from bot.core.state import UserState
 from bot.core.turn import Turn
 from bot.features.nudges.policy import (
     WEEK,
@@ -76,7 +77,11 @@ def on_due(turn: Turn, policy: NudgePolicy, event: NudgeDue) -> None:
     mine = NUDGES.of(turn.state)
     node = turn.current()
     if mine.next_at is None or node is None or mine.step >= len(node.nudges):
-        turn.record("nudge_stale", key=event.key)  # moved on meanwhile: nothing to remind
+        # moved on meanwhile, or the node was deleted or lost that reminder in a dialog
+        # change: nothing to remind, and nothing left pending
+        turn.record("nudge_stale", key=event.key)
+        if mine.next_at is not None:
+            _put(turn, replace(mine, next_at=None))
         return
     tz = timezone_of(turn.state)
     decision = decide(event.due, turn.now, history(turn, mine), tz, policy,
@@ -140,6 +145,18 @@ def resume(turn: Turn, policy: NudgePolicy) -> None:
     if turn.state.vars.get(OFF):
         turn.set_vars({OFF: False})
     plan(turn, policy, turn.current())
+
+
+def zone_changed(turn: Turn, policy: NudgePolicy, before: UserState) -> None:
+    """After /timezone: the pending reminder moves out of the new zone's quiet hours now,
+    so that /progress never names a time it will not keep."""
+    mine = NUDGES.of(turn.state)
+    if turn.state.timezone == before.timezone or mine.next_at is None:
+        return
+    tz = timezone_of(turn.state)
+    due = next_allowed(max(mine.next_at, turn.now), history(turn, mine), tz, policy)
+    if due != mine.next_at:
+        _set(turn, due, mine.step)
 
 
 def back(turn: Turn) -> None:

@@ -1,0 +1,1 @@
+"""The operators' own commands in the chat: /reload."""
