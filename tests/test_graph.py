@@ -33,6 +33,8 @@ nodes:
     say: {fr: "On commence ?", en: "Shall we?"}
     buttons:
       - {id: go, label: {fr: 'Aller "loin" [ici] | là #1 \ <ok>', en: "Go"}, goto: stuck}
+      # between < and >, unbalanced: read as HTML, it made `dot` fail
+      - {id: back, label: {fr: "<<Retour>", en: "<<Back>"}, goto: begin}
   stuck:
     say: {fr: "Et maintenant ?", en: "And now?"}
   orphan:

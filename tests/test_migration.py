@@ -14,7 +14,7 @@ import pytest
 from bot.app.bootstrap import standard_features
 from bot.core.dialogset import DialogSet
 from bot.dialogs.load import check_directory, load_dialogs
-from bot.dialogs.moves import Move, moves, report
+from bot.dialogs.moves import Move, Standing, moves, report
 from bot.runtime.conversation import Conversations, Person
 from bot.store.sqlite import SqliteStore
 from bot.testing import ChatHarness, FakeClock
@@ -219,14 +219,28 @@ async def test_the_checker_says_who_moves_where(tmp_path: Path, store: SqliteSto
     rename_intro(folder)
     delete_hidden(folder)
     edit(folder, "welcome.yaml", "Par où commencer ?", "Par quoi commencer ?")
-    found = moves(await store.versions.standing(), load(folder))
+    found = moves([*await store.versions.standing(), Standing("gone", "x", "", 2)], load(folder))
     assert found == [
+        Move("gone.x", 2, "gone_flow", "welcome.start"),
+        # the button that led to the deleted node changed too: its old buttons expire
         Move("informer.hidden", 2, "gone", "informer.reasons"),
-        Move("informer.intro", 3, "renamed", "informer.reasons"),
+        Move("informer.intro", 3, "renamed_changed", "informer.reasons"),
         Move("welcome.menu", 1, "changed", "welcome.menu"),
     ]
-    lines = report(found)
-    assert lines[0] == "3 people at `informer.intro` go to `informer.reasons` (renamed)"
+    lines = report(found[1:])
+    assert lines[0] == (
+        "3 people at `informer.intro` go to `informer.reasons` (renamed, and changed: the "
+        "buttons shown before expire)"
+    )
     assert lines[1].startswith("2 people at `informer.hidden` go to `informer.reasons`, the start")
     assert lines[2].startswith("1 person at `welcome.menu` stay there")
     assert report([]) == ["nobody moves: no one stands at a renamed, deleted or changed node"]
+    assert "the start of the journey" in report(found[:1])[0]
+
+
+async def test_a_pure_rename_is_reported_as_one(tmp_path: Path, store: SqliteStore) -> None:
+    folder, _ = await at_intro(tmp_path, store)
+    rename_intro(folder)
+    assert report(moves(await store.versions.standing(), load(folder))) == [
+        "1 person at `informer.intro` go to `informer.reasons` (renamed)"
+    ]

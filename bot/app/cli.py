@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 import sys
 from collections.abc import Awaitable
 from datetime import UTC, date, datetime
@@ -158,6 +159,9 @@ def run(config_path: str | None, log_level: str | None, log_format: str | None) 
             "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather, then "
             "TELEGRAM_BOT_TOKEN=... vie-coach run",
         )
+    # SIGHUP means "reload the dialogs" once the bot serves; before that (and while it
+    # stops) it must not end the process, as its default would (a rollback sends it)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:  # before anything else: a second instance says so and nothing more
         lock = InstanceLock.take(config.store.path)
     except VieError as exc:

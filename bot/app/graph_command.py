@@ -23,10 +23,10 @@ from bot.app.config import Config
 from bot.app.startup import Exit, explain
 from bot.core.model import Dialogs
 from bot.dialogs.graph import Graph, build_graph, in_order
-from bot.dialogs.graph_text import Reached, summary, to_dot, to_mermaid
+from bot.dialogs.graph_text import summary, to_dot, to_mermaid
 from bot.dialogs.load import draft_directory
 from bot.errors import DialogError, Problem, VieError
-from bot.store.reach import read_reach
+from bot.store.reach import Reach, read_reach
 
 FORMATS = ("svg", "png", "mermaid", "dot")
 IMAGES = ("svg", "png")  # drawn by `dot`
@@ -79,7 +79,7 @@ def draw(source: str, image: str) -> bytes:
         raise GraphDrawError(f"`dot` could not draw the graph: {reason}") from exc
 
 
-def _reach(path: Path) -> Reached:
+def _reach(path: Path) -> Reach:
     try:
         return asyncio.run(read_reach(path))
     except VieError as exc:
@@ -164,7 +164,7 @@ def graph_command(
         graph = build_graph(dialogs, flow)
     except VieError as exc:
         fail(Exit.CONFIG, str(exc))
-    reach = _reach(db_path or config.store.path) if stats else None
+    reach = _reach(db_path or config.store.path).renamed(dialogs.renamed) if stats else None
     fmt = _format(chosen, output)
     if fmt in IMAGES and not dot_available():
         output = None if output in (None, "-") else str(Path(output).with_suffix(".mmd"))

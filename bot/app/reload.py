@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -22,8 +22,9 @@ from bot.app.bootstrap import with_features
 from bot.app.config import Config
 from bot.core.dialogset import DialogSet
 from bot.core.feature import Feature
-from bot.dialogs.load import check_directory
+from bot.dialogs.load import check_directory, dialog_version
 from bot.dialogs.moves import moves, report
+from bot.dialogs.parse import parse_directory
 from bot.errors import Problem
 from bot.features.operators.feature import ReloadOutcome
 from bot.runtime.conversation import Conversations
@@ -52,18 +53,31 @@ class Reloader:
         clock: Callable[[], datetime],
     ) -> None:
         self.config = config
-        self.folder = folder.resolve()
+        # as given (a deploy's `current -> releases/N` link is followed at each read);
+        # what the watcher reports is the real path
+        self.folder = folder.absolute()
+        self._real = folder.resolve()
         self.conversations = conversations
         self.store = store
         self.features = features
         self.clock = clock
         self._one_at_a_time = asyncio.Lock()
+        # told after each swap (the Telegram menu is written from the dialogs' messages)
+        self.after_swap: Callable[[], Awaitable[None]] = _nothing
 
-    async def started(self, files: Mapping[str, str] | None = None) -> None:
-        """Note the version served at start-up (its files as they are now)."""
-        files = dict(files) if files is not None else dialog_files(self.folder)
-        version = self.conversations.dialogs.version
-        await self.store.versions.served(version, files, "start", self.clock())
+    async def started(self) -> None:
+        """Note the version served at start-up with its files, if the files are still the
+        ones it was loaded from; an edit saved since (before the watcher began) is
+        reloaded at once instead, so that no version is kept with another's files."""
+        files, version = await asyncio.to_thread(self._version_on_disk)
+        if version == self.conversations.dialogs.version:
+            await self.store.versions.served(version, files, "start", self.clock())
+        else:
+            await self.reload("edited during start-up")
+
+    def _version_on_disk(self) -> tuple[dict[str, str], str]:
+        files = dialog_files(self.folder)
+        return files, dialog_version(parse_directory(self.folder))
 
     async def reload(self, reason: str) -> ReloadOutcome:
         """Check the files and serve them if they have no error; say how it went."""
@@ -98,8 +112,10 @@ class Reloader:
             )
             return ReloadOutcome("unchanged", dialogs.version)
         who = report(moves(await self.store.versions.standing(), dialogs))
-        self.conversations.swap(with_features(dialogs, self.features))
+        # recorded first: a set served is always one `vie-coach rollback` knows
         await self.store.versions.served(dialogs.version, files, f"reload ({reason})", self.clock())
+        self.conversations.swap(with_features(dialogs, self.features))
+        await self.after_swap()
         log.info(
             "dialogs reloaded (%s): version %s -> %s, %d flows, %d warning(s)",
             reason, served.version, dialogs.version, len(dialogs.flows), len(problems),
@@ -113,37 +129,58 @@ class Reloader:
     def _load(self) -> tuple[dict[str, str], DialogSet | None, list[Problem]]:
         """The files and the set checked from them. An editor still saving makes the
         files differ before and after the check: then once more, on what it left."""
+        bot = self.config.bot
         for _ in range(3):
             before = dialog_files(self.folder)
-            bot = self.config.bot
             dialogs, problems = check_directory(
                 self.folder, bot.languages, bot.entry_flow, self.features
             )
             if dialog_files(self.folder) == before:
-                break
-        return before, dialogs, list(problems)
+                return before, dialogs, list(problems)
+        still = Problem(str(self.folder), 0, None, "the files kept changing while they were "
+                        "checked: save them, then reload again")  # fmt: skip
+        return before, None, [still]
+
+    async def catch_up(self, reason: str) -> None:
+        """Reload if the files on disk are not the version served (an edit made while
+        nothing was listening); reading them is cheap, checking them is not."""
+        _, version = await asyncio.to_thread(self._version_on_disk)
+        if version != self.conversations.dialogs.version:
+            await self.reload(reason)
 
     async def watch(self, stop: asyncio.Event) -> None:
         """Reload whenever the folder's YAML files change, until `stop`. watchfiles
         groups the changes of one save (debounced), so a reload sees the whole save. A
         folder removed (a deploy that replaces it whole) is waited for, then watched
-        again; SIGHUP and /reload work all the while."""
-
-        itself = str(self.folder)
+        again; SIGHUP and /reload work all the while. Each time the watch begins to
+        listen, what was saved before it did is caught up with."""
 
         def wanted(change: watchfiles.Change, path: str) -> bool:
             """The folder's own YAML files, and the folder itself (removed)."""
             if path == itself:
                 return True
-            return path.endswith((".yaml", ".yml")) and Path(path).parent == self.folder
+            return path.endswith((".yaml", ".yml")) and Path(path).parent == self._real
 
+        missed: str | None = "edited during start-up"
         while not stop.is_set():
+            self._real = self.folder.resolve()  # a deploy may have moved its link
+            itself = str(self._real)
             try:
-                async for _changes in watchfiles.awatch(
-                    self.folder, watch_filter=wanted, stop_event=stop, recursive=False
-                ):
-                    if not self.folder.is_dir():
-                        break  # a watch on a removed folder would never hear again
+                # yield_on_timeout: an empty set once listening, then now and then
+                async for changes in watchfiles.awatch(
+                    self.folder, watch_filter=wanted, stop_event=stop, recursive=False,
+                    yield_on_timeout=True, rust_timeout=LISTEN_MS,
+                ):  # fmt: skip
+                    if not changes:
+                        if missed is not None:
+                            await self.catch_up(missed)
+                            missed = None
+                        continue
+                    gone = any(c == watchfiles.Change.deleted and p == itself for c, p in changes)
+                    if gone or not self.folder.is_dir():
+                        # a watch on a removed folder never hears again, even when a
+                        # folder of the same name is back at once (a deploy's rm + copy)
+                        break
                     await self.reload("file change")
             except Exception as exc:  # inotify out of watches, a folder unreadable…
                 log.error(
@@ -159,10 +196,15 @@ class Reloader:
                 await _pause(stop, RETRY_SECONDS)
             if not stop.is_set():
                 log.info("%s is back: watching it again", self.folder)
-                await self.reload("folder back")
+                missed = "folder back"
 
 
+LISTEN_MS = 500  # how often an idle watch wakes up (to catch up, to notice `stop`)
 RETRY_SECONDS = 2
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

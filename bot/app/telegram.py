@@ -55,6 +55,14 @@ def command_menu(dialogs: DialogSet, lang: str, now: datetime) -> list[tuple[str
     ]
 
 
+async def set_menus(app: App, dialogs: DialogSet, config: Config, now: datetime) -> None:
+    """One menu per language, and the default language's for everyone else (a Telegram
+    in German would otherwise show no menu at all)."""
+    for lang in (*dialogs.languages, None):
+        commands = command_menu(dialogs, lang or config.bot.default_language, now)
+        await app.bot.set_my_commands([BotCommand(k, v) for k, v in commands], language_code=lang)
+
+
 def limiter_for(config: Config, metrics: Metrics | None = None) -> SendLimiter:
     tg = config.telegram
     return SendLimiter(
@@ -139,11 +147,7 @@ def build_application(
             app.bot_data["scheduler"] = start_scheduler(dispatcher, n.tick, housekeeping)
         # one menu per language, and the default language's for everyone else (a
         # Telegram in German would otherwise show no menu at all)
-        for lang in (*dialogs.languages, None):
-            commands = command_menu(talk, lang or config.bot.default_language, clock())
-            await app.bot.set_my_commands(
-                [BotCommand(k, v) for k, v in commands], language_code=lang
-            )
+        await set_menus(app, talk, config, clock())
         ops = "off"
         if config.ops.enabled:
 
@@ -176,7 +180,7 @@ def build_application(
         )  # fmt: skip
 
     async def post_shutdown(app: App) -> None:
-        stop_reloads(app)
+        await stop_reloads(app)
         runner = app.bot_data.pop("ops_runner", None)
         if runner is not None:
             await runner.cleanup()
@@ -338,10 +342,14 @@ async def start_reloads(
 ) -> None:
     """Reload `folder` on SIGHUP, on /reload and (`bot.watch_dialogs`) on every save."""
     reloader = Reloader(config, folder, conversations, store, conversations.dialogs.features, clock)
-    await reloader.started()
+
+    async def menus() -> None:  # the `cmd_*` texts may have changed
+        await set_menus(app, conversations.dialogs, config, clock())
+
+    reloader.after_swap = menus
     app.bot_data["reloader"] = reloader
-    conversations.reload = lambda: reloader.reload("/reload")
     tasks: set[asyncio.Task[object]] = set()
+    app.bot_data["reload_tasks"] = tasks
 
     def on_hangup() -> None:
         task = asyncio.create_task(reloader.reload("SIGHUP"), name="reload")
@@ -349,18 +357,25 @@ async def start_reloads(
         task.add_done_callback(tasks.discard)
 
     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_hangup)
-    app.bot_data["reload_tasks"] = tasks
+    await reloader.started()
+    conversations.reload = lambda: reloader.reload("/reload")
     if config.bot.watch_dialogs:
         stop = asyncio.Event()
         app.bot_data["watch_stop"] = stop
         app.bot_data["tasks"].append(asyncio.create_task(reloader.watch(stop), name="watch"))
 
 
-def stop_reloads(app: App) -> None:
-    """No more reloads: SIGHUP back to its default, the watcher told to stop."""
+async def stop_reloads(app: App) -> None:
+    """No more reloads: SIGHUP ignored again (never its default, which ends the process),
+    the watcher told to stop, a reload in flight cancelled before the store closes."""
     if app.bot_data.pop("reloader", None) is None:
         return
     asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     stop = app.bot_data.pop("watch_stop", None)
     if stop is not None:
         stop.set()
+    tasks = app.bot_data.pop("reload_tasks", set())
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -18,7 +18,7 @@ import click
 from bot import bundled
 from bot.app import bootstrap
 from bot.app.config import Config
-from bot.app.reload import PATTERNS, dialog_files
+from bot.app.reload import PATTERNS
 from bot.core.dialogset import DialogSet
 from bot.dialogs.load import check_directory
 from bot.dialogs.moves import moves, report
@@ -109,13 +109,17 @@ def _write_back(folder: Path, files: dict[str, str]) -> None:
     """The folder's YAML files become exactly `files`; each one replaced whole (a reader
     never sees half a file); files of newer versions that it did not have go."""
     folder.mkdir(parents=True, exist_ok=True)
+    # every file written aside first, then all swapped in at once: a watching bot sees
+    # one burst of changes (one reload), never half the files for long
+    aside = {}
     for name, text in files.items():
-        temporary = folder / f".{name}.rollback"
-        temporary.write_text(text, encoding="utf-8")
+        aside[name] = folder / f".{name}.rollback"
+        aside[name].write_text(text, encoding="utf-8")
+    for name, temporary in aside.items():
         os.replace(temporary, folder / name)
-    for name in dialog_files(folder):
-        if name not in files and any(Path(name).match(p) for p in PATTERNS):
-            (folder / name).unlink()
+    for path in sorted({p for pattern in PATTERNS for p in folder.glob(pattern)}):
+        if path.name not in files:
+            path.unlink()
 
 
 def tell_the_bot(database: Path) -> str:
@@ -123,11 +127,26 @@ def tell_the_bot(database: Path) -> str:
     pid = serving_pid(database)
     if pid is None:
         return "no bot is serving this database now: it serves these files at its next start"
+    if not _is_run(pid):  # `vie-coach chat` holds the lock too; SIGHUP would end it
+        return (
+            f"the process holding this database (pid {pid}) is not `vie-coach run`: the "
+            "files are served at the bot's next start"
+        )
     try:
         os.kill(pid, signal.SIGHUP)
     except OSError as exc:
         return f"could not tell the running bot (pid {pid}: {exc.strerror}); send it SIGHUP"
     return f"the running bot (pid {pid}) was told to reload (SIGHUP)"
+
+
+def _is_run(pid: int) -> bool:
+    """Whether `pid` is `vie-coach run` (by its command line, where /proc tells; where
+    it does not, assumed so)."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True
+    return b"run" in args
 
 
 def print_history(served: list[Served]) -> None:

@@ -93,13 +93,14 @@ def _title(graph: Graph, reach: Reached | None) -> str:
 def _dot_text(text: str) -> str:
     """Plain text for a DOT string: a backslash is an escape there (`\\N` is the node's
     name, a last `\\` would eat the closing quote), so it is doubled; the library quotes
-    the rest."""
-    return text.replace("\\", "\\\\")
+    the rest, and `nohtml` keeps a text between < and > from being read as HTML (an
+    unbalanced one, a button labelled `<<Retour>`, made `dot` fail)."""
+    return graphviz.nohtml(text.replace("\\", "\\\\"))  # type: ignore[no-any-return]
 
 
 def _dot_label(lines: list[str]) -> str:
     # nohtml: a label that starts with < and ends with > would be read as HTML
-    return graphviz.nohtml("\\n".join(_dot_text(line) for line in lines))  # type: ignore[no-any-return]
+    return graphviz.nohtml("\\n".join(line.replace("\\", "\\\\") for line in lines))  # type: ignore[no-any-return]
 
 
 def _dot_node_style(node: GraphNode, reach: Reached | None) -> dict[str, str]:

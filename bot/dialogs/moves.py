@@ -15,7 +15,7 @@ from typing import Literal
 
 from bot.core.model import Dialogs, Target
 
-How = Literal["renamed", "gone", "changed"]
+How = Literal["renamed", "renamed_changed", "gone", "gone_flow", "changed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +41,20 @@ class Move:
         who = "1 person" if self.people == 1 else f"{self.people} people"
         if self.how == "renamed":
             return f"{who} at `{self.place}` go to `{self.to}` (renamed)"
+        if self.how == "renamed_changed":
+            return (
+                f"{who} at `{self.place}` go to `{self.to}` (renamed, and changed: the "
+                "buttons shown before expire)"
+            )
         if self.how == "gone":
             return (
                 f"{who} at `{self.place}` go to `{self.to}`, the start of that part, with a "
                 "word of explanation (the node is gone)"
+            )
+        if self.how == "gone_flow":
+            return (
+                f"{who} at `{self.place}` go to `{self.to}`, the start of the journey, with "
+                "a word of explanation (the whole flow is gone)"
             )
         return f"{who} at `{self.place}` stay there: they see its new text, its old buttons expire"
 
@@ -57,7 +67,7 @@ def continue_at(dialogs: Dialogs, flow: str, node: str) -> tuple[How | None, Tar
     moved = dialogs.renamed.get(f"{flow}.{node}")
     if moved is not None:
         return "renamed", moved
-    return "gone", dialogs.part_start(flow)
+    return ("gone" if flow in dialogs.flows else "gone_flow"), dialogs.part_start(flow)
 
 
 def moves(standing: Iterable[Standing], new: Dialogs) -> list[Move]:
@@ -65,11 +75,15 @@ def moves(standing: Iterable[Standing], new: Dialogs) -> list[Move]:
     found: dict[tuple[str, How, str], int] = {}
     for group in standing:
         how, target = continue_at(new, group.flow, group.node)
+        node = new.node(target)
+        # "" is a version never recorded (a place saved before versions were): unknown
+        changed = node is not None and group.node_version not in ("", node.version)
         if how is None:
-            node = new.node(target)
-            if node is None or not group.node_version or group.node_version == node.version:
+            if not changed:
                 continue
             how = "changed"
+        elif how == "renamed" and changed:
+            how = "renamed_changed"
         key = (f"{group.flow}.{group.node}", how, str(target))
         found[key] = found.get(key, 0) + group.people
     return [Move(place, n, how, to) for (place, how, to), n in sorted(found.items())]

@@ -166,8 +166,8 @@ class Conversations:
             state = evolve(state, first_name=person.first_name[:64])
         if state.blocked:  # they are writing to us: they have unblocked the bot
             state = evolve(state, blocked=False)
-        dialogs = self.dialogs
-        event = await self.look_up(state, event)
+        dialogs, services = self.dialogs, self.services  # one set for the whole turn
+        event = await self.look_up(state, event, services)
         after, effects = step(dialogs, state, event, now)
         sends = [e for e in effects if isinstance(e, Send)]
         if any(isinstance(e, ForgetUser) for e in effects):
@@ -191,12 +191,16 @@ class Conversations:
     def _delivery(route: Route | None, sends: list[Send]) -> Delivery:
         return Delivery() if route is None else route.delivery(sends)
 
-    async def look_up(self, state: UserState | None, event: Event) -> Event:
-        """The event with what the first feature that needs something found in `known`."""
+    async def look_up(
+        self, state: UserState | None, event: Event, services: Services | None = None
+    ) -> Event:
+        """The event with what the first feature that needs something found in `known`
+        (`services`: those of the dialog set the turn runs on, read once with it)."""
         if isinstance(event, Unsupported):
             return event
+        services = services or self.services
         for lookup in self._lookups:
-            known = await lookup(self.services, state, event)
+            known = await lookup(services, state, event)
             if known is not None:
                 return replace(event, known=known)
         return event
@@ -209,8 +213,8 @@ class Conversations:
             before = await self.store.load(user_id)
             if before is None:
                 return []  # erased meanwhile (the outbox row went with them)
-            dialogs = self.dialogs
-            enriched = await self.look_up(before, event)
+            dialogs, services = self.dialogs, self.services
+            enriched = await self.look_up(before, event, services)
             after, effects = step(dialogs, before, enriched, now)
             sends = coalesce([e for e in effects if isinstance(e, Send)])
             rows = tuple(Outgoing.message(user_id, s, "nudge") for s in sends)

@@ -60,21 +60,23 @@ class InstanceLock:
 
 
 def serving_pid(database: str | os.PathLike[str]) -> int | None:
-    """The process id of the VIE Coach serving `database` now, or None when none is (the
-    lock is free: taken and let go at once, which tells it for sure)."""
+    """The process id of the VIE Coach holding `database`'s lock now, or None. Read
+    without locking (a probe that took the lock, even for an instant, could make a bot
+    starting at that moment believe another one serves): the file holds a pid only
+    while its owner lives (emptied on release), and a pid left by a `kill -9` is a
+    process that no longer exists."""
     db = Path(database)
-    path = db.with_name(db.name + ".lock")
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
+        owner = (db.with_name(db.name + ".lock")).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
         return None  # never served from here
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            return int(owner) if owner.isdigit() else None
-        fcntl.flock(fd, fcntl.LOCK_UN)
+    if not owner.isdigit():
         return None
-    finally:
-        os.close(fd)
+    pid = int(owner)
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid  # it exists, under another user
+    return pid

@@ -61,6 +61,18 @@ class Reach:
     def at(self, key: str) -> tuple[int, int]:
         return self.nodes.get(key, (0, 0))
 
+    def renamed(self, moved: Mapping[str, object]) -> Reach:
+        """The counts with those of each node's former places (`renamed_from`) added to
+        it: people not yet moved are counted where they will continue."""
+        if not moved:
+            return self
+        nodes: dict[str, tuple[int, int]] = {}
+        for key, (reached, here) in self.nodes.items():
+            key = str(moved.get(key, key))
+            old = nodes.get(key, (0, 0))
+            nodes[key] = (old[0] + reached, old[1] + here)
+        return Reach(nodes, self.people, self.finished)
+
 
 async def read_reach(path: str | Path) -> Reach:
     """The counts in the database at `path` (StoreError if it is missing, damaged or of

@@ -26,7 +26,7 @@ class Served:
 
     version: str
     at: datetime
-    reason: str  # "start", "reload (…)", "rollback"
+    reason: str  # "start", or the reload's: "reload (file change)", "reload (SIGHUP)"…
 
 
 class DialogVersions:

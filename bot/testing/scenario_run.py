@@ -148,14 +148,14 @@ class Play:
         index, button = self.button(person, step)
         data = outdated(button) if step.kind == "tap_expired" else button.data
         person.window = len(person.received)
-        person.used.add(index)  # Telegram replaces a pressed keyboard by the choice made
         shown = f"[{button.label}]" + {
             "tap_earlier": " (on an earlier message)",
             "tap_expired": " (as shown before its node was edited)",
         }.get(step.kind, "")
-        if button.url:  # opens outside the chat: the bot hears nothing
+        if button.url:  # opens outside the chat: the bot hears nothing, the keyboard stays
             self.log.append(f"{person.name} > {shown} opens {button.url}")
             return
+        person.used.add(index)  # Telegram replaces a pressed keyboard by the choice made
         self.log.append(f"{person.name} > {shown}")
         self.receive(person, await person.harness.event(Press(data), shown), by_wait=False)
 

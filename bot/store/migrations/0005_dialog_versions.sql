@@ -1,6 +1,6 @@
 -- Every dialog set the bot served, so that `vie-coach rollback` can bring one back: its
 -- files once per version (JSON {"welcome.yaml": text, ...}), and each time it began to be
--- served (at start-up, on a reload, on a rollback).
+-- served (at start-up, on a reload; a rollback is served by the reload it asks for).
 CREATE TABLE dialog_files (
     version TEXT PRIMARY KEY,
     files   TEXT NOT NULL
