@@ -22,20 +22,31 @@ SAM = FakeUser(202, "Sam", "en")
 
 @asynccontextmanager
 async def live_bot(
-    emulator: BotApiEmulator, db: Path, dialogs: DialogSet, clock: Any = None, **telegram: Any
+    emulator: BotApiEmulator,
+    db: Path,
+    dialogs: DialogSet,
+    clock: Any = None,
+    *,
+    bot: dict[str, Any] | None = None,
+    dialog_folder: Path | None = None,
+    **telegram: Any,
 ) -> AsyncIterator[Any]:
     """The bot as `vie-coach run` starts it, long polling the served emulator (with a fake
-    `clock`, the nudge dispatcher is left for the test to drive)."""
+    `clock`, the nudge dispatcher is left for the test to drive; with a `dialog_folder`,
+    it reloads that folder as `vie-coach run` does)."""
     async with serve(emulator) as base_url:
         config = load_config(
             {
+                "bot": bot or {},
                 "store": {"path": str(db)},
                 "telegram": {"base_url": base_url, **telegram},
                 "ops": {"port": 0},
             },
             {"TELEGRAM_BOT_TOKEN": TOKEN},
         )
-        extra = {} if clock is None else {"clock": clock, "start_nudges": False}
+        extra: dict[str, Any] = {"dialog_folder": dialog_folder}
+        if clock is not None:
+            extra.update(clock=clock, start_nudges=False)
         app = build_application(config, dialogs, **extra)  # the default HTTPXRequest
         stop = asyncio.Event()
         running = asyncio.create_task(serve_polling(app, stop))

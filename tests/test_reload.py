@@ -19,15 +19,13 @@ import pytest
 from click.testing import CliRunner
 
 from bot.app.cli import main
-from bot.app.config import load_config
-from bot.app.telegram import build_application, serve_polling
 from bot.testing import FakeClock
 from bot.testing.botapi import BotApiEmulator, FakeUser, serve
 
-from .conftest import MINI, TOKEN
+from .conftest import MINI
 from .processes import until as until_line
 from .processes import vie_coach
-from .test_end_to_end import press, say, texts, until
+from .test_end_to_end import live_bot, press, say, texts, until
 from .test_migration import delete_hidden, edit, load, rename_intro
 
 pytestmark = pytest.mark.timeout(120)
@@ -56,27 +54,12 @@ async def running(
     emulator: BotApiEmulator, tmp_path: Path, folder: Path, clock: FakeClock, watch: bool = True
 ) -> AsyncIterator[Any]:
     """The bot as `vie-coach run` serves `folder`, polling the emulator; nudges by hand."""
-    async with serve(emulator) as base_url:
-        config = load_config(
-            {
-                "bot": {"dialogs": str(folder), "watch_dialogs": watch},
-                "store": {"path": str(tmp_path / "vie.db")},
-                "telegram": {"base_url": base_url, "admins": [OPERATOR.id]},
-                "ops": {"port": 0},
-            },
-            {"TELEGRAM_BOT_TOKEN": TOKEN},
-        )
-        app = build_application(
-            config, load(folder), clock=clock.now, start_nudges=False, dialog_folder=folder
-        )
-        stop = asyncio.Event()
-        task = asyncio.create_task(serve_polling(app, stop))
-        await until(lambda: "poller" in app.bot_data or task.done())
-        try:
-            yield app
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 10)
+    async with live_bot(
+        emulator, tmp_path / "vie.db", load(folder), clock.now,
+        bot={"dialogs": str(folder), "watch_dialogs": watch}, dialog_folder=folder,
+        admins=[OPERATOR.id],
+    ) as app:  # fmt: skip
+        yield app
 
 
 async def cli(args: list[str]) -> Any:
