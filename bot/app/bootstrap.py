@@ -26,6 +26,7 @@ from bot.features.basics import feature as basics
 from bot.features.nudges import feature as nudges
 from bot.features.nudges.policy import NudgePolicy
 from bot.features.operators import feature as operators
+from bot.features.operators import reports
 from bot.features.privacy import feature as privacy
 
 
@@ -39,11 +40,13 @@ def standard_features(
     quiet = nudge_policy or NudgePolicy()
     return (
         advocates.feature(advocacy, quiet),
+        # before answers: an operator's broadcast text is not the answer a node awaits
+        reports.feature(admins),
+        operators.feature(admins),
         answers.feature(),
         basics.feature(),
         privacy.feature(),
         nudges.feature(quiet),
-        operators.feature(admins),
     )
 
 

@@ -18,6 +18,7 @@ from bot.app import versions_command as versions
 from bot.app.cli_common import config_of, fail, folder_of, load_checked, run_async
 from bot.app.graph_command import graph_command
 from bot.app.startup import Exit, explain
+from bot.app.stats_command import stats_command
 from bot.app.test_command import test_command
 from bot.core.durations import parse_duration
 from bot.dialogs.checks import stale_facts
@@ -364,6 +365,7 @@ async def _extend(items: Awaitable[list[Served]], into: list[Served]) -> None:
 
 main.add_command(test_command, "test")
 main.add_command(graph_command, "graph")
+main.add_command(stats_command, "stats")
 
 if __name__ == "__main__":
     main()

@@ -103,6 +103,14 @@ class OpsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BroadcastConfig:
+    """An operator's /broadcast: how many people a second it reaches at most (below
+    `telegram.overall_per_second`, so that people's replies keep the rest)."""
+
+    per_second: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     bot: BotConfig
     store: StoreConfig
@@ -115,6 +123,7 @@ class Config:
     ops: OpsConfig
     log_format: str = "text"
     warnings: tuple[str, ...] = ()  # said at start-up: unknown VIE_* variables
+    broadcast: BroadcastConfig = BroadcastConfig()
 
 
 def _from_env(key: str, raw: str, default: Any) -> Any:
@@ -202,6 +211,14 @@ def load_config(
             f"bot.default_language = {bot['default_language']!r} is not in bot.languages "
             f"{bot['languages']!r} (from {where(['bot', 'default_language'])})"
         )
+    pace, overall = merged["broadcast"]["per_second"], tg["overall_per_second"]
+    if pace >= overall:
+        raise ConfigError(
+            f"broadcast.per_second = {pace!r} is not below telegram.overall_per_second = "
+            f"{overall!r} (from {where(['broadcast', 'per_second'])}): a broadcast would take "
+            "all of the bot's sending pace and hold back people's replies; set it to a third "
+            "of it or less (the default is 10 for 30)"
+        )
     durations = _Durations(where)
     base = base_dir or Path.cwd()
     token = environ.get("TELEGRAM_BOT_TOKEN") or None
@@ -239,6 +256,7 @@ def load_config(
             durations(ops, "ops", "stuck_after"),
         ),
         warnings=tuple(_unknown_variables(environ)),
+        broadcast=BroadcastConfig(float(pace)),
     )
 
 

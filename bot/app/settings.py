@@ -54,6 +54,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "max_invites": 50,
     },
     "links": {"verify": False, "timeout_seconds": 5.0},
+    "broadcast": {"per_second": 10.0},
     "logging": {"level": "INFO", "format": "text"},
     "ops": {
         "enabled": True,
@@ -145,6 +146,11 @@ SCHEMA: dict[str, Any] = {
                 "verify": {"type": "boolean"},
                 "timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
             },
+        },
+        "broadcast": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"per_second": {"type": "number", "exclusiveMinimum": 0}},
         },
         "logging": {
             "type": "object",

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from aiohttp import web
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 from telegram.request import BaseRequest
 
@@ -23,12 +23,12 @@ from bot.adapters.telegram.ratelimit import SendLimiter
 from bot.adapters.telegram.webhook import webhook_app
 from bot.app import logs
 from bot.app.bootstrap import features_for, package_version, with_features
+from bot.app.broadcasting import start_broadcasts, stop_broadcasts
 from bot.app.config import Config
+from bot.app.menus import set_menus
+from bot.app.operator_reports import report_handlers
 from bot.app.reload import Reloader
 from bot.core.dialogset import DialogSet
-from bot.core.render import to_plain
-from bot.core.state import new_state
-from bot.core.turn import render_message
 from bot.errors import PortBusy
 from bot.runtime.clock import utc_now
 from bot.runtime.conversation import Conversations
@@ -42,25 +42,6 @@ from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
-
-
-def command_menu(dialogs: DialogSet, lang: str, now: datetime) -> list[tuple[str, str]]:
-    """Telegram's command menu: each feature's commands, described by its `cmd_<name>`
-    message (written in dialogs/messages.yaml like every sentence of the bot)."""
-    person = new_state(0, lang, now)
-    return [
-        (name, to_plain(render_message(dialogs, person, f"cmd_{name}", now))[:256])
-        for feature in dialogs.features
-        for name in feature.menu
-    ]
-
-
-async def set_menus(app: App, dialogs: DialogSet, config: Config, now: datetime) -> None:
-    """One menu per language, and the default language's for everyone else (a Telegram
-    in German would otherwise show no menu at all)."""
-    for lang in (*dialogs.languages, None):
-        commands = command_menu(dialogs, lang or config.bot.default_language, now)
-        await app.bot.set_my_commands([BotCommand(k, v) for k, v in commands], language_code=lang)
 
 
 def limiter_for(config: Config, metrics: Metrics | None = None) -> SendLimiter:
@@ -134,6 +115,8 @@ def build_application(
             asyncio.create_task(sender.run(), name="sender"),
             asyncio.create_task(processor.run(), name="inbox"),
         ]
+        await start_broadcasts(app, config, bot.conversations, store, sender)
+        bot.conversations.carry_out.update(report_handlers(store))  # /stats, /unknown
         if dialog_folder is not None:
             await start_reloads(app, config, dialog_folder, bot.conversations, store, clock)
         if start_nudges:
@@ -181,6 +164,7 @@ def build_application(
 
     async def post_shutdown(app: App) -> None:
         await stop_reloads(app)
+        await stop_broadcasts(app)
         runner = app.bot_data.pop("ops_runner", None)
         if runner is not None:
             await runner.cleanup()

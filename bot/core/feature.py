@@ -76,6 +76,8 @@ class Feature:
     variables: Mapping[str, int] = field(default_factory=dict)
     # commands shown in Telegram's menu, in order (each has a `cmd_<name>` message)
     menu: tuple[str, ...] = ()
+    # commands shown only in the menu of the operators (`telegram.admins`), after the rest
+    admin_menu: tuple[str, ...] = ()
     # its record in every UserState (`Part`), and the tables it keeps, each with the
     # column naming the person (what /mydata exports and /forget erases)
     part: Part[Any] | None = None
@@ -98,7 +100,7 @@ def check_features(features: Sequence[Feature]) -> None:
                     "give one of them another name"
                 )
             seen[(kind, key)] = feature.name
-        for name in feature.menu:
+        for name in (*feature.menu, *feature.admin_menu):
             if name not in feature.commands and name != "start":
                 raise FeatureError(
                     f"feature '{feature.name}' puts /{name} in the menu but handles no such "

@@ -121,6 +121,46 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class Arm:
+    """One variant of an experiment's text: its name, its share of the newcomers
+    (`weight`, relative to the others'; 0 shows it to nobody new), and its text."""
+
+    name: str
+    weight: float
+    say: Texts
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """A node's `say:` with named variants (an A/B test): each person sees one arm, the
+    same every time. `outcome` is what counts as converting, `milestone:<id>` or
+    `stage:<V|I|E>`, as the exposure events and the report write it."""
+
+    name: str
+    node: str  # where it is shown: "flow.node"
+    outcome: str
+    arms: tuple[Arm, ...]
+    line: int  # of `experiment:`
+    outcome_line: int
+
+    def arm(self, name: object) -> Arm | None:
+        return next((a for a in self.arms if a.name == name), None)
+
+    @property
+    def milestone(self) -> str | None:
+        """The milestone that counts as converting, when the outcome is one."""
+        kind, _, name = self.outcome.partition(":")
+        return name if kind == "milestone" else None
+
+    @property
+    def stage(self) -> str | None:
+        """The stage whose completion counts as converting, when the outcome is one."""
+        kind, _, name = self.outcome.partition(":")
+        return name if kind == "stage" else None
+
+
+@dataclass(frozen=True, slots=True)
 class Node:
     flow: str
     id: str
@@ -139,6 +179,9 @@ class Node:
     input: Answer | None = None
     # the places this node had before (`renamed_from:`): people there move here
     renamed_from: tuple[Target, ...] = ()
+    # `say:` with variants: `say` above is the first arm's texts (what the graph and
+    # every other reader show); what a person is shown is their arm's (`Turn.node_text`)
+    experiment: Experiment | None = None
 
     @property
     def key(self) -> str:
@@ -202,6 +245,8 @@ class Dialogs:
     matcher: IntentMatcher | None = field(default=None, repr=False, compare=False)
     # a node's former place ("flow.node") -> where it is now, from `renamed_from:`
     renamed: Mapping[str, Target] = field(default_factory=dict)
+    # the experiments (`say:` with variants) by name, each at its one node
+    experiments: Mapping[str, Experiment] = field(default_factory=dict)
 
     def node(self, target: Target) -> Node | None:
         flow = self.flows.get(target.flow)

@@ -301,7 +301,9 @@ class Renderer:
         included (`bot.core.typography`)."""
         try:
             text = self.template(source).render(context).strip()
-        except TemplateError as exc:
+        except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
+            # a template that divides by zero or indexes past a list fails like a Jinja2
+            # error: the person gets the fallback text, never a crashed turn
             raise RenderError(f"template {source[:60]!r} failed: {exc}") from exc
         return typography.typeset(text) if typography.applies(_language(context)) else text
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.core import callback
+from bot.core import callback, variants
 from bot.core.events import ButtonView, Effect, Record, Send
 from bot.core.localtime import timezone_of
-from bot.core.model import STAGES, Dialogs, Node, Scalar, Target
+from bot.core.model import STAGES, Arm, Dialogs, Node, Scalar, Target
 from bot.core.render import RenderError, to_plain, truncate_visible
 from bot.core.state import Pending, UserState, evolve
 
@@ -140,10 +140,43 @@ class Turn:
             if self.test(b.when)
         )
 
+    def variant(self, node: Node) -> Arm | None:
+        """The arm of the node's experiment this person sees (None: no variants)."""
+        experiment = node.experiment
+        return None if experiment is None else variants.arm_of(experiment, self.state)
+
     def node_text(self, node: Node) -> str:
-        text = self.render(node.say[self.state.lang], node.key)
+        """The node's text for this person (with variants, their arm's), with its fact.
+        Only reads: what is sent goes through `shown`, which records the exposure."""
+        text = self._text(node, self.variant(node))
+        return text if text is not None else _BROKEN.get(self.state.lang, _BROKEN["en"])
+
+    def shown(self, node: Node) -> str:
+        """The node's text as it is sent now. With variants, the person's arm is kept
+        (sticky) and its exposure recorded, each time it is shown; a text that could
+        not be rendered showed no arm, and records nothing."""
+        experiment = node.experiment
+        if experiment is None:
+            return self.node_text(node)
+        arm = variants.arm_of(experiment, self.state)
+        text = self._text(node, arm)
         if text is None:
             return _BROKEN.get(self.state.lang, _BROKEN["en"])
+        self.state = variants.keep(self.state, experiment, arm)
+        self.record(
+            "exposure",
+            experiment=experiment.name,
+            arm=arm.name,
+            node=node.key,
+            outcome=experiment.outcome,
+        )
+        return text
+
+    def _text(self, node: Node, arm: Arm | None) -> str | None:
+        say, where = (node.say, node.key) if arm is None else (arm.say, f"{node.key}:{arm.name}")
+        text = self.render(say[self.state.lang], where)
+        if text is None:
+            return None
         fact = self.dialogs.facts.get(node.fact) if node.fact else None
         if fact is not None:
             shown = {
@@ -167,7 +200,7 @@ class Turn:
                 target = self.dialogs.entry
                 continue
             self.reach(node)
-            text = self.node_text(node)
+            text = self.shown(node)
             arm = next((b for b in node.goto if self.test(b.condition)), None)
             if arm is None:
                 self.state = evolve(
@@ -204,7 +237,7 @@ class Turn:
         if node is None:
             self.enter(self.dialogs.entry)
             return
-        self.effects.append(Send(self.node_text(node), self.buttons(node)))
+        self.effects.append(Send(self.shown(node), self.buttons(node)))
         if self.state.node_version != node.version:
             self.state = evolve(self.state, node_version=node.version)
 

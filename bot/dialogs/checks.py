@@ -19,14 +19,14 @@ from bot.dialogs.intent_checks import check_intents
 from bot.dialogs.parse import Built, Parsed
 from bot.dialogs.paths import is_dead_end, reachable_from
 from bot.dialogs.rename_checks import renames
-from bot.dialogs.typography_checks import TypographyChecks
+from bot.dialogs.variant_checks import VariantChecks
 from bot.errors import Problem
 from bot.understanding import Intent, Matcher
 
 MAX_LABEL = 64
 
 
-class _Checker(TypographyChecks):
+class _Checker(VariantChecks):
     def __init__(
         self,
         built: Built,
@@ -338,6 +338,7 @@ def run_checks(
     checker.facts()
     check_intents(built, languages, checker.problems)
     checker.default_nudges()
+    experiments = checker.experiments()
     _once_per_default(built, checker.problems)
     renamed = renames(built, checker.problems)
     if entry_flow not in built.flows:
@@ -368,5 +369,6 @@ def run_checks(
         milestone_stage=milestone_stage,
         stage_totals=totals,
         renamed=renamed,
+        experiments=experiments,
         features=tuple(features),
     )

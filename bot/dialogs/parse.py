@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from bot.core.model import (
 from bot.core.textmatch import normalize
 from bot.dialogs import yamlfile
 from bot.dialogs.values import duration, plain, review_date, sets, target, texts
+from bot.dialogs.variant_read import has_variants, read_experiment, without_weights
 from bot.errors import Problem
 
 
@@ -185,8 +187,9 @@ def _node(
     default_nudges: tuple[Followup, ...] = (),
 ) -> Node:
     # A rename alone changes nothing a person saw: `renamed_from` stays out of the hash,
-    # so the buttons of a node that was only renamed keep working.
+    # so the buttons of a node that was only renamed keep working; so do new weights.
     defined = {k: v for k, v in plain(raw).items() if k != "renamed_from"}
+    defined["say"] = without_weights(defined.get("say"))
     version = hashlib.blake2b(
         json.dumps(defined, sort_keys=True, ensure_ascii=False).encode(), digest_size=3
     ).hexdigest()
@@ -227,12 +230,18 @@ def _node(
             shorteners=tuple(raw_input.get("shorteners") or ()),
             line=source.line("nodes", node_id, "input"),
         )
+    experiment, say = None, raw["say"]
+    if has_variants(say):
+        at = partial(source.line, "nodes", node_id, "say")
+        where = f"{flow}.{node_id}"
+        experiment, say = read_experiment(say, where, languages, at, source.path, problems)
     return Node(
+        experiment=experiment,
         input=answer,
         nudges=nudges,
         flow=flow,
         id=node_id,
-        say=texts(raw["say"]),
+        say=texts(say),
         fact=raw.get("fact"),
         buttons=buttons,
         on_text=rules,

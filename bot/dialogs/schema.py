@@ -69,6 +69,50 @@ def _nudges(languages: Sequence[str], min_items: int) -> Schema:
     }
 
 
+def _say(languages: Sequence[str]) -> Schema:
+    """A node's text: one per language, or named variants of it (an A/B test). A mapping
+    with any of `experiment`, `outcome`, `variants` is read as the second, so that each
+    mistake is told as one of that shape. How many variants, weights below zero and an
+    outcome naming both or neither are said by the builder (`variant_read`)."""
+    variant = {
+        "type": "object",
+        "properties": {
+            "weight": {"type": "number"},  # not true/false: JSON Schema's numbers are not
+            **{lang: {"type": "string", "minLength": 1} for lang in languages},
+        },
+        "required": list(languages),
+        "additionalProperties": False,
+    }
+    variants = {
+        "type": "object",
+        "properties": {
+            "experiment": {"type": "string", "pattern": ID, "maxLength": 40},
+            "outcome": {
+                "type": "object",
+                "properties": {
+                    "milestone": {"type": "string", "pattern": ID},
+                    "stage": {"enum": list(STAGES)},
+                },
+                "additionalProperties": False,
+            },
+            "variants": {
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": {"pattern": ID, "maxLength": 32},
+                "additionalProperties": variant,
+            },
+        },
+        "required": ["experiment", "outcome", "variants"],
+        "additionalProperties": False,
+    }
+    keys = [{"required": [key]} for key in ("experiment", "outcome", "variants")]
+    return {
+        "if": {"type": "object", "anyOf": keys},
+        "then": variants,
+        "else": texts(languages),
+    }
+
+
 def flow_schema(languages: Sequence[str]) -> Schema:
     """Schema of a flow file (`flow:` at the top)."""
     button = {
@@ -112,7 +156,7 @@ def flow_schema(languages: Sequence[str]) -> Schema:
     node = {
         "type": "object",
         "properties": {
-            "say": texts(languages),
+            "say": _say(languages),
             "fact": {"type": "string", "pattern": ID},
             "buttons": {"type": "array", "items": button},
             "on_text": {"type": "array", "items": text_rule},

@@ -13,13 +13,22 @@ import asyncio
 import logging
 import sqlite3
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from bot.core.dialogset import DialogSet
 from bot.core.engine import step
-from bot.core.events import Event, ExportUserData, ForgetUser, NudgeDue, Send, Unsupported
+from bot.core.events import (
+    Effect,
+    Event,
+    ExportUserData,
+    ForgetUser,
+    NudgeDue,
+    Send,
+    Unsupported,
+)
 from bot.core.links import RedirectCheck
 from bot.core.render import TELEGRAM_TEXT_LIMIT, visible_length
 from bot.core.state import UserState, evolve, new_state
@@ -27,12 +36,16 @@ from bot.core.turn import Turn
 from bot.errors import StoreError
 from bot.features.advocates.reads import AdvocateReads
 from bot.features.operators.feature import ReloadDialogs, ReloadOutcome, reload_replies
+from bot.features.operators.reads import BroadcastDesk
 from bot.features.privacy.feature import export_replies
 from bot.store.interfaces import Store
 from bot.store.queues import Delivery, Outgoing, shown_body
 
 log = logging.getLogger(__name__)
 VerifyLink = Callable[[str], Awaitable[RedirectCheck]]  # where does this short link lead?
+# Carries out one kind of a feature's effect, during the turn (the person's lock held,
+# the turn not yet stored), and says what to send after the turn's own messages.
+CarryOut = Callable[[Any, Turn], Awaitable[list[Send]]]
 
 
 def coalesce(messages: list[Send]) -> list[Send]:
@@ -62,11 +75,13 @@ def coalesce(messages: list[Send]) -> list[Send]:
 @dataclass(frozen=True, slots=True)
 class Services:
     """What the features' lookups may use before a step: the dialogs, the store's reads,
-    and the one outside request (where a short link leads; None when it is off)."""
+    the one outside request (where a short link leads; None when it is off), and what
+    /broadcast reads and checks (None: this way of running sends no broadcasts)."""
 
     dialogs: DialogSet
     store: Store
     link_check: VerifyLink | None = None
+    broadcasts: BroadcastDesk | None = None
 
     @property
     def advocates(self) -> AdvocateReads:
@@ -120,6 +135,8 @@ class Conversations:
         self.queued: Callable[[], None] = lambda: None  # told when rows reach the outbox
         # checks the dialog files again and swaps them in (`vie-coach run`); None: cannot
         self.reload: Callable[[], Awaitable[ReloadOutcome]] | None = None
+        # effects the runtime carries out, by type (the app adds its own: /broadcast…)
+        self.carry_out: dict[type, CarryOut] = {ReloadDialogs: self._reloaded}
 
     def swap(self, dialogs: DialogSet) -> None:
         """Serve `dialogs` from the next turn on (a reload). A turn already running ends
@@ -178,14 +195,30 @@ class Conversations:
         if any(isinstance(e, ExportUserData) for e in effects):
             # read before the turn is stored, so that the copy goes out with it
             sends.extend(await self._export(after, now))
-        if any(isinstance(e, ReloadDialogs) for e in effects):
-            outcome = ReloadOutcome("off") if self.reload is None else await self.reload()
-            sends.extend(reload_replies(Turn(self.dialogs, after, now), outcome))
+        sends.extend(await self._carried_out(dialogs, after, now, effects))
         sends = coalesce(sends)
         # State, event log, milestones, nudges, invitations, alerts, replies: one statement.
         delivery = self._delivery(route, sends)
         await self.store.save(before, after, effects, dialogs.milestone_stage, delivery)
         return sends
+
+    async def _carried_out(
+        self, dialogs: DialogSet, after: UserState, now: datetime, effects: Sequence[Effect]
+    ) -> list[Send]:
+        """Each effect whose type has a handler in `carry_out`, in order: what they say."""
+        said: list[Send] = []
+        turn: Turn | None = None
+        for effect in effects:
+            handler = self.carry_out.get(type(effect))
+            if handler is not None:
+                turn = turn or Turn(dialogs, after, now)
+                said.extend(await handler(effect, turn))
+        return said
+
+    async def _reloaded(self, effect: ReloadDialogs, turn: Turn) -> list[Send]:
+        """/reload: the reload, then its report in the words of the set served now."""
+        outcome = ReloadOutcome("off") if self.reload is None else await self.reload()
+        return reload_replies(Turn(self.dialogs, turn.state, turn.now), outcome)
 
     @staticmethod
     def _delivery(route: Route | None, sends: list[Send]) -> Delivery:
@@ -216,7 +249,8 @@ class Conversations:
             dialogs, services = self.dialogs, self.services
             enriched = await self.look_up(before, event, services)
             after, effects = step(dialogs, before, enriched, now)
-            sends = coalesce([e for e in effects if isinstance(e, Send)])
+            sends = [e for e in effects if isinstance(e, Send)]
+            sends = coalesce(sends + await self._carried_out(dialogs, after, now, effects))
             rows = tuple(Outgoing.message(user_id, s, "nudge") for s in sends)
             delivery = Delivery(outgoing=rows, nudge_done=(event.key, event.due))
             await self.store.save(before, after, effects, dialogs.milestone_stage, delivery)

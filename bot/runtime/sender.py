@@ -3,10 +3,13 @@ the transport (Telegram) has accepted it.
 
 - Different chats are served concurrently; one chat's rows strictly one after another
   (the mark of a chosen button goes out together with the step that follows it).
-- Reminders and alerts take at most `background_slots` (16) sends at a time, so that a
-  reply to someone who just wrote is never queued behind a batch of them (more slots
-  barely add pace; fewer, and a few 429s, which hold their slot for `retry_after`,
+- Reminders, alerts and broadcasts take at most `background_slots` (16) sends at a time,
+  so that a reply to someone who just wrote is never queued behind a batch of them (more
+  slots barely add pace; fewer, and a few 429s, which hold their slot for `retry_after`,
   slowed a batch of reminders: `docs/architecture.md`).
+- What became of a row is the store's to record: deleting a row Telegram accepted marks
+  a broadcast's recipient sent, and a drop marks it blocked or refused
+  (`bot/store/broadcasts.py`).
 - When the transport is unavailable (5xx, no connection), one row probes it with growing
   pauses while every other row waits; when it answers again, all resume, in order.
   Nothing is given up because of an outage.
@@ -201,7 +204,7 @@ class Sender:
                 self.sent += 1
                 self.last_success = self.clock()
                 self.metrics.sent(row.kind)
-                if row.kind in BACKGROUND:
+                if row.kind == "nudge":
                     self.metrics.nudges_sent.inc()
                 self._ack(row.id)
             elif outcome is Outcome.REFUSED:

@@ -17,10 +17,11 @@ from typing import Any, Protocol
 
 from bot.core.events import ButtonView, Document, Send
 
-# Rows are of kind reply, mark (the ✓ of a chosen button), notice (to a group chat) or
-# nudge (a reminder or an advocate's alerts: both come due in the nudge outbox). A reply
+# Rows are of kind reply, mark (the ✓ of a chosen button), notice (to a group chat),
+# nudge (a reminder or an advocate's alerts: both come due in the nudge outbox) or
+# broadcast (an operator's message to everyone: its body also names the job). A reply
 # may carry a file (`document`: name, media type, bytes in base64).
-BACKGROUND = frozenset({"nudge"})  # never ahead of a reply to someone's message
+BACKGROUND = frozenset({"nudge", "broadcast"})  # never ahead of a reply to someone's message
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +214,8 @@ class SqlOutbox:
 
     async def drop(self, ids: Sequence[int], reason: str, now: datetime) -> None:
         """Rows that will never be sent (too old, chat blocked, refused): recorded in the
-        person's event log, then gone."""
+        person's event log, then gone. A broadcast's recipient is marked blocked (or
+        refused) first: the row's deletion would otherwise count it as sent."""
         if not ids:
             return
         record = (
@@ -221,8 +223,15 @@ class SqlOutbox:
             "SELECT chat_id, ?, 'reply_dropped', json_object('kind', kind, 'reason', ?) "
             "FROM outbox WHERE id = ? AND chat_id IN (SELECT user_id FROM users)"
         )
+        recipient = (
+            "UPDATE broadcast_recipients SET state = ? WHERE state = 'queued' "
+            "AND (broadcast_id, user_id) = (SELECT json_extract(body, '$.broadcast'), chat_id "
+            "FROM outbox WHERE id = ? AND kind = 'broadcast')"
+        )
+        settled = "blocked" if reason == "blocked" else "refused"
         await self._db.write(
             (record, [(now.isoformat(), reason, i) for i in ids]),
+            (recipient, [(settled, i) for i in ids]),
             ("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids]),
         )
 

@@ -25,6 +25,7 @@ import aiosqlite
 from bot.core.events import Effect
 from bot.core.state import UserState, evolve
 from bot.store.advocates import AdvocateQueries
+from bot.store.broadcasts import BroadcastQueries
 from bot.store.interfaces import Backlog
 from bot.store.lock import InstanceLock
 from bot.store.queues import (
@@ -58,6 +59,9 @@ USER_TABLES = {
     "advocates": "user_id",
     "alerts": "advocate_id",
     "unknown_texts": "user_id",
+    "exposures": "user_id",  # A/B variants shown (migration 0007)
+    "broadcast_drafts": "admin_id",
+    "broadcast_recipients": "user_id",
 }
 
 
@@ -83,6 +87,7 @@ class SqliteStore:
         self.inbox = SqlInbox(self)
         self.outbox = SqlOutbox(self)
         self.versions = DialogVersions(self.fetch_all, self.write)
+        self.broadcasts = BroadcastQueries(self)  # /broadcast: drafts, jobs, recipients
         self.instance_lock: InstanceLock | None = None  # set by open_store
         self._wal_to_purge = False
 

@@ -19,9 +19,10 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 
+from bot.core.telegram_html import check_html
+from bot.testing.botapi_files import Files
 from bot.testing.botapi_people import FakeUser, People
 from bot.testing.botapi_request import EmulatorRequest
 from bot.testing.botapi_server import ApiError, ConnectionDropped, Faults, Upload, serve
@@ -38,46 +39,14 @@ __all__ = [
 ]
 
 JSON = dict[str, Any]
-ALLOWED_TAGS = frozenset(
-    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre"}
-    | {"tg-spoiler", "span", "blockquote", "tg-emoji"}
-)
-UPLOAD_LIMIT = 50 * 1000 * 1000  # the largest file a bot may send (Bot API: 50 MB)
-CAPTION_LIMIT = 1024
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
 
 
-class _HtmlCheck(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[str] = []
-        self.error: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS:
-            self.error = self.error or f'unsupported start tag "{tag}"'
-        self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack.pop() != tag:
-            self.error = self.error or f'unexpected end tag "{tag}"'
-
-
-def check_html(text: str) -> str | None:
-    """Why Telegram would refuse `text` with parse_mode HTML, or None."""
-    parser = _HtmlCheck()
-    parser.feed(text)
-    parser.close()
-    if parser.stack and not parser.error:
-        return f'unclosed start tag "{parser.stack[-1]}"'
-    return parser.error
-
-
 @dataclass
-class BotApiEmulator(People, Faults):
+class BotApiEmulator(People, Files, Faults):
     """The server side: chats, messages, pending updates, a log of every call.
 
     Faults and flood limits (`fail_chat`, `fail_next`, `drop_next`, `fail_ratio`, `limit`,
@@ -211,46 +180,6 @@ class BotApiEmulator(People, Faults):
         _check_text(text, parse_mode)
         return self._sent(int(chat_id), {"text": text}, reply_markup)
 
-    def api_sendDocument(
-        self,
-        chat_id: int | str,
-        document: Any,
-        caption: str | None = None,
-        parse_mode: str | None = None,
-        reply_markup: Any = None,
-        **_: Any,
-    ) -> JSON:
-        """A file, uploaded (multipart/form-data) or sent again by its file_id; what was
-        uploaded is kept in `files` (`document_of` reads it back)."""
-        if isinstance(document, Upload):
-            if not document:
-                raise ApiError(400, "Bad Request: file must be non-empty")
-            if len(document) > UPLOAD_LIMIT:
-                raise ApiError(413, "Request Entity Too Large")
-            file_id = f"BQACAgQAAx{next(self._file_ids):06d}"
-            self.files[file_id] = document
-        elif isinstance(document, str) and document in self.files:
-            file_id = document
-        else:
-            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
-        upload = self.files[file_id]
-        content: JSON = {
-            "document": {
-                "file_id": file_id,
-                "file_unique_id": f"AgAD{file_id[-6:]}",
-                "file_name": upload.name or "document",
-                "mime_type": upload.mime_type,
-                "file_size": len(upload),
-            }
-        }
-        if caption:
-            if len(caption) > CAPTION_LIMIT:
-                raise ApiError(400, "Bad Request: message caption is too long")
-            if parse_mode == "HTML" and (problem := check_html(caption)):
-                raise ApiError(400, f"Bad Request: can't parse entities: {problem}")
-            content["caption"] = caption
-        return self._sent(int(chat_id), content, reply_markup)
-
     def _sent(self, chat: int, content: JSON, reply_markup: Any) -> JSON:
         """A message the bot sent to `chat`, recorded as Telegram returns it."""
         markup = _markup(reply_markup)  # refused before anything is recorded
@@ -267,14 +196,6 @@ class BotApiEmulator(People, Faults):
         if (waiting := self.awaited.pop(chat, None)) is not None and not waiting.done():
             waiting.set_result(message)
         return message
-
-    def document_of(self, message: JSON) -> Upload:
-        """The file a message the bot sent carries (its name, media type and bytes)."""
-        return self.files[message["document"]["file_id"]]
-
-    def documents_to(self, chat_id: int) -> list[Upload]:
-        """Every file the bot sent to `chat_id`, oldest first."""
-        return [self.document_of(m) for m in self.sent_to(chat_id) if "document" in m]
 
     def next_message(self, chat_id: int) -> asyncio.Future[JSON]:
         """Resolved by the next message the bot sends to `chat_id` (benchmarks)."""

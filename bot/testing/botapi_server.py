@@ -7,6 +7,7 @@ Nothing here knows a Bot API method: `botapi.BotApiEmulator` builds on `Faults` 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import math
@@ -128,6 +129,31 @@ class Faults:
     _chat_windows: dict[int | str, _Window] = field(default_factory=dict)
     # (start, end, kind, methods or None for all)
     _outages: list[tuple[float, float, str, frozenset[str] | None]] = field(default_factory=list)
+    held: int = 0  # calls waiting, unperformed, because of `hold`
+    _holds: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def hold(self, *methods: str) -> None:
+        """Calls to `methods` wait, unperformed and unanswered, until `release`. Over
+        HTTP (`serve`), a held call whose connection closes (its client died) is never
+        performed: what a client killed then had sent never reached "Telegram"."""
+        for method in methods:
+            self._holds.setdefault(method, asyncio.Event())
+
+    def release(self, *methods: str) -> None:
+        """Held calls (of `methods`, or all) go on, in the order they came."""
+        for method in methods or tuple(self._holds):
+            gate = self._holds.pop(method, None)
+            if gate is not None:
+                gate.set()
+
+    async def held_back(self, method: str) -> None:
+        """Wait while `method` is held."""
+        while (gate := self._holds.get(method)) is not None:
+            self.held += 1
+            try:
+                await gate.wait()
+            finally:
+                self.held -= 1
 
     def outage(self, *phases: tuple[float, str], methods: Iterable[str] | None = None) -> None:
         """Telegram down from now on, phase after phase: (seconds, "500") answers every
@@ -310,10 +336,13 @@ async def _handle(api: Api, request: web.Request) -> web.StreamResponse:
                 (k, _upload(v) if isinstance(v, web.FileField) else v) for k, v in form.items()
             )
             params.update(decode_params(fields))
+    method = request.match_info["method"]
+    if isinstance(api, Faults):
+        await api.held_back(method)  # cancelled, unperformed, if the client hangs up
+        if request.transport is None or request.transport.is_closing():
+            return web.Response()  # the caller is gone: never performed
     try:
-        status, body = await api.call(
-            request.match_info["method"], params, request.match_info["token"]
-        )
+        status, body = await api.call(method, params, request.match_info["token"])
     except ConnectionDropped:
         if request.transport is not None:
             request.transport.abort()  # no status line, no body: the client sees a dead peer

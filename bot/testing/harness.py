@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot.core import variants
 from bot.core.events import ButtonView, Document, Event, Press, Send, Unsupported, parse_text
 from bot.core.render import to_plain
+from bot.core.state import new_state
 from bot.errors import VieError
 from bot.runtime.conversation import Conversations, Person
 from bot.runtime.dispatcher import NudgeDispatcher
@@ -133,6 +135,25 @@ class ChatHarness:
             self.transcript.append(Line("user", f"[{button.label}] -> {button.url}"))
             return []
         return await self.event(Press(button.data), f"[{button.label}]")
+
+    async def pin(self, experiment: str, arm: str) -> None:
+        """From now on, show this person variant `arm` of `experiment` (a `say:` with
+        variants), as if the draw had given it: kept in their stored state, where every
+        turn reads it. HarnessError names the experiments, or the variants, that exist."""
+        conversations = self.conversations
+        store, person = conversations.store, self.person
+        before = await store.load(person.user_id)
+        state = before or new_state(
+            person.user_id,
+            conversations.language_for(person.language_code),
+            self.now(),
+            person.first_name[:64],
+        )
+        try:
+            after = variants.pin(state, conversations.dialogs.experiments, experiment, arm)
+        except variants.UnknownArm as exc:
+            raise HarnessError(str(exc)) from None
+        await store.save(before, after, (), conversations.dialogs.milestone_stage)
 
     async def press_data(self, data: str) -> list[Send]:
         """Send raw callback data, as a stale message or a modified client could."""

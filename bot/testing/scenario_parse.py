@@ -2,7 +2,8 @@
 and checked completely before anything runs, every problem at once, each as `file:line`.
 
 A script is a list of scenarios; a scenario is people, a start time and steps; a step is
-one thing done (`start`, `tap`, `say`, `command`, `send`, `wait`) or one `expect`. The
+one thing done (`start`, `tap`, `say`, `command`, `send`, `wait`), one `expect` or one
+`pin` (a variant shown from then on); reading the last two is in `scenario_expect`. The
 records are in `scenarios`, the format in docs/dialogs.md.
 """
 
@@ -16,19 +17,17 @@ from typing import Any
 
 from bot.core.dialogset import DialogSet
 from bot.core.durations import parse_duration
-from bot.core.model import Scalar
 from bot.dialogs import yamlfile
 from bot.errors import Problem
+from bot.testing.scenario_expect import BOOLEAN_WORDS, ExpectReader
 from bot.testing.scenarios import (
     ARGUMENTS,
     DEFAULT_FIRST_NAME,
     DEFAULT_PERSON,
     DEFAULT_START,
-    EXPECT_KEYS,
     MEDIA,
     STEP_KINDS,
     Act,
-    Expect,
     Scenario,
     ScriptError,
     Someone,
@@ -43,8 +42,6 @@ from bot.testing.scenarios import (
 _SCRIPT_KEYS = ("scenarios", "lang")
 _SCENARIO_KEYS = ("name", "lang", "people", "start_at", "steps")
 _PERSON_KEYS = ("name", "first_name", "lang")
-_TEXTS = ("text", "no_text", "button", "no_button", "file", "stage_done", "stage_not_done")
-_BOOLEAN_WORDS = "YAML reads yes, no, on, off, true and false unquoted as true/false: quote it"
 
 
 def load_scripts(paths: Sequence[Path], shown: dict[Path, str] | None = None) -> list[Scenario]:
@@ -81,7 +78,7 @@ def parse_script(text: str, file: str) -> tuple[list[Scenario], list[Problem]]:
     return reader.script(doc), reader.problems
 
 
-class _Reader:
+class _Reader(ExpectReader):
     """Reads one script, noting problems rather than stopping at the first."""
 
     def __init__(self, file: str) -> None:
@@ -244,6 +241,8 @@ class _Reader:
             if isinstance(value, yamlfile.LineDict) and "as" in value:
                 who = self.who(value, line, label, known, who)
             return self.expect(value, where, label, who)
+        if kind == "pin":
+            return self.pin(value, where, label, who)
         return self.act(kind, value, where, label, who, known)
 
     def who(
@@ -290,7 +289,7 @@ class _Reader:
                     return None
                 return Act(kind, who, "", where, known[source.casefold()])
         if isinstance(value, bool):
-            self.note(where.line, label, f"`{kind}: {value}`: {_BOOLEAN_WORDS}")
+            self.note(where.line, label, f"`{kind}: {value}`: {BOOLEAN_WORDS}")
             return None
         if kind.startswith("tap") and isinstance(value, int):
             if value >= 1:
@@ -309,73 +308,6 @@ class _Reader:
             self.note(where.line, label, f"`send` is one of {', '.join(MEDIA)}")
             return None
         return Act(kind, who, value, where)
-
-    def expect(self, value: Any, where: Where, label: str, who: str) -> Expect | None:
-        if not isinstance(value, yamlfile.LineDict) or not (set(value) - {"as"}):
-            self.note(
-                where.line, label, f"`expect` is a mapping of checks: {', '.join(EXPECT_KEYS)}"
-            )
-            return None
-        self.keys(value, (*EXPECT_KEYS, "as"), f"{label}, expect")
-        wrong = len(self.problems)
-
-        def line(key: str) -> int:
-            return int(value.key_lines[key])
-
-        found: dict[str, Any] = {}
-        for key in _TEXTS:
-            if key in value:
-                found[key] = self.fragments(value[key], line(key), f"{label}, {key}")
-        if "buttons" in value:
-            labels = value["buttons"]
-            if not isinstance(labels, list) or not all(isinstance(b, str) for b in labels):
-                self.note(
-                    line("buttons"),
-                    label,
-                    "`buttons` is the list of labels, in order ([] for none)",
-                )
-            else:
-                found["buttons"] = tuple(labels)
-        for key in ("no_message", "nudge"):
-            if key in value:
-                if not isinstance(value[key], bool):
-                    self.note(line(key), label, f"`{key}` is true or false")
-                found[key] = value[key]
-        if value.get("no_message") is True and (
-            {"text", "file"} & set(value) or value.get("nudge") is True
-        ):
-            self.note(where.line, label, "`no_message: true` contradicts the other message checks")
-        if "var" in value:
-            found["var"] = self.variables(value["var"], line("var"), label)
-        if "at" in value:
-            at = value["at"]
-            if not isinstance(at, str) or not at or at.count(".") > 1:
-                self.note(line("at"), label, "`at` is flow.node, or a flow")
-            found["at"] = at
-        if len(self.problems) > wrong:
-            return None
-        return Expect(who, where, **found)
-
-    def fragments(self, value: Any, line: int, label: str) -> tuple[str, ...]:
-        values = value if isinstance(value, list) else [value]
-        if not values or any(
-            isinstance(v, bool) or not isinstance(v, str | int | float) for v in values
-        ):
-            self.note(line, label, f"a text, or a list of texts ({_BOOLEAN_WORDS})")
-            return ()
-        out = tuple(str(v) for v in values)
-        if any(not v.strip() for v in out):
-            self.note(line, label, "an empty text would be found everywhere")
-        return out
-
-    def variables(self, value: Any, line: int, label: str) -> tuple[tuple[str, Scalar | None], ...]:
-        if not isinstance(value, dict) or not value:
-            self.note(line, label, "`var` is a mapping, e.g. {interest: family}")
-            return ()
-        for name, wanted in value.items():
-            if not isinstance(name, str) or isinstance(wanted, list | dict):
-                self.note(line, label, f"var {name!r}: a name and one value (null: not set)")
-        return tuple(value.items())
 
 
 def _kinds() -> str:

@@ -20,13 +20,22 @@ from bot.core.callback import DialogPress, SystemPress, decode, encode_dialog
 from bot.core.dialogset import DialogSet
 from bot.core.events import ButtonView, Press, Send
 from bot.core.render import to_plain
-from bot.core.state import UserState
 from bot.errors import VieError
 from bot.runtime.conversation import Conversations, Person
 from bot.store import open_store
 from bot.store.interfaces import Store
 from bot.testing.harness import ChatHarness, FakeClock, Line, format_line
-from bot.testing.scenarios import DEFAULT_PERSON, Act, Expect, Scenario, Someone, Wait, loose
+from bot.testing.scenario_expect import stored
+from bot.testing.scenarios import (
+    DEFAULT_PERSON,
+    Act,
+    Expect,
+    Pin,
+    Scenario,
+    Someone,
+    Wait,
+    loose,
+)
 
 _INVITATION = re.compile(r"start=([A-Za-z0-9_-]{1,64})")
 _REMINDER = "!nudge:"  # the reminder buttons (go on, tomorrow, not now, no more)
@@ -115,6 +124,8 @@ class Play:
                     await self.wait(step)
                 elif isinstance(step, Act):
                     await self.act(step)
+                elif isinstance(step, Pin):
+                    await self.pin(step)
                 else:
                     await self.expect(step)
             except AssertionError as exc:  # StepFailed, and HarnessError (no such button)
@@ -142,6 +153,12 @@ class Play:
             shown, replies = str(step.value), await harness.send(str(step.value))
         self.log.append(f"{person.name} > {shown}")
         self.receive(person, replies, by_wait=False)
+
+    async def pin(self, step: Pin) -> None:
+        person = self.people[step.who]
+        for experiment, arm in step.arms:
+            await person.harness.pin(experiment, arm)
+            self.log.append(f"-- {person.name} is shown variant {arm} of {experiment}")
 
     async def tap(self, person: Participant, step: Act) -> None:
         # found before the window moves: a failure shows what the person was looking at
@@ -235,7 +252,7 @@ class Play:
             wrong.append(f"the buttons should be {_labels(step.buttons)}")
         wrong += [f"no button {b!r}" for b in step.button if not _any(b, shown)]
         wrong += [f"a button {b!r} is offered" for b in step.no_button if _any(b, shown)]
-        if step.stage_done or step.stage_not_done or step.var or step.at:
+        if step.stage_done or step.stage_not_done or step.var or step.variant or step.at:
             state = await self.conversations.store.load(person.harness.person.user_id)
             wrong += stored(state, step, person.who)
         if wrong:
@@ -318,32 +335,6 @@ def reminder(send: Send) -> bool:
     return any(b.data.startswith(_REMINDER) for b in send.buttons)
 
 
-def stored(state: UserState | None, step: Expect, who: str) -> list[str]:
-    """What the stored state contradicts of `step` (`who`: the person, or "you")."""
-    if state is None:
-        return [f"{who} {'have' if who == 'you' else 'has'} not talked to the bot yet"]
-    wrong = [
-        f"stage {s} is not done (done: {_stages(state)})"
-        for s in step.stage_done
-        if s not in state.completed
-    ]
-    wrong += [f"stage {s} is done" for s in step.stage_not_done if s in state.completed]
-    for variable, wanted in step.var:
-        value = state.vars.get(variable)
-        if value != wanted or (
-            wanted is not None and type(value) is not type(wanted) and not _numbers(value, wanted)
-        ):
-            now = "not set" if value is None else f"{value!r}"
-            wrong.append(
-                f"var {variable} is {now}, not {'unset' if wanted is None else repr(wanted)}"
-            )
-    if step.at is not None:
-        here = f"{state.flow}.{state.node}"
-        if (here if "." in step.at else str(state.flow)) != step.at:
-            wrong.append(f"{who} {'are' if who == 'you' else 'is'} at {here}, not {step.at}")
-    return wrong
-
-
 async def run_scenario(
     scenario: Scenario, dialogs: DialogSet, default_language: str | None = None
 ) -> ScenarioResult:
@@ -375,14 +366,6 @@ def _any(fragment: str, texts: list[str]) -> bool:
 
 def _labels(labels: Sequence[str]) -> str:
     return " ".join(f"[{label}]" for label in labels) if labels else "none"
-
-
-def _stages(state: UserState) -> str:
-    return ", ".join(sorted(state.completed)) or "none"
-
-
-def _numbers(value: object, wanted: object) -> bool:
-    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in (value, wanted))
 
 
 async def run_scenarios(

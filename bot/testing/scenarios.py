@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.core import variants
 from bot.core.dialogset import DialogSet
-from bot.core.model import STAGES, Scalar
+from bot.core.model import STAGES, Experiment, Scalar
 from bot.errors import Problem, VieError
 from bot.testing.harness import loose as harness_loose
 
@@ -29,7 +30,7 @@ DEFAULT_PERSON = "me"
 DEFAULT_FIRST_NAME = "Alex"  # what the bot calls the default person
 
 ACTIONS = ("start", "tap", "tap_earlier", "tap_expired", "say", "command", "send")
-STEP_KINDS = (*ACTIONS, "wait", "expect")
+STEP_KINDS = (*ACTIONS, "wait", "expect", "pin")
 EXPECT_KEYS = (
     "text",
     "no_text",
@@ -42,6 +43,7 @@ EXPECT_KEYS = (
     "stage_done",
     "stage_not_done",
     "var",
+    "variant",
     "at",
 )
 MEDIA = ("sticker", "photo", "voice", "video", "document", "edited", "other")
@@ -116,10 +118,20 @@ class Expect:
     stage_done: tuple[str, ...] = ()
     stage_not_done: tuple[str, ...] = ()
     var: tuple[tuple[str, Scalar | None], ...] = ()
+    variant: tuple[tuple[str, str], ...] = ()  # (experiment, the variant kept for them)
     at: str | None = None
 
 
-Step = Act | Wait | Expect
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """From now on, `who` is shown these variants: (experiment, variant) pairs."""
+
+    who: str
+    arms: tuple[tuple[str, str], ...]
+    where: Where
+
+
+Step = Act | Wait | Expect | Pin
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +179,8 @@ def shown_names(paths: Sequence[Path]) -> dict[Path, str]:
 
 def check_against(scenarios: Iterable[Scenario], dialogs: DialogSet) -> list[Problem]:
     """What the scripts name that these dialogs do not have: a language, a place, a
-    stage, a variable."""
-    flows, languages = dialogs.flows, ", ".join(dialogs.languages)
-    stages = [*STAGES, *sorted({f.stage for f in flows.values() if f.stage} - set(STAGES))]
+    stage, a variable, an experiment or its variant."""
+    languages = ", ".join(dialogs.languages)
     problems: list[Problem] = []
     for scenario in scenarios:
         label = f"scenario {scenario.name!r}"
@@ -181,29 +192,42 @@ def check_against(scenarios: Iterable[Scenario], dialogs: DialogSet) -> list[Pro
                 why = f"{label}: lang {lang!r} is not one of the dialogs' languages ({languages})"
                 problems.append(Problem(scenario.file, line, None, why))
         for step in scenario.steps:
-            if not isinstance(step, Expect):
+            if isinstance(step, Pin):
+                wrong = unknown_arms(step.arms, dialogs.experiments)
+            elif isinstance(step, Expect):
+                wrong = expected(step, dialogs) + unknown_arms(step.variant, dialogs.experiments)
+            else:
                 continue
-            wrong = [
-                f"no stage {s!r} in the dialogs ({', '.join(stages)})"
-                for s in (*step.stage_done, *step.stage_not_done)
-                if s not in stages
-            ]
-            wrong += [
-                f"no dialog sets a variable {n!r}"
-                for n, _ in step.var
-                if n not in dialogs.variables
-            ]
-            if step.at is not None:
-                flow, _, node = step.at.partition(".")
-                if flow not in flows or (node and node not in flows[flow].nodes):
-                    wrong.append(
-                        f"`at: {step.at}` is no {'node' if node else 'flow'} of the dialogs"
-                    )
             where = f"{label}, step {step.where.number}"
             problems += [
                 Problem(step.where.file, step.where.line, None, f"{where}: {w}") for w in wrong
             ]
     return problems
+
+
+def expected(step: Expect, dialogs: DialogSet) -> list[str]:
+    """What an `expect` names that the dialogs do not have: a stage, a variable, a place."""
+    flows = dialogs.flows
+    stages = [*STAGES, *sorted({f.stage for f in flows.values() if f.stage} - set(STAGES))]
+    wrong = [
+        f"no stage {s!r} in the dialogs ({', '.join(stages)})"
+        for s in (*step.stage_done, *step.stage_not_done)
+        if s not in stages
+    ]
+    wrong += [f"no dialog sets a variable {n!r}" for n, _ in step.var if n not in dialogs.variables]
+    if step.at is not None:
+        flow, _, node = step.at.partition(".")
+        if flow not in flows or (node and node not in flows[flow].nodes):
+            wrong.append(f"`at: {step.at}` is no {'node' if node else 'flow'} of the dialogs")
+    return wrong
+
+
+def unknown_arms(
+    arms: Iterable[tuple[str, str]], experiments: Mapping[str, Experiment]
+) -> list[str]:
+    """The experiments and variants named that the dialogs do not have, each with the
+    ones they have."""
+    return [w for name, arm in arms if (w := variants.unknown(experiments, name, arm))]
 
 
 def written(kind: str, value: Any) -> str:

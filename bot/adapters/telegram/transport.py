@@ -7,7 +7,8 @@ were sent again), unavailable (network errors, 5xx, 429 after the limiter's retr
 The calls go through `Bot.do_api_request` with plain JSON: still PTB's HTTP layer, rate
 limiter and errors, but the `Message` Telegram returns is not turned into objects (the
 sender needs none of it). Files (rare) go through PTB's `send_document`, which uploads
-them as multipart/form-data. Parsing those replies, keyboards included, was the largest
+them as multipart/form-data; a PNG or JPEG (the operators' charts) through `send_photo`,
+so that it shows as a picture in the chat rather than a file to open. Parsing those replies, keyboards included, was the largest
 cost of a turn: `docs/benchmarks.md`.
 """
 
@@ -37,6 +38,8 @@ CHOSEN = "vie:chosen"  # the data of the ✓ button that marks a choice: pressin
 # Telegram's limit on files a bot sends; past it the answer is a 413, which PTB reports as
 # a network error (an outage, to the sender): such a file is refused before it is sent.
 DOCUMENT_LIMIT = 50 * 1000 * 1000
+PHOTO_LIMIT = 10 * 1000 * 1000  # a photo sent by upload (Bot API: 10 MB)
+PHOTO_TYPES = frozenset({"image/png", "image/jpeg"})
 
 
 def chosen_keyboard(label: str) -> dict[str, Any]:
@@ -99,33 +102,34 @@ class TelegramTransport:
             await self.bot.do_api_request("sendMessage", api_kwargs=params)
 
     async def _send_document(self, chat_id: int, reply: Send, document: Document) -> None:
-        """A file, its text as caption: PTB's `send_document` uploads it as multipart/
-        form-data (files are rare: the `Message` it parses costs nothing that matters)."""
+        """A file (a picture for PNG and JPEG), its text as caption: PTB uploads it as
+        multipart/form-data (files are rare: the `Message` it parses costs nothing)."""
+        photo = document.mime_type in PHOTO_TYPES and len(document.content) <= PHOTO_LIMIT
         if len(document.content) > DOCUMENT_LIMIT:
             raise BadRequest(f"file {document.name!r} is larger than Telegram accepts")
         markup = keyboard_json(reply.buttons)
         extra = {"reply_markup": markup} if markup is not None else None
         caption = reply.text or None
+
+        async def upload(text: str | None, parse_mode: str | None) -> None:
+            if photo:
+                await self.bot.send_photo(
+                    chat_id, document.content, filename=document.name,
+                    caption=text, parse_mode=parse_mode, api_kwargs=extra,
+                )  # fmt: skip
+            else:
+                await self.bot.send_document(
+                    chat_id, document.content, filename=document.name,
+                    caption=text, parse_mode=parse_mode, api_kwargs=extra,
+                )  # fmt: skip
+
         try:
-            await self.bot.send_document(
-                chat_id,
-                document.content,
-                filename=document.name,
-                caption=caption,
-                parse_mode="HTML" if caption else None,
-                api_kwargs=extra,
-            )
+            await upload(caption, "HTML" if caption else None)
         except BadRequest as exc:
             if caption is None or "can't parse entities" not in str(exc).lower():
                 raise
             log.error("HTML refused in chat %s (%s): caption sent as plain text", chat_id, exc)
-            await self.bot.send_document(
-                chat_id,
-                document.content,
-                filename=document.name,
-                caption=to_plain(caption),
-                api_kwargs=extra,
-            )
+            await upload(to_plain(caption), None)
 
     async def _mark(self, row: Queued) -> None:
         params = {

@@ -1,1 +1,1 @@
-"""The operators' own commands in the chat: /reload."""
+"""The operators' own commands in the chat: /reload and /broadcast."""

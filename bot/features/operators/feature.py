@@ -1,5 +1,6 @@
-"""/reload: an operator asks the running bot to check the dialog files and serve them.
+"""The operators' commands in the chat: /reload here, /broadcast in `broadcast.py`.
 
+/reload: an operator asks the running bot to check the dialog files and serve them.
 Only the Telegram ids listed in `telegram.admins` may; for everyone else the command does
 not exist (the bot answers as it does for any unknown command, and tells nobody that
 operators exist). Pure: the command is an effect, the runtime does the reload (it reads
@@ -15,6 +16,9 @@ from typing import Literal
 from bot.core.events import Command, FeatureEffect, Send
 from bot.core.feature import CommandHandler, Feature
 from bot.core.turn import Turn
+from bot.features.operators import broadcast
+from bot.features.operators.lookups import lookup_for
+from bot.features.operators.records import BROADCAST
 
 NAME = "operators"
 # what a message may hold of the report: Telegram's limit is 4,096 characters
@@ -95,10 +99,21 @@ def _bounded(lines: Sequence[str]) -> str:
     return "\n".join(kept)
 
 
+# The tables /broadcast keeps about people, and the column naming them (the jobs
+# themselves, `broadcasts`, name nobody).
+TABLES = {"broadcast_drafts": "admin_id", "broadcast_recipients": "user_id"}
+
+
 def feature(admins: Sequence[int] = ()) -> Feature:
+    allowed = frozenset(admins)
     return Feature(
         name=NAME,
-        commands={"reload": reload_(frozenset(admins))},
-        messages=MESSAGES,
-        lengths=LENGTHS,
+        commands={"reload": reload_(allowed), BROADCAST: broadcast.command(allowed)},
+        presses={BROADCAST: broadcast.press(allowed)},
+        on_text=broadcast.on_text(allowed),
+        lookup=lookup_for(allowed),
+        messages={**MESSAGES, **broadcast.MESSAGES},
+        lengths={**LENGTHS, **broadcast.LENGTHS},
+        admin_menu=(BROADCAST, "reload"),
+        tables=TABLES,
     )

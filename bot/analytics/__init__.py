@@ -1,0 +1,1 @@
+"""Measurement: pure statistics over counts the store gives (no I/O, no clock)."""

@@ -1,0 +1,122 @@
+"""The counts of an A/B experiment, read from the `exposures` table (migration 0007).
+
+An arm's exposures are the people whose first exposure to the experiment was to that arm
+(one row each: assignment is sticky); its conversions are those of them who reached the
+experiment's outcome AFTER that first exposure: the milestone (`milestone:<name>`, from
+milestones.reached_at) or the stage (`stage:<V|I|E>`, from stages_completed.completed_at).
+Someone who had already reached it before seeing any variant counts as exposed and not
+converted (`already`): what the text could not have caused is no one's success, and the
+arms stay comparable since the split is random. Reached in the same turn as the first
+exposure counts as before: the person had not read the text yet.
+
+One query, grouped by arm: each person costs two primary-key look-ups, whatever the size
+of the event log. People who used /forget are gone with their rows (ON DELETE CASCADE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.core.model import Experiment
+from bot.errors import ConfigError
+
+# Runs one read query between the store's own statements (`SqliteStore.fetch_all`).
+FetchAll = Callable[[str, Sequence[Any]], Awaitable[list[Any]]]
+
+# ISO-8601 text (with its offset) to ms since the epoch, rounded like the store's to_ms
+# and like the trigger that fills exposures.at_ms.
+_MS = "CAST(round((julianday({}) - 2440587.5) * 86400000) AS INTEGER)"
+
+_REACHED = """CASE
+               WHEN substr(e.outcome, 1, 10) = 'milestone:' THEN (
+                   SELECT m.reached_at FROM milestones m
+                   WHERE m.user_id = e.user_id AND m.milestone = substr(e.outcome, 11))
+               WHEN substr(e.outcome, 1, 6) = 'stage:' THEN (
+                   SELECT s.completed_at FROM stages_completed s
+                   WHERE s.user_id = e.user_id AND s.stage = substr(e.outcome, 7))
+           END"""
+
+COUNTS = f"""
+WITH exposed AS MATERIALIZED (  -- each person's look-ups once, not once per sum
+    SELECT e.arm, e.outcome, e.at_ms, {_MS.format(_REACHED)} AS reached_ms
+    FROM exposures e WHERE e.experiment = ?
+)
+SELECT arm, outcome, count(*), coalesce(sum(reached_ms > at_ms), 0),
+       coalesce(sum(reached_ms <= at_ms), 0), min(at_ms), max(at_ms)
+FROM exposed GROUP BY arm, outcome ORDER BY arm, outcome
+"""
+
+NAMES = "SELECT DISTINCT experiment FROM exposures ORDER BY experiment"
+
+
+class UnknownExperiment(ConfigError):
+    """No one has been exposed to an experiment of that name: the message names it and
+    lists the experiments that have exposures (a command-line value: exit code 2)."""
+
+    def __init__(
+        self, name: str, known: Sequence[str], defined: Mapping[str, Experiment] | None = None
+    ) -> None:
+        self.name = name
+        self.known = tuple(known)
+        if known:
+            hint = "experiments with exposures: " + ", ".join(known)
+        else:
+            hint = (
+                "no experiment has any exposure yet (a node's `say:` with variants logs "
+                "one each time it is shown)"
+            )
+        if defined and name in defined:
+            where = defined[name].node
+            hint = f"it is in the dialogs, at {where}: wait for people to reach it; {hint}"
+        elif defined:
+            hint += "; in the dialogs: " + ", ".join(sorted(defined))
+        super().__init__(f"no one has seen experiment {name!r} yet; {hint}")
+
+
+@dataclass(frozen=True, slots=True)
+class ArmTally:
+    arm: str
+    exposures: int  # distinct people whose first exposure was to this arm
+    conversions: int  # of them, those who reached the outcome after it
+    already: int  # of them, those who had reached it before (or in the same turn)
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentCounts:
+    name: str
+    arms: tuple[ArmTally, ...]  # by arm name
+    outcomes: tuple[str, ...]  # "milestone:<name>" | "stage:<S>"; more than one if it changed
+    first: datetime  # the earliest first exposure
+    last: datetime  # the latest first exposure
+
+
+async def experiment_names(fetch_all: FetchAll) -> list[str]:
+    """The experiments someone has been exposed to, by name."""
+    return [str(row[0]) for row in await fetch_all(NAMES, ())]
+
+
+async def experiment_counts(fetch_all: FetchAll, name: str) -> ExperimentCounts:
+    """Each arm's exposures and conversions; UnknownExperiment if no one was exposed."""
+    rows = await fetch_all(COUNTS, (name,))
+    if not rows:
+        raise UnknownExperiment(name, await experiment_names(fetch_all))
+    by_arm: dict[str, tuple[int, int, int]] = {}
+    outcomes: set[str] = set()
+    for arm, outcome, exposed, converted, already, _, _ in rows:
+        n, k, a = by_arm.get(arm, (0, 0, 0))
+        by_arm[str(arm)] = (n + int(exposed), k + int(converted), a + int(already))
+        outcomes.add(str(outcome))
+    return ExperimentCounts(
+        name,
+        tuple(ArmTally(arm, n, k, a) for arm, (n, k, a) in sorted(by_arm.items())),
+        tuple(sorted(outcomes)),
+        _moment(min(int(r[5]) for r in rows)),
+        _moment(max(int(r[6]) for r in rows)),
+    )
+
+
+def _moment(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
