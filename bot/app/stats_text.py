@@ -44,7 +44,7 @@ LABELS: dict[str, dict[str, str]] = {
         "hour": "h",
         "all": "everyone",
         "advocate": "advocate #{label}",
-        "others": "other advocates ({label})",
+        "others": "{label} other advocates",
         "left": "advocate left",
         "nobody": "nobody invited",
         "columns": "started V I E quiet stop back",
@@ -79,7 +79,7 @@ LABELS: dict[str, dict[str, str]] = {
         "hour": "h",
         "all": "tout le monde",
         "advocate": "parrainage n° {label}",
-        "others": "autres parrainages ({label})",
+        "others": "{label} autres",
         "left": "parrainage effacé",
         "nobody": "sans invitation",
         "columns": "arrivés V I E muets stop retour",
@@ -169,7 +169,7 @@ def _detail(f: Funnel, g: Group, lang: str) -> list[str]:
     return lines
 
 
-_WIDTHS = (8, 6, 6, 6, 6, 6, 7)  # started, V, I, E, quiet, stop, back (% of reminders)
+_WIDTHS = (8, 5, 5, 5, 6, 5, 7)  # started, V, I, E, quiet, stop, back (% of reminders)
 _GROUP_WIDTH = WIDTH - sum(_WIDTHS)
 
 

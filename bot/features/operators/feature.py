@@ -19,6 +19,7 @@ from bot.core.turn import Turn
 from bot.features.operators import broadcast
 from bot.features.operators.lookups import lookup_for
 from bot.features.operators.records import BROADCAST
+from bot.features.operators.reports import bounded
 
 NAME = "operators"
 # what a message may hold of the report: Telegram's limit is 4,096 characters
@@ -71,7 +72,7 @@ def reload_replies(turn: Turn, outcome: ReloadOutcome) -> list[Send]:
     if outcome.result == "unchanged":
         return [Send(turn.message("reload_unchanged", version=outcome.version))]
     if outcome.result == "refused":
-        problems = _bounded(outcome.problems)
+        problems = bounded(outcome.problems, REPORT_LIMIT)
         return [Send(turn.message("reload_refused", version=outcome.version, problems=problems))]
     return [
         Send(
@@ -79,24 +80,11 @@ def reload_replies(turn: Turn, outcome: ReloadOutcome) -> list[Send]:
                 "reload_done",
                 before=outcome.before,
                 version=outcome.version,
-                moves=_bounded(outcome.moves),
+                moves=bounded(outcome.moves, REPORT_LIMIT),
                 warnings=outcome.warnings,
             )
         )
     ]
-
-
-def _bounded(lines: Sequence[str]) -> str:
-    """Lines joined, as many whole ones as fit in a message."""
-    kept: list[str] = []
-    size = 0
-    for i, line in enumerate(lines):
-        if size + len(line) + 1 > REPORT_LIMIT - 40:
-            kept.append(f"… ({len(lines) - i} more)")
-            break
-        kept.append(line)
-        size += len(line) + 1
-    return "\n".join(kept)
 
 
 # The tables /broadcast keeps about people, and the column naming them (the jobs

@@ -96,7 +96,7 @@ def stats_replies(turn: Turn, asked: ShowStats, table: str, chart: bytes | None)
     """The table (monospace, so that its columns line up on a phone), then the chart."""
     if not table.strip():
         return [Send(turn.message("stats_none", period=asked.period))]
-    shown = _bounded(table.splitlines())  # escaped by the message's template
+    shown = bounded(table.splitlines())  # escaped by the message's template
     sends = [Send(turn.message("stats_report", period=asked.period, table=shown))]
     if chart:
         caption = turn.message("stats_chart", period=asked.period)
@@ -116,16 +116,16 @@ def unknown_replies(
         words = " ".join(text.split())
         words = words if len(words) <= TEXT_SHOWN else words[: TEXT_SHOWN - 1] + "…"
         lines.append(f"{count:>4}  {node or '-'}  {lang}  «{words}»")
-    table = _bounded(lines)  # escaped by the message's template: the words are data
+    table = bounded(lines)  # escaped by the message's template: the words are data
     return [Send(turn.message("unknown_report", period=asked.period, table=table))]
 
 
-def _bounded(lines: Sequence[str]) -> str:
-    """As many whole lines as fit in one message."""
+def bounded(lines: Sequence[str], limit: int = TABLE_LIMIT) -> str:
+    """Lines joined, as many whole ones as fit in `limit` characters (one message)."""
     kept: list[str] = []
     size = 0
     for i, line in enumerate(lines):
-        if size + len(line) + 1 > TABLE_LIMIT - 40:
+        if size + len(line) + 1 > limit - 40:
             kept.append(f"… (+{len(lines) - i})")
             break
         kept.append(line)
