@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test run check lint typecheck bench lock clean help graphviz
+.PHONY: demo test run check lint typecheck bench lock clean help graphviz postgresql
 
 help:
 	@echo "make demo   - chat with the bot in this terminal (no token needed)"
@@ -32,7 +32,18 @@ graphviz:
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq graphviz >/dev/null 2>&1; }; }; } || \
 	  echo "(Graphviz's dot is not installed: vie-coach graph writes Mermaid, its SVG test is skipped)"
 
-test: $(STAMP) graphviz
+# The PostgreSQL store's tests start a throwaway server of their own (initdb in a temporary
+# folder, 127.0.0.1, a free port; as root it runs as the postgres user). Debian's server is
+# installed when it is missing and can be; without it those tests fail with CI=true and
+# are skipped (with the reason) elsewhere.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    { apt-get install -y -qq postgresql >/dev/null 2>&1 || \
+	      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq postgresql >/dev/null 2>&1; }; }; } || \
+	  echo "(PostgreSQL's server is not installed: the PostgreSQL store's tests are skipped, or fail with CI=true)"
+
+test: $(STAMP) graphviz postgresql
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/mypy

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 from aiohttp import web
 
@@ -15,8 +18,8 @@ from bot.app.bootstrap import standard_features
 from bot.core.dialogset import DialogSet
 from bot.dialogs.load import load_dialogs
 from bot.runtime.conversation import Conversations, Person
-from bot.store import SqliteStore, open_store
-from bot.testing import ChatHarness, FakeClock
+from bot.store import SqliteStore, SqlStore, open_sqlite, open_store
+from bot.testing import ChatHarness, FakeClock, pgserver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,7 +104,43 @@ def bundled() -> DialogSet:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = await open_store(tmp_path / "vie.db")
+    s = await open_sqlite(tmp_path / "vie.db")
+    yield s
+    await s.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pgserver.PgServer]:
+    """One throwaway PostgreSQL server for the whole run (bot/testing/pgserver.py). With
+    CI=true a machine without one fails the tests that need it; elsewhere they skip."""
+    try:
+        server = pgserver.start()
+    except pgserver.NoPostgres as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs PostgreSQL: {exc}")
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: pgserver.PgServer) -> Iterator[str]:
+    """A new empty database on the run's server, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.url(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield pg_server.url(name)
+    with psycopg.connect(pg_server.url(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStore]:
+    """The same test on each store: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        s: SqlStore = await open_sqlite(tmp_path / "vie.db")
+    else:
+        s = await open_store(request.getfixturevalue("pg_url"))
     yield s
     await s.close()
 

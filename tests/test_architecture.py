@@ -141,7 +141,7 @@ def test_every_personal_table_is_owned_by_the_core_or_one_feature(tmp_path: Path
 
     from bot.app.bootstrap import standard_features
     from bot.store.opening import migrations
-    from bot.store.sqlite import USER_TABLES
+    from bot.store.shared import USER_TABLES
 
     core = {"users": "user_id", "conversations": "user_id", "milestones": "user_id",
             "stages_completed": "user_id", "events": "user_id", "inbox": "owner", "outbox": "chat_id",

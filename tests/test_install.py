@@ -18,10 +18,10 @@ from .conftest import ROOT
 pytestmark = pytest.mark.timeout(600)
 
 
-def run(*args: str | Path, cwd: Path, stdin: str = "", timeout: float = 300) -> str:
+def run(*args: str | Path, cwd: Path, stdin: str = "", timeout: float = 300, **env: str) -> str:
     done = subprocess.run(
         [str(a) for a in args], cwd=cwd, input=stdin, capture_output=True, text=True,
-        timeout=timeout, env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+        timeout=timeout, env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **env},
     )  # fmt: skip
     assert done.returncode == 0, f"{args}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
@@ -62,6 +62,14 @@ def test_the_wheel_chats_from_an_empty_folder(installed: Path, tmp_path: Path) -
     drawn = run(installed / "vie-coach", "graph", "--flow", "informer", "--format", "mermaid",
                 cwd=empty)  # fmt: skip
     assert drawn.startswith("flowchart") or "\nflowchart" in drawn, drawn[:300]
+
+
+def test_the_wheel_chats_on_postgresql(installed: Path, tmp_path: Path, pg_url: str) -> None:
+    """The PostgreSQL schema ships in the wheel: a store is created on an empty database."""
+    said = run(installed / "vie-coach", "chat", "--user", "Monique", cwd=tmp_path,
+               stdin="bonjour\n/quit\n", VIE_STORE_URL=pg_url)  # fmt: skip
+    assert "Bonjour Monique" in said and "Traceback" not in said
+    assert not list(tmp_path.glob("*.db")), "nothing written to a SQLite file"
 
 
 def test_init_copies_dialogs_and_a_commented_config(installed: Path, tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ import pytest
 from bot.core.events import ButtonView, Send
 from bot.runtime.inbox import InboxProcessor, Unreadable
 from bot.runtime.sender import Outcome, Sender
+from bot.store import SqliteStore, SqlStore
 from bot.store.queues import Outgoing, Queued, Waiting, owner_of
-from bot.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -26,15 +26,16 @@ def raw(update_id: int, user_id: int, text: str = "x") -> tuple[int, str, int | 
     return update_id, json.dumps(update), owner_of(update)
 
 
-async def test_inbox_ignores_redeliveries_by_the_insert_itself(store: SqliteStore) -> None:
+async def test_inbox_ignores_redeliveries_by_the_insert_itself(any_store: SqlStore) -> None:
+    store = any_store
     assert await store.inbox.add([raw(1, 7), raw(2, 7)], NOW) == 2
     assert await store.inbox.add([raw(2, 7), raw(3, 8)], NOW) == 1, "2 is known"
     assert [w.update_id for w in await store.inbox.waiting()] == [1, 2, 3]
     await store.inbox.done([1, 2], NOW)
     assert await store.inbox.add([raw(1, 7)], NOW) == 0, "done ids are still known"
     assert [w.update_id for w in await store.inbox.waiting()] == [3]
-    async with store.connection.execute("SELECT count(*) FROM inbox WHERE body IS NULL") as cur:
-        assert await cur.fetchone() == (2,), "what was written goes once processed"
+    rows = await store.fetch_all("SELECT count(*) FROM inbox WHERE body IS NULL")
+    assert rows == [(2,)], "what was written goes once processed"
     assert await store.prune(NOW + timedelta(days=3)) == 2
     assert await store.inbox.add([raw(1, 7)], NOW) == 1, "forgotten after two days"
 
@@ -47,8 +48,9 @@ def test_owner_is_read_from_any_shape() -> None:
 
 
 async def test_processor_keeps_each_persons_order_and_runs_people_in_parallel(
-    store: SqliteStore,
+    any_store: SqlStore,
 ) -> None:
+    store = any_store
     log: list[tuple[int | None, int, str]] = []
     running = peak = 0
 
@@ -63,7 +65,8 @@ async def test_processor_keeps_each_persons_order_and_runs_people_in_parallel(
         return False
 
     await store.inbox.add([raw(i, 1 + i % 4) for i in range(40)], NOW)
-    processor = InboxProcessor(store.inbox, handle, clock=lambda: NOW)
+    shared = store.locks if store.dialect == "postgresql" else None
+    processor = InboxProcessor(store.inbox, handle, clock=lambda: NOW, shared=shared)
     await processor.flush()
     for user in range(1, 5):
         starts = [uid for who, uid, what in log if who == user and what == "start"]
@@ -75,7 +78,8 @@ async def test_processor_keeps_each_persons_order_and_runs_people_in_parallel(
     assert processor.lanes.queues == {} and processor.lanes.workers == {}
 
 
-async def test_an_unreadable_or_failing_update_is_set_aside_alone(store: SqliteStore) -> None:
+async def test_an_unreadable_or_failing_update_is_set_aside_alone(any_store: SqlStore) -> None:
+    store = any_store
     seen: list[int] = []
 
     async def handle(row: Waiting) -> bool:
@@ -119,15 +123,25 @@ class FakeTelegram:
         return Outcome.SENT
 
 
-async def queue(store: SqliteStore, chat_id: int, *texts: str, kind: str = "reply") -> None:
+async def queue(store: SqlStore, chat_id: int, *texts: str, kind: str = "reply") -> None:
     await store.outbox.add([Outgoing.message(chat_id, Send(t), kind) for t in texts], NOW)
 
 
-def sender_for(store: SqliteStore, telegram: FakeTelegram, **options: object) -> Sender:
-    return Sender(store.outbox, telegram, clock=lambda: NOW, first_pause=0.001, **options)  # type: ignore[arg-type]
+def sender_for(store: SqlStore, telegram: FakeTelegram, **options: object) -> Sender:
+    """On PostgreSQL, the sender of several workers (it reads every row at each look)."""
+    shared = store.dialect == "postgresql"
+    return Sender(
+        store.outbox,
+        telegram,
+        clock=lambda: NOW,
+        first_pause=0.001,
+        shared=shared,
+        **options,  # type: ignore[arg-type]
+    )
 
 
-async def test_each_chat_in_order_and_rows_deleted_once_sent(store: SqliteStore) -> None:
+async def test_each_chat_in_order_and_rows_deleted_once_sent(any_store: SqlStore) -> None:
+    store = any_store
     telegram = FakeTelegram()
     await queue(store, 1, "a1", "a2", "a3")
     await queue(store, 2, "b1", "b2")
@@ -141,7 +155,8 @@ async def test_each_chat_in_order_and_rows_deleted_once_sent(store: SqliteStore)
     assert len(telegram.delivered) == 6, "each row once"
 
 
-async def test_an_outage_holds_every_row_until_telegram_is_back(store: SqliteStore) -> None:
+async def test_an_outage_holds_every_row_until_telegram_is_back(any_store: SqlStore) -> None:
+    store = any_store
     telegram = FakeTelegram()
     telegram.down = 40  # far more failures than any fixed number of retries
     for chat in range(10):
@@ -154,7 +169,8 @@ async def test_an_outage_holds_every_row_until_telegram_is_back(store: SqliteSto
     assert sender.available and await store.outbox.count() == 0
 
 
-async def test_only_one_row_probes_during_an_outage(store: SqliteStore) -> None:
+async def test_only_one_row_probes_during_an_outage(any_store: SqlStore) -> None:
+    store = any_store
     telegram = FakeTelegram()
     telegram.down = 5
     calls = 0
@@ -174,8 +190,9 @@ async def test_only_one_row_probes_during_an_outage(store: SqliteStore) -> None:
 
 
 async def test_old_blocked_and_refused_rows_are_dropped_and_recorded(
-    store: SqliteStore,
+    any_store: SqlStore,
 ) -> None:
+    store = any_store
     from bot.core.state import new_state
 
     for user in (1, 2, 3):
@@ -201,7 +218,8 @@ async def test_old_blocked_and_refused_rows_are_dropped_and_recorded(
     assert reasons == [(1, "refused"), (2, "blocked"), (2, "blocked"), (3, "expired")]
 
 
-async def test_replies_are_not_queued_behind_reminders(store: SqliteStore) -> None:
+async def test_replies_are_not_queued_behind_reminders(any_store: SqlStore) -> None:
+    store = any_store
     telegram = FakeTelegram()
     telegram.gate = asyncio.Event()
     for chat in range(100, 160):
@@ -217,7 +235,8 @@ async def test_replies_are_not_queued_behind_reminders(store: SqliteStore) -> No
     assert position <= 2, f"the reply went out {position}th, behind reminders"
 
 
-async def test_the_mark_of_a_choice_goes_out_with_the_next_step(store: SqliteStore) -> None:
+async def test_the_mark_of_a_choice_goes_out_with_the_next_step(any_store: SqlStore) -> None:
+    store = any_store
     telegram = FakeTelegram()
     started: list[str] = []
     inner = telegram.deliver
@@ -241,7 +260,8 @@ async def test_the_mark_of_a_choice_goes_out_with_the_next_step(store: SqliteSto
 
 
 @pytest.mark.parametrize("kind", ["reply", "nudge"])
-async def test_as_send_round_trips(store: SqliteStore, kind: str) -> None:
+async def test_as_send_round_trips(any_store: SqlStore, kind: str) -> None:
+    store = any_store
     send = Send("<b>Bonjour</b>", (ButtonView("Go", "x|y"), ButtonView("Site", "", "https://a.b")))
     await store.outbox.add([Outgoing.message(4, send, kind)], NOW)
     (row,) = await store.outbox.after(0)
@@ -249,10 +269,11 @@ async def test_as_send_round_trips(store: SqliteStore, kind: str) -> None:
 
 
 async def test_an_update_answered_but_not_settled_is_not_handled_again(
-    store: SqliteStore,
+    any_store: SqlStore,
 ) -> None:
     """The store refuses to mark it done (disk full): it stays in hand, and is settled as
     soon as the store lets us, without being handled (or apologised for) twice."""
+    store = any_store
     handled: list[int] = []
 
     async def handle(row: Waiting) -> bool:
@@ -277,5 +298,39 @@ async def test_an_update_answered_but_not_settled_is_not_handled_again(
     await processor.flush()
     assert handled == [1] and [w.update_id for w in await store.inbox.waiting()] == [1]
     inbox.full = False
+    await processor.flush()
+    assert handled == [1] and await store.inbox.waiting() == []
+
+
+async def test_a_look_begun_before_an_update_was_answered_does_not_take_it_again(
+    store: SqliteStore,
+) -> None:
+    """A look at the inbox reads an update as waiting, and returns only after its turn
+    was stored (with several workers this is common: reads and writes go through
+    different connections): the update is not handled a second time."""
+    handled: list[int] = []
+
+    async def handle(row: Waiting) -> bool:
+        handled.append(row.update_id)
+        await asyncio.sleep(0.01)
+        return False
+
+    class Slow:  # the inbox, whose second look returns what it read 50 ms before
+        looks = 0
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(store.inbox, name)
+
+        async def waiting(self, after: int = -1, limit: int = 1000) -> list[Waiting]:
+            rows = await store.inbox.waiting(after, limit)
+            self.looks += 1
+            if self.looks == 2:
+                await asyncio.sleep(0.05)
+            return rows
+
+    await store.inbox.add([raw(1, 7)], NOW)
+    processor = InboxProcessor(Slow(), handle, clock=lambda: NOW)  # type: ignore[arg-type]
+    await processor.pump()  # row 1 starts
+    await processor.pump()  # reads row 1 as waiting, returns once it is done
     await processor.flush()
     assert handled == [1] and await store.inbox.waiting() == []

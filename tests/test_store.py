@@ -1,4 +1,5 @@
-"""The SQLite store on a real file in a temp dir."""
+"""The store on a real SQLite file in a temp dir and, for what both stores share, on a
+real PostgreSQL database (`any_store`)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,16 @@ from bot.core.state import Pending, new_state
 from bot.errors import StoreError
 from bot.features.advocates.state import ADVOCACY
 from bot.features.nudges.state import NUDGES
-from bot.store import SqliteStore, open_store
+from bot.store import SqliteStore, SqlStore, open_store
+from bot.store.failures import DATABASE_ERRORS
 from bot.store.opening import migrations
 from bot.store.queues import Delivery, Outgoing
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-async def test_save_and_load_round_trip(store: SqliteStore) -> None:
+async def test_save_and_load_round_trip(any_store: SqlStore) -> None:
+    store = any_store
     assert await store.load(42) is None
     state = replace(
         new_state(42, "en", NOW, "Zoé"),
@@ -40,16 +43,41 @@ async def test_save_and_load_round_trip(store: SqliteStore) -> None:
     assert await store.load(42) == state
 
 
-async def test_progress_rows_carry_their_stage(store: SqliteStore) -> None:
+async def test_progress_rows_carry_their_stage(any_store: SqlStore) -> None:
+    store = any_store
     before = new_state(1, "fr", NOW)
     after = replace(before, milestones=frozenset({"e_installed"}), completed=frozenset({"E"}))
     await store.save(None, before, [], {})
     await store.save(before, after, [], {"e_installed": "E"})
-    async with store.connection.execute("SELECT milestone, stage FROM milestones") as cur:
-        assert await cur.fetchall() == [("e_installed", "E")]
+    assert await store.fetch_all("SELECT milestone, stage FROM milestones") == [
+        ("e_installed", "E")
+    ]
 
 
-async def test_forget_leaves_no_row_about_the_user(store: SqliteStore) -> None:
+async def columns_by_table(store: SqlStore) -> dict[str, list[str]]:
+    """Every table of the store and its columns, asked of the database itself."""
+    if store.dialect == "sqlite":
+        tables = [r[0] for r in await store.fetch_all(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]  # fmt: skip
+        return {t: [r[1] for r in await store.fetch_all(f"PRAGMA table_info({t})")] for t in tables}
+    found: dict[str, list[str]] = {}
+    for table, column in await store.fetch_all(
+        "SELECT c.table_name, c.column_name FROM information_schema.columns c "
+        "JOIN information_schema.tables t USING (table_schema, table_name) "
+        "WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'"
+    ):
+        found.setdefault(table, []).append(column)
+    return found
+
+
+def forget_cache(store: SqlStore) -> None:
+    """As a fresh process would see it (the SQLite store caches; PostgreSQL's does not)."""
+    if isinstance(store, SqliteStore):
+        store._cache.clear()
+
+
+async def test_forget_leaves_no_row_about_the_user(any_store: SqlStore) -> None:
+    store = any_store
     for uid in (1, 2):
         s = replace(
             new_state(uid, "fr", NOW),
@@ -62,23 +90,21 @@ async def test_forget_leaves_no_row_about_the_user(store: SqliteStore) -> None:
         nudge = ScheduleNudge("followup", NOW + timedelta(days=2))
         await store.save(None, s, [*records, nudge], {"m": "V"}, Delivery(uid))
     await store.forget(1)
-    db = store.connection
-    async with db.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
-        tables = [r[0] for r in await cur.fetchall()]
     kept = {"users", "conversations", "milestones", "stages_completed", "events", "nudges"}
-    for table in tables:
-        async with db.execute(f"PRAGMA table_info({table})") as cur:
-            columns = [r[1] for r in await cur.fetchall()]
+    tables = await columns_by_table(store)
+    assert kept <= set(tables)
+    for table, columns in tables.items():
         for column in {"user_id", "friend_id", "advocate_id"} & set(columns):
-            async with db.execute(f"SELECT count(*) FROM {table} WHERE {column} = 1") as cur:
-                assert (await cur.fetchone()) == (0,), table
+            rows = await store.fetch_all(f"SELECT count(*) FROM {table} WHERE {column} = 1")
+            assert rows == [(0,)], table
         if table in kept:
-            async with db.execute(f"SELECT count(*) FROM {table} WHERE user_id = 2") as cur:
-                assert (await cur.fetchone())[0] > 0, table  # type: ignore[index]
+            rows = await store.fetch_all(f"SELECT count(*) FROM {table} WHERE user_id = 2")
+            assert rows[0][0] > 0, table
     assert await store.load(1) is None
 
 
-async def test_export_holds_everything(store: SqliteStore) -> None:
+async def test_export_holds_everything(any_store: SqlStore) -> None:
+    store = any_store
     s = replace(new_state(5, "fr", NOW, "Zoé"), flow="welcome", node="menu", vars={"a": 1})
     await store.save(None, s, [Record("start", {"invited": True})], {})
     data = await store.export(5)
@@ -125,7 +151,8 @@ async def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
         await open_store(path)
 
 
-async def test_failed_transaction_stores_nothing(store: SqliteStore) -> None:
+async def test_failed_transaction_stores_nothing(any_store: SqlStore) -> None:
+    store = any_store
     with pytest.raises(RuntimeError):
         async with store.transaction() as db:
             await db.execute(
@@ -150,8 +177,9 @@ async def test_concurrent_saves_are_committed_together_and_all_survive(tmp_path:
 
 
 async def test_a_turn_settles_its_update_and_queues_its_replies_at_once(
-    store: SqliteStore,
+    any_store: SqlStore,
 ) -> None:
+    store = any_store
     update = {"update_id": 41, "message": {"chat": {"id": 1}, "text": "bonjour"}}
     await store.inbox.add([(41, json.dumps(update), 1)], NOW)
     replies = (Outgoing.message(1, Send("Bonjour !")), Outgoing.message(1, Send("Et ensuite ?")))
@@ -164,13 +192,14 @@ async def test_a_turn_settles_its_update_and_queues_its_replies_at_once(
     # keeps waiting
     await store.inbox.add([(42, json.dumps(update), 1)], NOW)
     bad = replace(new_state(1, "fr", NOW), lang=None)  # type: ignore[arg-type]
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(DATABASE_ERRORS):
         await store.save(None, bad, [], {}, Delivery(42, (Outgoing.message(1, Send("x")),)))
     assert [w.update_id for w in await store.inbox.waiting()] == [42]
     assert len(await store.outbox.after(0)) == 2
 
 
-async def test_blocked_flag_and_group_notice(store: SqliteStore) -> None:
+async def test_blocked_flag_and_group_notice(any_store: SqlStore) -> None:
+    store = any_store
     await store.save(None, new_state(1, "fr", NOW), [], {})
     await store.set_blocked(1, True)
     assert (await store.load(1)).blocked  # type: ignore[union-attr]
@@ -178,7 +207,8 @@ async def test_blocked_flag_and_group_notice(store: SqliteStore) -> None:
     assert not await store.tell_group_once(-100, NOW)
 
 
-async def test_nudge_outbox_claim_complete_and_recover(store: SqliteStore) -> None:
+async def test_nudge_outbox_claim_complete_and_recover(any_store: SqlStore) -> None:
+    store = any_store
     due = NOW + timedelta(days=2)
     for uid in (1, 2, 3):
         ops = [ScheduleNudge("followup", due + timedelta(minutes=uid))]
@@ -197,10 +227,8 @@ async def test_nudge_outbox_claim_complete_and_recover(store: SqliteStore) -> No
         await store.save(
             None, new_state(user_id, "fr", NOW), [], {}, Delivery(nudge_done=(key, at))
         )
-    async with store.connection.execute(
-        "SELECT user_id, lease_ms FROM nudges ORDER BY user_id"
-    ) as cur:
-        assert await cur.fetchall() == [(2, 0), (3, 0)]
+    rows = await store.fetch_all("SELECT user_id, lease_ms FROM nudges ORDER BY user_id")
+    assert rows == [(2, 0), (3, 0)]
     # a crash leaves person 3's nudge in flight: after the lease it is pending again
     (third,) = await store.claim_due(due + timedelta(hours=1), 10, timedelta(minutes=1))
     assert await store.recover_leases(due + timedelta(hours=1, seconds=30)) == 0
@@ -210,12 +238,13 @@ async def test_nudge_outbox_claim_complete_and_recover(store: SqliteStore) -> No
     ] == third[:2]
 
 
-async def test_nudge_fields_round_trip(store: SqliteStore) -> None:
+async def test_nudge_fields_round_trip(any_store: SqlStore) -> None:
+    store = any_store
     state = NUDGES.update(replace(new_state(4, "fr", NOW), timezone="America/New_York"),
                           sent=(NOW, NOW + timedelta(hours=1)), ignored_in_a_row=2,
                           step=1, next_at=NOW + timedelta(days=4))  # fmt: skip
     await store.save(None, state, [ScheduleNudge("followup", NOW + timedelta(days=4))], {})
-    store._cache.clear()
+    forget_cache(store)
     assert await store.load(4) == state
     await store.save(state, NUDGES.update(state, next_at=None), [CancelNudge("followup")], {})
     assert await store.next_due() is None
@@ -268,7 +297,8 @@ async def test_the_turn_row_fills_every_column_of_the_view_by_name(store: Sqlite
     assert sorted(row) == sorted(TURN_COLUMNS)
 
 
-async def test_feature_records_round_trip_by_column(store: SqliteStore) -> None:
+async def test_feature_records_round_trip_by_column(any_store: SqlStore) -> None:
+    store = any_store
     """Each feature's record survives a save and a load, field by field (a swap of two
     columns of the same type would show here)."""
     state = ADVOCACY.update(
@@ -277,7 +307,7 @@ async def test_feature_records_round_trip_by_column(store: SqliteStore) -> None:
     )  # fmt: skip
     state = NUDGES.update(state, reminders=False, ignored_in_a_row=1, step=2)
     await store.save(None, state, [], {})
-    store._cache.clear()
+    forget_cache(store)
     assert await store.load(9) == state
 
 
@@ -314,3 +344,20 @@ async def test_migration_0003_keeps_open_questions_and_finished_journeys(tmp_pat
         assert rows == [(0, 0, 0)]
     finally:
         await store.close()
+
+
+def test_a_postgresql_address_is_shown_without_its_password() -> None:
+    from bot.store.pg_opening import shown_url
+
+    assert shown_url("postgresql://vie:s3cret@db:5432/vie") == "postgresql://vie@db:5432/vie"
+    shown = shown_url("postgresql://vie@db/vie?password=s3cret&sslmode=require")
+    assert shown == "postgresql://vie@db/vie?sslmode=require"
+
+
+async def test_an_unreachable_postgresql_is_one_clear_error(unused_tcp_port: int) -> None:
+    url = f"postgresql://vie:s3cret@127.0.0.1:{unused_tcp_port}/vie"
+    with pytest.raises(StoreError) as refused:
+        await open_store(url)
+    message = str(refused.value)
+    assert "cannot connect to PostgreSQL" in message and "s3cret" not in message
+    assert f"127.0.0.1:{unused_tcp_port}/vie" in message

@@ -13,6 +13,7 @@ typography the renderer cannot mend comes back as warnings, like the checker's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -32,7 +33,7 @@ from bot.runtime.broadcaster import RENDER_FAILURES, Broadcaster, effect_handler
 from bot.runtime.conversation import Conversations
 from bot.runtime.sender import Sender
 from bot.store.broadcasts import BroadcastQueries
-from bot.store.sqlite import SqliteStore
+from bot.store.opening import SqlStore
 
 SAMPLE_NAME = "Zoé"  # the first name a text is tried with
 _WHERE = "broadcast"
@@ -109,29 +110,32 @@ class Desk:
 
 def serve_broadcasts(
     conversations: Conversations,
-    store: SqliteStore,
+    store: SqlStore,
     default_language: str,
     per_second: float,
     broadcaster: Broadcaster | None = None,
+    wake: Callable[[], None] | None = None,
 ) -> None:
     """Let the operators write broadcasts in these conversations: their lookup reads the
     store and checks texts, their effects are carried out (jobs at `per_second`); the
-    `broadcaster`, if any, is woken when a job starts or resumes."""
+    `broadcaster` (or `wake`), if any, is woken when a job starts or resumes."""
     desk = Desk(store.broadcasts, default_language)
     conversations.services = replace(conversations.services, broadcasts=desk)
-    wake = broadcaster.wake if broadcaster is not None else (lambda: None)
+    if wake is None:
+        wake = broadcaster.wake if broadcaster is not None else (lambda: None)
     conversations.carry_out.update(effect_handlers(store.broadcasts, per_second, wake))
 
 
 async def start_broadcasts(
-    app: Any, config: Config, conversations: Conversations, store: SqliteStore, sender: Sender
+    app: Any, config: Config, conversations: Conversations, store: SqlStore, sender: Sender
 ) -> None:
-    """In `post_init`: broadcasts served, and the running job (if any) goes on."""
+    """When this worker takes the sending role: the running job (if any) goes on. Every
+    worker serves the operators' broadcast commands (`serve_broadcasts`, in `post_init`);
+    the one sending moves the recipients, and is woken here when the job is its own."""
     pace = config.broadcast.per_second
     broadcaster = Broadcaster(
         store.broadcasts, lambda: conversations.dialogs, sender.wake, per_second=pace
     )
-    serve_broadcasts(conversations, store, config.bot.default_language, pace, broadcaster)
     app.bot_data["broadcaster"] = broadcaster
     app.bot_data["tasks"].append(broadcaster.start())
 

@@ -19,6 +19,7 @@ from bot.app.cli_common import config_of, fail, folder_of, load_checked, run_asy
 from bot.app.graph_command import graph_command
 from bot.app.startup import Exit, explain
 from bot.app.stats_command import stats_command
+from bot.app.store_command import store_command
 from bot.app.test_command import test_command
 from bot.core.durations import parse_duration
 from bot.dialogs.checks import stale_facts
@@ -121,7 +122,7 @@ def chat(
     async def go() -> None:
         dialogs = load_checked(config, folder)
         store = await open_store(
-            db_path or config.store.path, keep_unknown=config.store.keep_unknown
+            db_path or config.store.target, keep_unknown=config.store.keep_unknown
         )
         try:
             conversations = Conversations(
@@ -164,7 +165,7 @@ def run(config_path: str | None, log_level: str | None, log_format: str | None) 
     # stops) it must not end the process, as its default would (a rollback sends it)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:  # before anything else: a second instance says so and nothing more
-        lock = InstanceLock.take(config.store.path)
+        lock = InstanceLock.for_store(config.store.path, shared=config.store.shared)
     except VieError as exc:
         fail(*(explain(exc) or (Exit.STORE, str(exc))))
     folder, how = folder_of(config, None)
@@ -225,6 +226,9 @@ def backup(destination: Path, config_path: str | None, db_path: Path | None) -> 
     import sqlite3
 
     config = config_of(config_path)
+    if config.store.shared and db_path is None:
+        fail(Exit.CONFIG, "the store is PostgreSQL (store.url): back it up with pg_dump, "
+                          "which copies a running database consistently")  # fmt: skip
     source = db_path or config.store.path
     if not Path(source).is_file():
         fail(Exit.STORE, f"{source}: no such database")
@@ -258,7 +262,7 @@ def unknown(config_path: str | None, db_path: Path | None, since: str, limit: in
 
     async def go() -> None:
         store = await open_store(
-            db_path or config.store.path, keep_unknown=config.store.keep_unknown, read_only=True
+            db_path or config.store.target, keep_unknown=config.store.keep_unknown, read_only=True
         )
         now = datetime.now(UTC)
         try:
@@ -292,7 +296,7 @@ def poison(config_path: str | None, db_path: Path | None, show_id: int | None, l
 
     async def go() -> None:
         store = await open_store(
-            db_path or config.store.path, keep_unknown=config.store.keep_unknown, read_only=True
+            db_path or config.store.target, keep_unknown=config.store.keep_unknown, read_only=True
         )
         try:
             rows = await store.inbox.poison(limit if show_id is None else 10_000)
@@ -356,7 +360,11 @@ def rollback(
 
     run_async(go())  # a RollbackError: one line saying why, exit 1
     click.echo(f"version {written[0]} written back to {folder}")
-    click.echo(versions.tell_the_bot(db_path or config.store.path))
+    if config.store.shared and db_path is None:  # workers, maybe on other machines
+        click.echo("the workers serve these files once each is told: `kill -HUP` each "
+                   "`vie-coach run` (systemctl reload 'vie-coach@*')")  # fmt: skip
+    else:
+        click.echo(versions.tell_the_bot(db_path or config.store.path))
 
 
 async def _extend(items: Awaitable[list[Served]], into: list[Served]) -> None:
@@ -366,6 +374,7 @@ async def _extend(items: Awaitable[list[Served]], into: list[Served]) -> None:
 main.add_command(test_command, "test")
 main.add_command(graph_command, "graph")
 main.add_command(stats_command, "stats")
+main.add_command(store_command, "store")
 
 if __name__ == "__main__":
     main()

@@ -43,6 +43,17 @@ class BotConfig:
 class StoreConfig:
     path: Path
     keep_unknown: timedelta = timedelta(days=30)  # texts not understood, for the operators
+    url: str = field(default="", repr=False)  # postgresql://…: may hold a password
+
+    @property
+    def target(self) -> Path | str:
+        """What `open_store` opens: the PostgreSQL address if set, else the SQLite file."""
+        return self.url or self.path
+
+    @property
+    def shared(self) -> bool:
+        """On PostgreSQL: several workers may serve the same database."""
+        return bool(self.url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +246,7 @@ def load_config(
         store=StoreConfig(
             Path(store["path"]) if store["path"] == ":memory:" else base / store["path"],
             durations(store, "store", "keep_unknown"),
+            store["url"],
         ),
         telegram=TelegramConfig(
             token=token,

@@ -35,7 +35,7 @@ HIDDEN = "< 5"
 NONE = "—"
 
 
-async def experiment_names(db_path: Path) -> list[str]:
+async def experiment_names(db_path: Path | str) -> list[str]:
     """The experiments someone has been exposed to (the store opened read-only)."""
     store = await open_store(db_path, read_only=True)
     try:
@@ -45,7 +45,7 @@ async def experiment_names(db_path: Path) -> list[str]:
 
 
 async def experiment_report(
-    db_path: Path,
+    db_path: Path | str,
     name: str,
     now: datetime,
     weights: Mapping[str, float] | None = None,

@@ -79,7 +79,7 @@ def draw(source: str, image: str) -> bytes:
         raise GraphDrawError(f"`dot` could not draw the graph: {reason}") from exc
 
 
-def _reach(path: Path) -> Reach:
+def _reach(path: Path | str) -> Reach:
     try:
         return asyncio.run(read_reach(path))
     except VieError as exc:
@@ -164,7 +164,7 @@ def graph_command(
         graph = build_graph(dialogs, flow)
     except VieError as exc:
         fail(Exit.CONFIG, str(exc))
-    reach = _reach(db_path or config.store.path).renamed(dialogs.renamed) if stats else None
+    reach = _reach(db_path or config.store.target).renamed(dialogs.renamed) if stats else None
     fmt = _format(chosen, output)
     if fmt in IMAGES and not dot_available():
         output = None if output in (None, "-") else str(Path(output).with_suffix(".mmd"))

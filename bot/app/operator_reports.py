@@ -25,13 +25,13 @@ from bot.features.operators.reports import (
     unknown_replies,
 )
 from bot.store.funnel import read_funnel
-from bot.store.sqlite import SqliteStore
+from bot.store.opening import SqlStore
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Any, Turn], Awaitable[list[Send]]]
 
 
-def report_handlers(store: SqliteStore) -> dict[type, Handler]:
+def report_handlers(store: SqlStore) -> dict[type, Handler]:
     """What carries out /stats and /unknown, on this store."""
 
     async def stats(asked: ShowStats, turn: Turn) -> list[Send]:

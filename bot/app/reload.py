@@ -28,7 +28,7 @@ from bot.dialogs.parse import parse_directory
 from bot.errors import Problem
 from bot.features.operators.feature import ReloadOutcome
 from bot.runtime.conversation import Conversations
-from bot.store.sqlite import SqliteStore
+from bot.store.opening import SqlStore
 
 log = logging.getLogger(__name__)
 PATTERNS = ("*.yaml", "*.yml")  # what the loader reads: the folder's own YAML files
@@ -48,7 +48,7 @@ class Reloader:
         config: Config,
         folder: Path,
         conversations: Conversations,
-        store: SqliteStore,
+        store: SqlStore,
         features: tuple[Feature, ...],
         clock: Callable[[], datetime],
     ) -> None:

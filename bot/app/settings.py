@@ -16,7 +16,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "fact_max_age": 5,
         "watch_dialogs": True,
     },
-    "store": {"path": "vie-coach.db", "keep_unknown": "30d"},
+    "store": {"path": "vie-coach.db", "url": "", "keep_unknown": "30d"},
     "telegram": {
         "base_url": "https://api.telegram.org/bot",
         "base_file_url": "https://api.telegram.org/file/bot",
@@ -87,6 +87,8 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "path": {"type": "string", "minLength": 1},
+                # empty: the SQLite file at `path`; else PostgreSQL, for several workers
+                "url": {"type": "string", "pattern": "^(postgres(ql)?://.+)?$"},
                 "keep_unknown": {"type": "string", "minLength": 1},
             },
         },

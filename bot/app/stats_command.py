@@ -143,13 +143,13 @@ def stats_command(
             "--experiment prints one experiment's report: use it without --by, --csv, --chart"
         )
     config = config_of(config_path)
-    path = db_path or config.store.path
+    path = db_path or config.store.target  # --db: a SQLite file; else as configured
     now = datetime.now(UTC)
     if experiment is not None:
-        run_async(_experiment(config, Path(path), experiment, now))
+        run_async(_experiment(config, path, experiment, now))
         return
     found: list[Funnel] = []
-    run_async(_read(Path(path), now, back, by, quiet, found))
+    run_async(_read(path, now, back, by, quiet, found))
     funnel = found[0]
     click.echo(funnel_table(funnel, lang))
     if funnel.empty or (not funnel.total.started and not funnel.total.erased):
@@ -171,7 +171,7 @@ def stats_command(
 
 
 async def _read(
-    path: Path, now: datetime, since: timedelta, by: str | None, quiet: timedelta,
+    path: Path | str, now: datetime, since: timedelta, by: str | None, quiet: timedelta,
     into: list[Funnel],
 ) -> None:  # fmt: skip
     store = await open_store(path, read_only=True)
@@ -181,7 +181,7 @@ async def _read(
         await store.close()
 
 
-async def _experiment(config: Config, path: Path, name: str, now: datetime) -> None:
+async def _experiment(config: Config, path: Path | str, name: str, now: datetime) -> None:
     from bot.app.experiment_report import experiment_report
 
     store = await open_store(path, read_only=True)  # a missing database: one line, now

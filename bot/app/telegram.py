@@ -18,16 +18,16 @@ from telegram.request import BaseRequest
 
 from bot.adapters.ops import Vitals, serve_ops
 from bot.adapters.telegram.handlers import TelegramBot
-from bot.adapters.telegram.polling import Poller
 from bot.adapters.telegram.ratelimit import SendLimiter
 from bot.adapters.telegram.webhook import webhook_app
 from bot.app import logs
 from bot.app.bootstrap import features_for, package_version, with_features
-from bot.app.broadcasting import start_broadcasts, stop_broadcasts
+from bot.app.broadcasting import serve_broadcasts
 from bot.app.config import Config
 from bot.app.menus import set_menus
 from bot.app.operator_reports import report_handlers
 from bot.app.reload import Reloader
+from bot.app.workers import polling_role, sending_role, share_reloads
 from bot.core.dialogset import DialogSet
 from bot.errors import PortBusy
 from bot.runtime.clock import utc_now
@@ -35,10 +35,11 @@ from bot.runtime.conversation import Conversations
 from bot.runtime.dispatcher import NudgeDispatcher, start_scheduler
 from bot.runtime.inbox import InboxProcessor
 from bot.runtime.metrics import Metrics
-from bot.runtime.sender import Sender
+from bot.runtime.roles import Role
 from bot.store import open_store
 from bot.store.lock import InstanceLock
-from bot.store.sqlite import SqliteStore
+from bot.store.opening import SqlStore
+from bot.store.postgres import PgStore
 
 log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -83,7 +84,7 @@ def build_application(
         # Invitation links name the bot as Telegram knows it (getMe, done by initialize).
         talk = with_features(dialogs, features_for(config, app.bot.username))
         store = await open_store(
-            config.store.path, keep_unknown=config.store.keep_unknown, exclusive=exclusive
+            config.store.target, keep_unknown=config.store.keep_unknown, exclusive=exclusive
         )
         await store.prune(clock())
         bot = TelegramBot(
@@ -96,26 +97,33 @@ def build_application(
         async def blocked(chat_id: int) -> None:
             await store.set_blocked(chat_id, True)
 
-        sender = Sender(
-            store.outbox, bot.transport, clock=clock,
-            max_age=config.telegram.reply_max_age, on_blocked=blocked, metrics=metrics,
-        )  # fmt: skip
-        bot.conversations.queued = sender.wake
+        shared = store.locks if isinstance(store, PgStore) else None
         processor = InboxProcessor(
             store.inbox, bot.from_inbox, clock=clock,
-            concurrency=config.telegram.concurrent_updates, metrics=metrics,
+            concurrency=config.telegram.concurrent_updates, metrics=metrics, shared=shared,
         )  # fmt: skip
         bot.stored = processor.wake
         n = config.nudges
         dispatcher = NudgeDispatcher(
             bot.conversations, store, clock, n.batch, n.lease, metrics=metrics
         )
-        app.bot_data.update(sender=sender, processor=processor, dispatcher=dispatcher)
-        app.bot_data["tasks"] = [
-            asyncio.create_task(sender.run(), name="sender"),
-            asyncio.create_task(processor.run(), name="inbox"),
-        ]
-        await start_broadcasts(app, config, bot.conversations, store, sender)
+        app.bot_data.update(processor=processor, dispatcher=dispatcher, store=store)
+        app.bot_data["tasks"] = [asyncio.create_task(processor.run(), name="inbox")]
+
+        def moving() -> None:  # a job started or resumed here: wake the broadcaster, if ours
+            broadcaster = app.bot_data.get("broadcaster")
+            if broadcaster is not None:
+                broadcaster.wake()
+
+        serve_broadcasts(
+            bot.conversations, store, config.bot.default_language, config.broadcast.per_second,
+            wake=moving,
+        )  # fmt: skip
+        # the sender and the broadcaster: this worker's once it holds the role (at once
+        # on SQLite)
+        sending = sending_role(app, config, bot, store, metrics, clock, blocked)
+        app.bot_data["roles"] = [sending]
+        await sending.begin()
         bot.conversations.carry_out.update(report_handlers(store))  # /stats, /unknown
         if dialog_folder is not None:
             await start_reloads(app, config, dialog_folder, bot.conversations, store, clock)
@@ -157,14 +165,17 @@ def build_application(
         log.info(
             "VIE Coach %s serving @%s in %s mode; database %s; dialogs %s (%d flows, "
             "version %s); limits %g message(s)/s overall, %g/s per chat (burst %d); ops %s",
-            package_version(), app.bot.username, tg.mode, config.store.path,
+            package_version(), app.bot.username, tg.mode, store.path,
             dialog_source or "given", len(dialogs.flows), dialogs.version,
             tg.overall_per_second, tg.per_chat_per_second, tg.per_chat_burst, ops,
         )  # fmt: skip
 
     async def post_shutdown(app: App) -> None:
         await stop_reloads(app)
-        await stop_broadcasts(app)
+        roles: list[Role] = app.bot_data.pop("roles", [])
+        for role in roles:
+            if role.name != "sender":  # polling ends first; the sender after the rest
+                await role.end()
         runner = app.bot_data.pop("ops_runner", None)
         if runner is not None:
             await runner.cleanup()
@@ -179,9 +190,9 @@ def build_application(
         processor = app.bot_data.pop("processor", None)
         if processor is not None:
             await processor.close()
-        sender = app.bot_data.pop("sender", None)
-        if sender is not None:
-            await sender.close()
+        for role in roles:
+            if role.name == "sender":
+                await role.end()
         for task in app.bot_data.pop("tasks", []):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
@@ -230,20 +241,21 @@ async def serve_polling(app: App, stop: asyncio.Event) -> None:
     try:
         await app.bot.delete_webhook()  # polling and a webhook exclude each other
         bot: TelegramBot = app.bot_data["vie"]
-        poller = Poller(
-            app.bot, bot.inbox, bot.stored, bot.direct, clock=bot.clock,
-            metrics=app.bot_data["metrics"],
-        )  # fmt: skip
-        app.bot_data["poller"] = poller
-        polling = asyncio.create_task(poller.run(), name="polling")
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({polling, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        poller.close()
-        stopping.cancel()
-        if polling.done():
-            polling.result()  # a wrong token: raise it
-        polling.cancel()
-        await asyncio.gather(polling, stopping, return_exceptions=True)
+        failed = asyncio.Event()
+        # one worker at a time polls (Telegram answers 409 to a second): the one that
+        # holds the role; the others take it over when it goes
+        polling = polling_role(app, bot, app.bot_data["store"], failed)
+        app.bot_data["roles"].append(polling)
+        await polling.begin()
+        waits = {asyncio.create_task(stop.wait()), asyncio.create_task(failed.wait())}
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in waits:
+            waiting.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+        task = app.bot_data.get("polling_task")
+        if failed.is_set() and task is not None:
+            task.result()  # a wrong token: raise it
+        await polling.end()
         log.info("polling stopped")
     finally:
         await stopped(app)
@@ -289,7 +301,7 @@ def run_bot(
 ) -> None:
     """Long polling (default) or webhook, until SIGINT or SIGTERM, holding the database's
     instance lock (`lock`, taken by the caller before anything else, or taken here)."""
-    lock = lock or InstanceLock.take(config.store.path)
+    lock = lock or InstanceLock.for_store(config.store.path, shared=config.store.shared)
     try:
         app = build_application(
             config, dialogs, dialog_source=dialog_source, exclusive=False,
@@ -321,7 +333,7 @@ async def start_reloads(
     config: Config,
     folder: Path,
     conversations: Conversations,
-    store: SqliteStore,
+    store: SqlStore,
     clock: Callable[[], datetime],
 ) -> None:
     """Reload `folder` on SIGHUP, on /reload and (`bot.watch_dialogs`) on every save."""
@@ -343,6 +355,7 @@ async def start_reloads(
     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_hangup)
     await reloader.started()
     conversations.reload = lambda: reloader.reload("/reload")
+    share_reloads(app, store, reloader, conversations)  # several workers: all reload
     if config.bot.watch_dialogs:
         stop = asyncio.Event()
         app.bot_data["watch_stop"] = stop
@@ -359,6 +372,10 @@ async def stop_reloads(app: App) -> None:
     stop = app.bot_data.pop("watch_stop", None)
     if stop is not None:
         stop.set()
+    listener = app.bot_data.pop("reload_listener", None)
+    if listener is not None:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
     tasks = app.bot_data.pop("reload_tasks", set())
     for task in tasks:
         task.cancel()

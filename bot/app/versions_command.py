@@ -25,7 +25,7 @@ from bot.dialogs.moves import moves, report
 from bot.errors import VieError
 from bot.store import open_store
 from bot.store.lock import serving_pid
-from bot.store.sqlite import SqliteStore
+from bot.store.opening import SqlStore
 from bot.store.versions import Served
 
 
@@ -33,10 +33,10 @@ class RollbackError(VieError):
     """No version to go back to, or one that cannot be served."""
 
 
-async def _versions_store(config: Config, db_path: Path | None) -> SqliteStore:
+async def _versions_store(config: Config, db_path: Path | None) -> SqlStore:
     """The database, read-only: a rollback writes only dialog files."""
     return await open_store(
-        db_path or config.store.path, keep_unknown=config.store.keep_unknown, read_only=True
+        db_path or config.store.target, keep_unknown=config.store.keep_unknown, read_only=True
     )
 
 

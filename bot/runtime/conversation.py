@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -38,6 +37,7 @@ from bot.features.advocates.reads import AdvocateReads
 from bot.features.operators.feature import ReloadDialogs, ReloadOutcome, reload_replies
 from bot.features.operators.reads import BroadcastDesk
 from bot.features.privacy.feature import export_replies
+from bot.store.failures import DATABASE_ERRORS, described
 from bot.store.interfaces import Store
 from bot.store.queues import Delivery, Outgoing, shown_body
 
@@ -165,11 +165,13 @@ class Conversations:
         delivers them) and the update it names is marked answered; without one (the
         terminal, the chat harness) the caller shows them itself.
         """
-        async with self._lock(person.user_id):
+        # this process's lock first: the store's (other workers') is then taken once
+        async with self._lock(person.user_id), self.store.locks.person(person.user_id):
             try:
                 replies = await self._turn(person, event, now, route)
-            except sqlite3.Error as exc:
-                raise StoreError(f"{getattr(self.store, 'path', 'store')}: {exc}") from exc
+            except DATABASE_ERRORS as exc:
+                where = getattr(self.store, "path", "store")
+                raise StoreError(f"{where}: {described(exc)}") from exc
         if route is not None:
             self.queued()
         return replies
@@ -242,7 +244,7 @@ class Conversations:
         """A due nudge (or alert): decide, then store the new state, the messages in the
         outbox and the nudge's completion in one statement. A crash before it leaves the
         nudge in flight, claimed again after its lease: never lost, never sent twice."""
-        async with self._lock(user_id):
+        async with self._lock(user_id), self.store.locks.person(user_id):
             before = await self.store.load(user_id)
             if before is None:
                 return []  # erased meanwhile (the outbox row went with them)

@@ -22,7 +22,7 @@ from bot.errors import VieError
 from bot.runtime.clock import utc_now
 from bot.runtime.lanes import Lanes, keep_pumping
 from bot.runtime.metrics import Metrics
-from bot.store.interfaces import Inbox
+from bot.store.interfaces import Inbox, Locks
 from bot.store.queues import Waiting
 
 log = logging.getLogger(__name__)
@@ -50,14 +50,21 @@ class InboxProcessor:
         clock: Callable[[], datetime] = utc_now,
         concurrency: int = 256,
         metrics: Metrics | None = None,
+        shared: Locks | None = None,
     ) -> None:
         self.inbox, self.handle, self.clock = inbox, handle, clock
+        # several workers on one database: a person's updates are served only while their
+        # lock is held, and read again from the store once it is (see `_serve_shared`)
+        self.shared = shared
         self.metrics = metrics or Metrics()
         self._slots = asyncio.Semaphore(concurrency)
         self.lanes: Lanes[object, Waiting] = Lanes(self._serve)  # by owner
         # ids read and not finished: webhook calls run concurrently, so a lower id can be
         # stored after a higher one; each look reads every waiting row and skips these
         self._in_hand: set[int] = set()
+        # finished since the last look began: still in hand until a look that began after
+        # they were finished (one that began before may read them as waiting still)
+        self._gone: set[int] = set()
         self._unsettled: list[int] = []  # answered, but the store refused to mark them
         self._wake = asyncio.Event()
         self._closed = False
@@ -79,11 +86,13 @@ class InboxProcessor:
             except Exception:
                 self._unsettled.extend(batch)
             else:
-                self._in_hand.difference_update(batch)
+                self._gone.update(batch)
         found = 0
         if not self._closed:
+            gone, self._gone = self._gone, set()
             limit = len(self._in_hand) + 1000
             rows = await self.inbox.waiting(limit=limit)
+            self._in_hand.difference_update(gone)  # this look cannot have read them
             for row in rows:
                 if row.update_id in self._in_hand:
                     continue
@@ -116,12 +125,49 @@ class InboxProcessor:
         await self.lanes.stop(grace)
 
     async def _serve(self, key: object, queue: deque[Waiting]) -> None:
+        if self.shared is not None and isinstance(key, int):
+            await self._serve_shared(key, queue, self.shared)
+            return
         while queue and not self._closed:
             async with self._slots:
                 await self._one(queue[0])
             done = queue.popleft().update_id
             if done not in self._unsettled:  # else kept in hand: never handled twice
-                self._in_hand.discard(done)
+                self._gone.add(done)
+
+    async def _serve_shared(self, owner: int, queue: deque[Waiting], locks: Locks) -> None:
+        """One person's updates when other workers may hold some of them too (each
+        worker stores what its webhook receives). Only the holder of the person's lock
+        serves them, from the store's list, in update order; a worker that finds the
+        lock taken waits for it, then finds them answered. After letting go, the holder
+        looks once more: an update stored by a worker that found the lock taken is then
+        served by one of the two, never left waiting for the next look."""
+        while not self._closed:
+            async with locks.person(owner):
+                self._replace(queue, await self.inbox.waiting_of(owner))
+                while queue and not self._closed:
+                    async with self._slots:
+                        await self._one(queue[0])
+                    done = queue.popleft().update_id
+                    if done not in self._unsettled:
+                        self._gone.add(done)
+            # what another worker stored meanwhile: served after taking the lock again
+            if self._closed or not await self.inbox.waiting_of(owner):
+                return
+
+    def _replace(self, queue: deque[Waiting], fresh: list[Waiting]) -> None:
+        """The lane holds what the store says waits now: rows another worker answered go
+        (out of hand too), rows it stored come in."""
+        waiting = {row.update_id for row in fresh}
+        for row in queue:
+            if row.update_id not in waiting and row.update_id not in self._unsettled:
+                self._gone.add(row.update_id)
+        queue.clear()
+        for row in fresh:
+            if row.update_id in self._unsettled:
+                continue  # answered here; the store is told at the next look
+            self._in_hand.add(row.update_id)
+            queue.append(row)
 
     async def _one(self, row: Waiting) -> None:
         now, started = self.clock(), time.perf_counter()

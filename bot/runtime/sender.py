@@ -67,6 +67,7 @@ class Sender:
         first_pause: float = 0.5,
         longest_pause: float = 10.0,
         metrics: Metrics | None = None,
+        shared: bool = False,
     ) -> None:
         self.metrics = metrics or Metrics()
         self.outbox, self.transport, self.clock = outbox, transport, clock
@@ -76,6 +77,13 @@ class Sender:
         self._background = asyncio.Semaphore(background_slots)
         self.lanes: Lanes[int, Queued] = Lanes(self._serve)  # by chat
         self._last_id = 0
+        # Several workers write the outbox: a row may be committed after one with a higher
+        # id, so each look reads every row and skips those in hand (until deleted). One
+        # person's rows still commit in id order (their turns run one at a time).
+        self._in_hand: set[int] | None = set() if shared else None
+        # rows deleted since the last look began: kept in hand until a look that began
+        # after their deletion (one that began before may still read them)
+        self._gone: set[int] = set()
         self._wake = asyncio.Event()
         self._healthy = asyncio.Event()
         self._healthy.set()
@@ -108,6 +116,13 @@ class Sender:
     async def pump(self) -> int:
         """Read the rows committed since the last look and start their chats; how many."""
         self._wake.clear()
+        if self._in_hand is not None:
+            gone, self._gone = self._gone, set()
+            limit = len(self._in_hand) + 5000
+            ids = await self.outbox.ids(limit)  # the index alone; bodies of new rows only
+            self._in_hand.difference_update(gone)  # this look cannot have read them
+            new = [i for i in ids if i not in self._in_hand]
+            return self._pump_all(await self.outbox.rows(new), len(ids) == limit)
         found = 0
         while True:
             rows = await self.outbox.after(self._last_id)
@@ -121,6 +136,25 @@ class Sender:
                 break
         self.lanes.start()
         return found
+
+    def _pump_all(self, rows: list[Queued], more: bool) -> int:
+        assert self._in_hand is not None
+        found = 0
+        for row in rows:
+            if row.id not in self._in_hand:
+                self._in_hand.add(row.id)
+                self.lanes.queue(row.chat_id).append(row)
+                found += 1
+        if more:
+            self._wake.set()  # more than one look's worth
+        self.lanes.start()
+        return found
+
+    def _settled(self, ids: list[int]) -> None:
+        """Rows gone from the outbox (sent and deleted, or dropped): out of hand once
+        the next look begins."""
+        if self._in_hand is not None:
+            self._gone.update(ids)
 
     async def flush(self) -> None:
         """Deliver everything committed so far (tests and the terminal's clock)."""
@@ -169,6 +203,7 @@ class Sender:
             if self.clock() - row.created > self.max_age:
                 log.warning("outbox row %s for chat %s is too old: dropped", row.id, row.chat_id)
                 await self.outbox.drop([row.id], "expired", self.clock())
+                self._settled([row.id])
                 self.metrics.replies_failed.labels("expired").inc()
                 self._release(row)
                 return Outcome.REFUSED
@@ -210,6 +245,7 @@ class Sender:
             elif outcome is Outcome.REFUSED:
                 self.metrics.replies_failed.labels("refused").inc()
                 await self.outbox.drop([row.id], "refused", self.clock())
+                self._settled([row.id])
             return outcome
 
     def _release(self, row: Queued) -> None:
@@ -225,6 +261,7 @@ class Sender:
         log.info("chat %s blocked the bot: %d message(s) not sent", chat_id, len(ids))
         self.metrics.replies_failed.labels("blocked").inc(len(ids))
         await self.outbox.drop(ids, "blocked", self.clock())
+        self._settled(ids)
         if self.on_blocked is not None:
             await self.on_blocked(chat_id)
 
@@ -239,6 +276,7 @@ class Sender:
             batch, self._acks = self._acks, []
             try:
                 await self.outbox.sent(batch)
+                self._settled(batch)
             except Exception:
                 # sent but still stored: sent again after a restart (at-least-once)
                 log.exception("could not delete %d sent outbox row(s)", len(batch))

@@ -1,4 +1,4 @@
-"""/broadcast in SQLite (migration 0008): operators' drafts, the jobs and their
+"""/broadcast in the store (SQLite migration 0008, the same tables in PostgreSQL): operators' drafts, the jobs and their
 recipients, and the moves of recipients into the outbox.
 
 A job and its recipients are written in one transaction: who it reaches is decided at
@@ -12,13 +12,11 @@ Telegram accepted, `SqlOutbox.drop` for one blocked or refused).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-
-import aiosqlite
 
 from bot.features.operators.records import (
     Control,
@@ -38,10 +36,38 @@ _BACKGROUND = "kind IN ('nudge', 'broadcast')"
 assert {"nudge", KIND} == BACKGROUND
 
 
+class Cursor(Protocol):
+    """The rows of one statement run in a transaction (aiosqlite's cursor, or the PG
+    store's)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    async def fetchone(self) -> Any: ...
+
+    async def fetchall(self) -> Iterable[Any]: ...
+
+
+class Execution(Protocol):
+    """A statement being run: awaited, or entered for its cursor."""
+
+    def __await__(self) -> Generator[Any, None, Cursor]: ...
+
+    async def __aenter__(self) -> Cursor: ...
+
+    async def __aexit__(self, kind: Any, error: Any, trace: Any, /) -> Any: ...
+
+
+class Connection(Protocol):
+    """The connection a transaction runs its statements on."""
+
+    def execute(self, sql: str, args: Sequence[Any], /) -> Execution: ...
+
+
 class BroadcastDatabase(Database, Protocol):
     """The store's database, with a transaction of several statements that read too."""
 
-    def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
+    def transaction(self) -> AbstractAsyncContextManager[Connection]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,16 +157,16 @@ class BroadcastQueries:
         goes); `busy` when another job is active (nothing is written)."""
         ms = to_ms(now)
         async with self._db.transaction() as db:
-            async with db.execute(f"SELECT id FROM broadcasts WHERE {_ACTIVE}") as cur:
+            async with db.execute(f"SELECT id FROM broadcasts WHERE {_ACTIVE}", ()) as cur:
                 active = await cur.fetchone()
             if active is None:
                 data = json.dumps(dict(texts), ensure_ascii=False)
                 async with db.execute(
                     "INSERT INTO broadcasts (texts, default_lang, state, per_second, created_ms) "
-                    "VALUES (?, ?, 'running', ?, ?)",
+                    "VALUES (?, ?, 'running', ?, ?) RETURNING id",
                     (data, default_lang, per_second, ms),
                 ) as cur:
-                    job_id = cur.lastrowid
+                    (job_id,) = await cur.fetchone()
                 await db.execute(
                     "INSERT INTO broadcast_recipients (broadcast_id, user_id) "
                     "SELECT ?, user_id FROM users WHERE reminders = 1 AND blocked = 0",
@@ -148,16 +174,15 @@ class BroadcastQueries:
                 )
                 await db.execute(
                     "UPDATE broadcasts SET total = (SELECT count(*) FROM broadcast_recipients "
-                    "WHERE broadcast_id = ?1) WHERE id = ?1",
-                    (job_id,),
+                    "WHERE broadcast_id = ?) WHERE id = ?",
+                    (job_id, job_id),
                 )
                 await db.execute("DELETE FROM broadcast_drafts WHERE admin_id = ?", (admin_id,))
         if active is not None:
             busy = await self.job(int(active[0]))
             assert busy is not None
             return Started("busy", busy)
-        assert job_id is not None
-        job = await self.job(job_id)
+        job = await self.job(int(job_id))
         assert job is not None
         return Started("started", job)
 
@@ -165,7 +190,7 @@ class BroadcastQueries:
         """Pause, resume or cancel the active job."""
         target = {"pause": "paused", "resume": "running", "cancel": "cancelled"}[action]
         async with self._db.transaction() as db:
-            async with db.execute(f"SELECT id, state FROM broadcasts WHERE {_ACTIVE}") as cur:
+            async with db.execute(f"SELECT id, state FROM broadcasts WHERE {_ACTIVE}", ()) as cur:
                 active = await cur.fetchone()
             if active is not None and active[1] != target:
                 finished = to_ms(now) if target == "cancelled" else None

@@ -22,13 +22,19 @@ from typing import Any
 
 from bot.core.model import Experiment
 from bot.errors import ConfigError
+from bot.store.queues import POSTGRESQL, SQLITE, dialect_of
 
-# Runs one read query between the store's own statements (`SqliteStore.fetch_all`).
+# Runs one read query between the store's own statements (`store.fetch_all`).
 FetchAll = Callable[[str, Sequence[Any]], Awaitable[list[Any]]]
 
 # ISO-8601 text (with its offset) to ms since the epoch, rounded like the store's to_ms
-# and like the trigger that fills exposures.at_ms.
-_MS = "CAST(round((julianday({}) - 2440587.5) * 86400000) AS INTEGER)"
+# and like the trigger that fills exposures.at_ms (on PostgreSQL the schema's iso_ms,
+# which reads the text as SQLite's julianday does: a conversion in the same turn as the
+# exposure then counts as before it, on both).
+_MS = {
+    SQLITE: "CAST(round((julianday({}) - 2440587.5) * 86400000) AS INTEGER)",
+    POSTGRESQL: "iso_ms({})",
+}
 
 _REACHED = """CASE
                WHEN substr(e.outcome, 1, 10) = 'milestone:' THEN (
@@ -39,15 +45,17 @@ _REACHED = """CASE
                    WHERE s.user_id = e.user_id AND s.stage = substr(e.outcome, 7))
            END"""
 
-COUNTS = f"""
+_COUNTS = """
 WITH exposed AS MATERIALIZED (  -- each person's look-ups once, not once per sum
-    SELECT e.arm, e.outcome, e.at_ms, {_MS.format(_REACHED)} AS reached_ms
+    SELECT e.arm, e.outcome, e.at_ms, {reached} AS reached_ms
     FROM exposures e WHERE e.experiment = ?
 )
-SELECT arm, outcome, count(*), coalesce(sum(reached_ms > at_ms), 0),
-       coalesce(sum(reached_ms <= at_ms), 0), min(at_ms), max(at_ms)
+SELECT arm, outcome, count(*), coalesce(sum(CASE WHEN reached_ms > at_ms THEN 1 ELSE 0 END), 0),
+       coalesce(sum(CASE WHEN reached_ms <= at_ms THEN 1 ELSE 0 END), 0), min(at_ms), max(at_ms)
 FROM exposed GROUP BY arm, outcome ORDER BY arm, outcome
 """
+COUNTS_BY_DIALECT = {d: _COUNTS.format(reached=ms.format(_REACHED)) for d, ms in _MS.items()}
+COUNTS = COUNTS_BY_DIALECT[SQLITE]
 
 NAMES = "SELECT DISTINCT experiment FROM exposures ORDER BY experiment"
 
@@ -94,13 +102,17 @@ class ExperimentCounts:
 
 
 async def experiment_names(fetch_all: FetchAll) -> list[str]:
-    """The experiments someone has been exposed to, by name."""
-    return [str(row[0]) for row in await fetch_all(NAMES, ())]
+    """The experiments someone has been exposed to, by name (in code point order,
+    whatever the database's locale)."""
+    return sorted(str(row[0]) for row in await fetch_all(NAMES, ()))
 
 
-async def experiment_counts(fetch_all: FetchAll, name: str) -> ExperimentCounts:
-    """Each arm's exposures and conversions; UnknownExperiment if no one was exposed."""
-    rows = await fetch_all(COUNTS, (name,))
+async def experiment_counts(
+    fetch_all: FetchAll, name: str, *, dialect: str | None = None
+) -> ExperimentCounts:
+    """Each arm's exposures and conversions; UnknownExperiment if no one was exposed.
+    The SQL is the dialect's (by default that of the store `fetch_all` belongs to)."""
+    rows = await fetch_all(COUNTS_BY_DIALECT[dialect or dialect_of(fetch_all)], (name,))
     if not rows:
         raise UnknownExperiment(name, await experiment_names(fetch_all))
     by_arm: dict[str, tuple[int, int, int]] = {}

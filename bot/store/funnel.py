@@ -26,6 +26,7 @@ from typing import Any
 from bot.core.model import STAGES
 from bot.errors import ConfigError
 from bot.store import funnel_sql as sql
+from bot.store.queues import dialect_of
 
 FetchAll = Callable[[str, Sequence[Any]], Awaitable[list[Any]]]
 
@@ -108,9 +109,12 @@ async def read_funnel(
     *,
     quiet_after: timedelta = timedelta(days=7),
     top_nodes: int = 8,
+    dialect: str | None = None,
 ) -> Funnel:
     """The funnel of the people who started within `since` before `now`, split `by`
-    advocate, cohort (ISO week), language (at the start) or variant (experiment/arm)."""
+    advocate, cohort (ISO week), language (at the start) or variant (experiment/arm).
+    The SQL is the dialect's (by default that of the store `fetch_all` belongs to)."""
+    q = sql.QUERIES[dialect or dialect_of(fetch_all)]
     if by is not None and by not in BY:
         raise StatsError(f"cannot split the funnel by {by!r}: choose one of {', '.join(BY)}")
     today = now.date()
@@ -120,34 +124,34 @@ async def read_funnel(
     days = [(first + timedelta(days=i)).isoformat() for i in range((today - first).days + 1)]
     quiet = [d for d in days if d <= cutoff.isoformat()]
     window = (json.dumps(days), json.dumps(quiet), cutoff.isoformat())
-    total_rows = await fetch_all(sql.TOTAL, window)
+    total_rows = await fetch_all(q.total, window)
     totals = _sums(total_rows).get("", {})
     names = _milestone_names(totals)
     total = _group("all", "", totals, names, erased=True)
     groups: tuple[Group, ...] = ()
     if by == "language":
-        by_lang = _sums(await fetch_all(sql.BY_LANGUAGE, window))
+        by_lang = _sums(await fetch_all(q.by_language, window))
         ordered = sorted(by_lang.items(), key=lambda kv: (-kv[1].get(sql.STARTED, 0), kv[0]))
         groups = tuple(_group("language", k, m, names, erased=True) for k, m in ordered)
     elif by == "cohort":
         weeks: dict[str, dict[str, int]] = {}
-        for day, metrics in _sums(await fetch_all(sql.BY_DAY, window)).items():
+        for day, metrics in _sums(await fetch_all(q.by_day, window)).items():
             year, week, _ = date.fromisoformat(day).isocalendar()
             _add(weeks.setdefault(f"{year}-W{week:02d}", {}), metrics)
         groups = tuple(_group("cohort", k, m, names, erased=True) for k, m in sorted(weeks.items()))
     elif by == "advocate":
-        groups = await _advocates(fetch_all, window, names)
+        groups = await _advocates(fetch_all, q, window, names)
     elif by == "variant":
-        by_arm = _sums(await fetch_all(sql.BY_VARIANT, window))
+        by_arm = _sums(await fetch_all(q.by_variant, window))
         groups = tuple(
             _group("variant", k, m, names, erased=False) for k, m in sorted(by_arm.items())
         )
     drop: list[tuple[str, int]] = []
     if total.quiet:
-        drop = _drop_off(await fetch_all(sql.DROP_OFF, window[1:2] + window[1:]), top_nodes)
+        drop = _drop_off(await fetch_all(q.drop_off, window[1:2] + window[1:]), top_nodes)
     empty = False
     if not total.started and not total.erased:
-        (row,) = await fetch_all(sql.ANYONE, ())
+        (row,) = await fetch_all(q.anyone, ())
         empty = not row[0]
     return Funnel(
         now=now,
@@ -232,12 +236,12 @@ def _median_span(metrics: Mapping[str, int], prefix: str) -> Span | None:
 
 
 async def _advocates(
-    fetch_all: FetchAll, window: tuple[str, str, str], names: Sequence[str]
+    fetch_all: FetchAll, q: sql.Queries, window: tuple[str, str, str], names: Sequence[str]
 ) -> tuple[Group, ...]:
     """One group per advocate with 5 friends or more in the window (at most
     ADVOCATE_ROWS, the largest), the others together, then the friends of advocates who
     left, then the people nobody invited."""
-    sums = {int(k): m for k, m in _sums(await fetch_all(sql.BY_ADVOCATE, window)).items()}
+    sums = {int(k): m for k, m in _sums(await fetch_all(q.by_advocate, window)).items()}
     ranked = sorted(
         (a for a in sums if a > 0 and sums[a].get(sql.STARTED, 0) > 0),
         key=lambda a: (-sums[a].get(sql.STARTED, 0), a),
@@ -245,7 +249,7 @@ async def _advocates(
     shown = [a for a in ranked[:ADVOCATE_ROWS] if sums[a].get(sql.STARTED, 0) >= SMALL]
     public: dict[int, str] = {}
     if shown:
-        rows = await fetch_all(sql.ADVOCATES, (json.dumps(shown),))
+        rows = await fetch_all(q.advocates, (json.dumps(shown),))
         public = {int(uid): str(name) for uid, name, is_public in rows if is_public and name}
     groups = []
     for rank, advocate in enumerate(shown, start=1):

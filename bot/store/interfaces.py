@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -20,6 +21,9 @@ class Inbox(Protocol):
         """Store (update id, raw JSON, owner) rows at once; known ids are ignored."""
 
     async def waiting(self, after: int = -1, limit: int = 1000) -> list[Waiting]: ...
+
+    async def waiting_of(self, owner: int) -> list[Waiting]:
+        """One person's updates not processed yet, oldest first."""
 
     async def done(self, update_ids: Sequence[int], now: datetime) -> None: ...
 
@@ -45,6 +49,12 @@ class Outbox(Protocol):
 
     async def after(self, last_id: int, limit: int = 5000) -> list[Queued]: ...
 
+    async def ids(self, limit: int) -> list[int]:
+        """The ids of the first `limit` rows."""
+
+    async def rows(self, ids: Sequence[int]) -> list[Queued]:
+        """These rows (those still there), in id order."""
+
     async def sent(self, ids: Sequence[int]) -> None: ...
 
     async def drop(self, ids: Sequence[int], reason: str, now: datetime) -> None: ...
@@ -64,6 +74,29 @@ class NudgeOutbox(Protocol):
         """Make nudges whose lease is over pending again; how many."""
 
     async def next_due(self) -> datetime | None: ...
+
+
+class Locks(Protocol):
+    """What the workers of one store share (`bot.store.pg_locks`); one process alone
+    holds everything (`bot.store.lock.ProcessLocks`)."""
+
+    generation: int  # changes when the locks held were lost (a lost database session)
+
+    def person(self, user_id: int) -> AbstractAsyncContextManager[None]:
+        """Held while one of the person's turns runs."""
+
+    async def try_person(self, user_id: int) -> bool: ...
+
+    async def release_person(self, user_id: int) -> None: ...
+
+    async def try_role(self, role: str) -> bool:
+        """Take "sender" or "poller" if no other worker holds it."""
+
+    async def release_role(self, role: str) -> None: ...
+
+    async def alive(self) -> bool: ...
+
+    async def close(self) -> None: ...
 
 
 class Store(NudgeOutbox, Protocol):
@@ -93,6 +126,9 @@ class Store(NudgeOutbox, Protocol):
 
     @property
     def inbox(self) -> Inbox: ...
+
+    @property
+    def locks(self) -> Locks: ...
 
     @property
     def outbox(self) -> Outbox: ...

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import fcntl  # POSIX: the bot serves from Linux (or macOS)
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.errors import StoreError, StoreLocked
@@ -48,6 +50,11 @@ class InstanceLock:
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         return cls(path, fd)
 
+    @classmethod
+    def for_store(cls, database: str | os.PathLike[str], *, shared: bool) -> InstanceLock:
+        """The lock of a SQLite file; none for a store several workers share."""
+        return cls(Path(database), None) if shared else cls.take(database)
+
     def release(self) -> None:
         if self._fd is None:
             return
@@ -80,3 +87,32 @@ def serving_pid(database: str | os.PathLike[str]) -> int | None:
     except PermissionError:
         return pid  # it exists, under another user
     return pid
+
+
+class ProcessLocks:
+    """The locks of a store one process serves alone (SQLite): the person's turns are
+    already one at a time in the process, and every role is this process's."""
+
+    generation = 0
+
+    @asynccontextmanager
+    async def person(self, user_id: int) -> AsyncIterator[None]:
+        yield
+
+    async def try_person(self, user_id: int) -> bool:
+        return True
+
+    async def release_person(self, user_id: int) -> None:
+        return None
+
+    async def try_role(self, role: str) -> bool:
+        return True
+
+    async def release_role(self, role: str) -> None:
+        return None
+
+    async def alive(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None

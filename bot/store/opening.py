@@ -5,17 +5,39 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import timedelta
-from importlib import resources
 from pathlib import Path
+from typing import TypeAlias
 
 import aiosqlite
 
 from bot.errors import StoreError
 from bot.store.lock import InstanceLock
+from bot.store.pg_opening import is_postgres, open_pg_store
+from bot.store.postgres import PgStore
+from bot.store.scripts import numbered_scripts
 from bot.store.sqlite import SqliteStore
+
+# Either store: the app and the tools use what both offer.
+SqlStore: TypeAlias = SqliteStore | PgStore
 
 
 async def open_store(
+    path: str | Path,
+    cache_size: int = 10_000,
+    keep_unknown: timedelta = timedelta(days=30),
+    *,
+    exclusive: bool = True,
+    read_only: bool = False,
+) -> SqlStore:
+    """Open the store at `path`: a `postgresql://` address, else a SQLite file."""
+    if is_postgres(path):
+        return await open_pg_store(str(path), keep_unknown, read_only=read_only)
+    return await open_sqlite(
+        path, cache_size, keep_unknown, exclusive=exclusive, read_only=read_only
+    )
+
+
+async def open_sqlite(
     path: str | Path,
     cache_size: int = 10_000,
     keep_unknown: timedelta = timedelta(days=30),
@@ -95,11 +117,7 @@ async def _open_read_only(path: Path, cache_size: int, keep_unknown: timedelta) 
 
 def migrations() -> list[tuple[int, str]]:
     """(version, SQL) pairs from bot/store/migrations/NNNN_name.sql, in order."""
-    found = []
-    for entry in resources.files("bot.store.migrations").iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return numbered_scripts("bot.store.migrations")
 
 
 async def _migrate(store: SqliteStore, db: aiosqlite.Connection) -> None:

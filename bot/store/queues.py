@@ -1,5 +1,5 @@
 """The delivery queues: the inbox of updates and the outbox of replies, as records and as
-the SQL behind them (SQLite).
+the SQL behind them (SQLite or PostgreSQL: `Database.dialect`).
 
 An update is in the inbox before Telegram is told it arrived; a reply is in the outbox
 from the statement that stored its turn until Telegram has accepted it. Between the two,
@@ -123,9 +123,24 @@ def from_ms(ms: int) -> datetime:
 
 Statement = tuple[str, Sequence[Sequence[Any]]]  # SQL and the rows it is run for
 
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+
+
+def dialect_of(source: object) -> str:
+    """The SQL dialect of a store, or of the store behind one of its bound methods (the
+    query modules are handed `store.fetch_all`); SQLite when it does not say."""
+    owner = getattr(source, "__self__", source)
+    dialect = getattr(owner, "dialect", SQLITE)
+    return dialect if isinstance(dialect, str) else SQLITE
+
 
 class Database(Protocol):
     """What the queues need of the store: group-committed writes and reads."""
+
+    @property
+    def dialect(self) -> str:
+        """Which SQL the store speaks: "sqlite" or "postgresql"."""
 
     async def write(self, *statements: Statement) -> int:
         """Run the statements in one transaction (committed with others waiting); how
@@ -144,7 +159,10 @@ class SqlInbox:
         """Store (update_id, raw JSON, owner) rows in one batch; an id already there (a
         redelivery, waiting or done) is ignored by the insert. How many were new."""
         rows = [(uid, owner, body, to_ms(now)) for uid, body, owner in updates]
-        sql = "INSERT OR IGNORE INTO inbox (update_id, owner, body, received_ms) VALUES (?,?,?,?)"
+        sql = (
+            "INSERT INTO inbox (update_id, owner, body, received_ms) VALUES (?,?,?,?) "
+            "ON CONFLICT DO NOTHING"
+        )
         return await self._db.write((sql, rows)) if rows else 0
 
     async def waiting(self, after: int = -1, limit: int = 1000) -> list[Waiting]:
@@ -153,6 +171,15 @@ class SqlInbox:
             "SELECT update_id, owner, body FROM inbox WHERE done_ms IS NULL AND update_id > ? "
             "ORDER BY update_id LIMIT ?",
             (after, limit),
+        )
+        return [Waiting(int(r[0]), r[1], str(r[2])) for r in rows]
+
+    async def waiting_of(self, owner: int) -> list[Waiting]:
+        """One person's updates not processed yet, oldest first (added by the lead)."""
+        rows = await self._db.fetch_all(
+            "SELECT update_id, owner, body FROM inbox WHERE owner = ? AND done_ms IS NULL "
+            "ORDER BY update_id",
+            (owner,),
         )
         return [Waiting(int(r[0]), r[1], str(r[2])) for r in rows]
 
@@ -166,8 +193,9 @@ class SqlInbox:
         ms = to_ms(now)
         await self._db.write(
             (
-                "INSERT OR IGNORE INTO poison_updates (update_id, body, error, at_ms) "
-                "SELECT update_id, body, ?, ? FROM inbox WHERE update_id = ? AND body IS NOT NULL",
+                "INSERT INTO poison_updates (update_id, body, error, at_ms) "
+                "SELECT update_id, body, ?, ? FROM inbox WHERE update_id = ? AND body IS NOT NULL "
+                "ON CONFLICT DO NOTHING",
                 [(error, ms, update_id)],
             ),
             ("UPDATE inbox SET body = NULL, done_ms = ? WHERE update_id = ?", [(ms, update_id)]),
@@ -181,6 +209,13 @@ class SqlInbox:
             (limit,),
         )
         return [(int(r[0]), str(r[1]), from_ms(r[2]), str(r[3])) for r in rows]
+
+
+# ids given as one JSON array parameter
+_IDS = {
+    SQLITE: "SELECT value FROM json_each(?)",
+    POSTGRESQL: "SELECT jsonb_array_elements_text(?::jsonb)::bigint",
+}
 
 
 class SqlOutbox:
@@ -207,6 +242,25 @@ class SqlOutbox:
             Queued(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3]), from_ms(r[4])) for r in rows
         ]
 
+    async def ids(self, limit: int) -> list[int]:
+        """The ids of the first `limit` rows (from the index alone: no body is read)."""
+        rows = await self._db.fetch_all("SELECT id FROM outbox ORDER BY id LIMIT ?", (limit,))
+        return [int(r[0]) for r in rows]
+
+    async def rows(self, ids: Sequence[int]) -> list[Queued]:
+        """These rows (those still there), in id order."""
+        if not ids:
+            return []
+        wanted = _IDS[dialect_of(self._db)]
+        rows = await self._db.fetch_all(
+            f"SELECT id, chat_id, kind, body, created_ms FROM outbox WHERE id IN ({wanted}) "
+            "ORDER BY id",
+            (json.dumps(list(ids)),),
+        )
+        return [
+            Queued(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3]), from_ms(r[4])) for r in rows
+        ]
+
     async def sent(self, ids: Sequence[int]) -> None:
         """Rows Telegram accepted: gone."""
         if ids:
@@ -218,14 +272,21 @@ class SqlOutbox:
         refused) first: the row's deletion would otherwise count it as sent."""
         if not ids:
             return
+        pg = self._db.dialect == POSTGRESQL
+        data = (
+            "jsonb_build_object('kind', kind, 'reason', ?::text)::text"
+            if pg
+            else "json_object('kind', kind, 'reason', ?)"
+        )
         record = (
             "INSERT INTO events (user_id, at, name, data) "
-            "SELECT chat_id, ?, 'reply_dropped', json_object('kind', kind, 'reason', ?) "
+            f"SELECT chat_id, ?, 'reply_dropped', {data} "
             "FROM outbox WHERE id = ? AND chat_id IN (SELECT user_id FROM users)"
         )
+        job = "(body::jsonb ->> 'broadcast')::bigint" if pg else "json_extract(body, '$.broadcast')"
         recipient = (
             "UPDATE broadcast_recipients SET state = ? WHERE state = 'queued' "
-            "AND (broadcast_id, user_id) = (SELECT json_extract(body, '$.broadcast'), chat_id "
+            f"AND (broadcast_id, user_id) = (SELECT {job}, chat_id "
             "FROM outbox WHERE id = ? AND kind = 'broadcast')"
         )
         settled = "blocked" if reason == "blocked" else "refused"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.store.opening import open_store
+from bot.store.queues import POSTGRESQL, SQLITE
 
 # the events whose `data.node` is where the person was when they acted ("flow.node")
 NODE_EVENTS = (
@@ -36,17 +37,30 @@ _HERE = """
 SELECT flow || '.' || node AS key, count(*) FROM conversations
 WHERE flow IS NOT NULL AND node IS NOT NULL GROUP BY key
 """
-# UNION, not UNION ALL: a person counts once per node, however often they acted there
-_REACHED = f"""
+# UNION, not UNION ALL: a person counts once per node, however often they acted there.
+# The node in an event's JSON: SQLite skips a row that is not JSON; PostgreSQL 15 has no
+# such test, so it reads only data shaped like an object (the CASE keeps the cast from
+# meeting anything else: the outer WHERE is pushed down into the scan, maybe run first).
+_NODE = {
+    SQLITE: "json_extract(data, '$.node') AS key FROM events WHERE {names} AND json_valid(data)",
+    POSTGRESQL: "CASE WHEN data LIKE '{{%}}' THEN CAST(data AS jsonb) ->> 'node' END AS key "
+    "FROM events WHERE {names}",
+}
+_REACHED = """
 SELECT key, count(*) FROM (
-    SELECT user_id, json_extract(data, '$.node') AS key FROM events
-    WHERE name IN ({", ".join("?" for _ in NODE_EVENTS)}) AND json_valid(data)
+    SELECT user_id, {node}
     UNION
     SELECT user_id, flow || '.' || node FROM conversations
     WHERE flow IS NOT NULL AND node IS NOT NULL
-) WHERE key IS NOT NULL AND key != '' GROUP BY key
+) AS reached WHERE key IS NOT NULL AND key != '' GROUP BY key
 """
-_PEOPLE = "SELECT count(*), coalesce(sum(finished != 0), 0) FROM users"
+REACHED = {
+    dialect: _REACHED.format(
+        node=node.format(names=f"name IN ({', '.join('?' for _ in NODE_EVENTS)})")
+    )
+    for dialect, node in _NODE.items()
+}
+_PEOPLE = "SELECT count(*), coalesce(sum(CASE WHEN finished != 0 THEN 1 ELSE 0 END), 0) FROM users"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +94,7 @@ async def read_reach(path: str | Path) -> Reach:
     store = await open_store(path, read_only=True)
     try:
         here = dict(await store.fetch_all(_HERE))
-        reached = await store.fetch_all(_REACHED, NODE_EVENTS)
+        reached = await store.fetch_all(REACHED[store.dialect], NODE_EVENTS)
         ((people, finished),) = await store.fetch_all(_PEOPLE)
     finally:
         await store.close()

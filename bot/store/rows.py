@@ -28,7 +28,7 @@ from bot.features.advocates.effects import (
 )
 from bot.features.advocates.state import ADVOCACY, AdvocacyState
 from bot.features.nudges.state import NUDGES, NudgeState
-from bot.store.queues import NO_DELIVERY, Delivery, from_ms, to_ms
+from bot.store.queues import NO_DELIVERY, Delivery, Statement, from_ms, to_ms
 
 TURN_COLUMNS = (
     "user_id", "first_name", "lang", "reminders", "blocked", "created_at", "updated_at",
@@ -46,12 +46,12 @@ INSERT_TURN = (
     f"INSERT INTO turns ({', '.join(TURN_COLUMNS)}) VALUES ({', '.join('?' * len(TURN_COLUMNS))})"
 )
 in_column_order = itemgetter(*TURN_COLUMNS)
-LOAD = """
+_LOAD = """
     SELECT u.lang, u.created_at, u.first_name, c.flow, c.node, c.node_version, c.vars,
            u.reminders, u.blocked, c.pending, c.dialog_version, u.updated_at,
-           (SELECT group_concat(milestone, ' ') FROM milestones m
+           (SELECT {concat}(milestone, ' ') FROM milestones m
             WHERE m.user_id = u.user_id) AS milestones,
-           (SELECT group_concat(stage, ' ') FROM stages_completed s
+           (SELECT {concat}(stage, ' ') FROM stages_completed s
             WHERE s.user_id = u.user_id) AS stages,
            u.timezone, u.nudges_sent, u.ignored_in_a_row, c.nudge_step, c.next_nudge_ms,
            u.active_at, r.advocate_id AS referrer, u.shares, u.public, u.alerts,
@@ -59,6 +59,34 @@ LOAD = """
     FROM users u LEFT JOIN conversations c ON c.user_id = u.user_id
     LEFT JOIN referrals r ON r.friend_id = u.user_id
     WHERE u.user_id = ?"""
+# the one word the two databases spell differently here
+LOAD = _LOAD.format(concat="group_concat")
+LOAD_PG = _LOAD.format(concat="string_agg")
+
+
+def forget_statements(user_id: int, delivery: Delivery, ms: int) -> list[Statement]:
+    """What erasing a person writes, on either database: every table of the conversation
+    refers to users ON DELETE CASCADE; the delivery queues name the chat without a
+    foreign key (a reply outlives nothing else); then the erasing turn's own delivery."""
+    statements: list[Statement] = [
+        ("DELETE FROM users WHERE user_id = ?", [(user_id,)]),
+        ("DELETE FROM inbox WHERE owner = ?", [(user_id,)]),
+        ("DELETE FROM outbox WHERE chat_id = ?", [(user_id,)]),
+    ]
+    if delivery.update_id is not None:
+        statements.append((
+            "INSERT INTO inbox (update_id, owner, body, received_ms, done_ms) "
+            "VALUES (?, NULL, NULL, ?, ?) ON CONFLICT (update_id) DO UPDATE SET "
+            "owner = NULL, body = NULL, received_ms = excluded.received_ms, "
+            "done_ms = excluded.done_ms", [(delivery.update_id, ms, ms)],
+        ))  # fmt: skip
+    if delivery.outgoing:
+        statements.append((
+            "INSERT INTO outbox (chat_id, kind, body, created_ms) VALUES (?, ?, ?, ?)",
+            [(o.chat_id, o.kind, json.dumps(o.body, ensure_ascii=False), ms)
+             for o in delivery.outgoing],
+        ))  # fmt: skip
+    return statements
 
 
 # json.dumps with options builds a new encoder on every call: one, built once, is reused

@@ -12,7 +12,6 @@ One connection, used by one process. Three things keep it fast without giving up
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -26,8 +25,7 @@ from bot.core.events import Effect
 from bot.core.state import UserState, evolve
 from bot.store.advocates import AdvocateQueries
 from bot.store.broadcasts import BroadcastQueries
-from bot.store.interfaces import Backlog
-from bot.store.lock import InstanceLock
+from bot.store.lock import InstanceLock, ProcessLocks
 from bot.store.queues import (
     NO_DELIVERY,
     Delivery,
@@ -37,36 +35,24 @@ from bot.store.queues import (
     from_ms,
     to_ms,
 )
-from bot.store.rows import INSERT_TURN, LOAD, in_column_order, state_from, turn_row
+from bot.store.rows import (
+    INSERT_TURN,
+    LOAD,
+    forget_statements,
+    in_column_order,
+    state_from,
+    turn_row,
+)
+from bot.store.shared import SharedQueries
 from bot.store.versions import DialogVersions
 
 log = logging.getLogger(__name__)
 
-# Tables holding rows about one person and the column naming them, exported by /mydata
-# (all cascade from users): the core's, then the features' (a test compares these with
-# what the features declare).
-USER_TABLES = {
-    "users": "user_id",
-    "conversations": "user_id",
-    "milestones": "user_id",
-    "stages_completed": "user_id",
-    "events": "user_id",
-    "inbox": "owner",
-    "outbox": "chat_id",
-    "nudges": "user_id",
-    "referrals": "friend_id",
-    "invites": "advocate_id",
-    "advocates": "user_id",
-    "alerts": "advocate_id",
-    "unknown_texts": "user_id",
-    "exposures": "user_id",  # A/B variants shown (migration 0007)
-    "broadcast_drafts": "admin_id",
-    "broadcast_recipients": "user_id",
-}
 
-
-class SqliteStore:
+class SqliteStore(SharedQueries):
     """`Store` on a SQLite file."""
+
+    dialect = "sqlite"
 
     def __init__(
         self,
@@ -89,6 +75,7 @@ class SqliteStore:
         self.versions = DialogVersions(self.fetch_all, self.write)
         self.broadcasts = BroadcastQueries(self)  # /broadcast: drafts, jobs, recipients
         self.instance_lock: InstanceLock | None = None  # set by open_store
+        self.locks = ProcessLocks()  # one process serves the file: everything is its own
         self._wal_to_purge = False
 
     @property
@@ -111,6 +98,12 @@ class SqliteStore:
         """Every row of one read query, between the store's own statements."""
         async with self._lock, self._db.execute(query, args) as cur:
             return list(await cur.fetchall())
+
+    async def fetch_named(self, query: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """The same, each row a mapping of column name to value."""
+        async with self._lock, self._db.execute(query, args) as cur:
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
 
     # -- cache ---------------------------------------------------------------------------
     def _remember(self, user_id: int, state: UserState | None) -> None:
@@ -263,17 +256,6 @@ class SqliteStore:
             await self._purge_wal()
         return pruned
 
-    async def unknown_texts(
-        self, since: datetime, limit: int = 50
-    ) -> list[tuple[str, str, str, int]]:
-        """The texts not understood since then, most frequent first: (node, language, one
-        way it was written, how many times), never who wrote them."""
-        query = """SELECT node, lang, min(text), count(*) AS n FROM unknown_texts
-                   WHERE at_ms >= ? GROUP BY node, lang, text_key
-                   ORDER BY n DESC, node, min(text) LIMIT ?"""
-        rows = await self.fetch_all(query, (to_ms(since), limit))
-        return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
-
     # -- the nudge outbox ---------------------------------------------------------------
     async def claim_due(
         self, now: datetime, limit: int, lease: timedelta
@@ -310,26 +292,7 @@ class SqliteStore:
     async def forget(self, user_id: int, delivery: Delivery = NO_DELIVERY) -> None:
         """Erase the person, with their waiting updates and unsent replies; then queue the
         turn's replies (the confirmation) and keep the id of the update it answered."""
-        # Every table of the conversation refers to users ON DELETE CASCADE; the delivery
-        # queues name the chat without a foreign key (a reply outlives nothing else).
-        ms = to_ms(datetime.now(UTC))
-        statements: list[Statement] = [
-            ("DELETE FROM users WHERE user_id = ?", [(user_id,)]),
-            ("DELETE FROM inbox WHERE owner = ?", [(user_id,)]),
-            ("DELETE FROM outbox WHERE chat_id = ?", [(user_id,)]),
-        ]
-        if delivery.update_id is not None:
-            statements.append((
-                "INSERT OR REPLACE INTO inbox (update_id, owner, body, received_ms, done_ms) "
-                "VALUES (?, NULL, NULL, ?, ?)", [(delivery.update_id, ms, ms)],
-            ))  # fmt: skip
-        if delivery.outgoing:
-            statements.append((
-                "INSERT INTO outbox (chat_id, kind, body, created_ms) VALUES (?, ?, ?, ?)",
-                [(o.chat_id, o.kind, json.dumps(o.body, ensure_ascii=False), ms)
-                 for o in delivery.outgoing],
-            ))  # fmt: skip
-        await self.write(*statements)
+        await self.write(*forget_statements(user_id, delivery, to_ms(datetime.now(UTC))))
         self._remember(user_id, None)
         await self._purge_wal()
 
@@ -344,44 +307,6 @@ class SqliteStore:
         if self._wal_to_purge:
             log.warning("%s: the WAL could not be emptied after an erasure (busy): "
                         "tried again within the hour", self.path)  # fmt: skip
-
-    async def export(self, user_id: int) -> dict[str, Any]:
-        """Everything about the person, and no one else's id: the advocate who invited
-        them by first name only (`invited_by`), the friends an alert is about not at all."""
-        out: dict[str, Any] = {}
-        async with self._lock:
-            for table, column in USER_TABLES.items():
-                named = ""
-                if table == "referrals":
-                    named = ", (SELECT first_name FROM users WHERE user_id = t.advocate_id) AS _by"
-                async with self._db.execute(
-                    f"SELECT t.*{named} FROM {table} t WHERE t.{column} = ?", (user_id,)
-                ) as cur:
-                    names = [d[0] for d in cur.description]
-                    rows = [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
-                for row in rows:
-                    row.pop(column, None)
-                    row.pop("path", None)  # the advocates above: other people's ids
-                    row.pop("advocate_id", None)  # after `column`: someone else's id
-                    row.pop("friend_id", None)
-                    if table == "referrals":
-                        by = row.pop("_by", None)
-                        row["invited_by"] = {"first_name": by} if by else None
-                    for key in ("data", "vars", "body"):
-                        if row.get(key) is not None:
-                            row[key] = json.loads(row[key])
-                out[table] = rows
-        return out
-
-    async def backlog(self) -> Backlog:
-        """What waits: one read of a few counts (each on an index)."""
-        (row,) = await self.fetch_all(
-            "SELECT (SELECT count(*) FROM inbox WHERE done_ms IS NULL), "
-            "(SELECT count(*) FROM outbox), (SELECT min(created_ms) FROM outbox), "
-            "(SELECT count(*) FROM nudges)"
-        )
-        oldest = None if row[2] is None else from_ms(int(row[2]))
-        return Backlog(int(row[0]), int(row[1]), oldest, int(row[3]))
 
     async def close(self) -> None:
         try:

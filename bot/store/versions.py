@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.dialogs.moves import Standing
-from bot.store.queues import Statement, from_ms, to_ms
+from bot.store.queues import SQLITE, Statement, from_ms, to_ms
 
 FetchAll = Callable[[str, Sequence[Any]], Awaitable[list[Any]]]
 Write = Callable[..., Awaitable[int]]
@@ -32,9 +32,10 @@ class Served:
 class DialogVersions:
     """The `dialog_files` and `dialog_served` tables, and people's places."""
 
-    def __init__(self, fetch_all: FetchAll, write: Write) -> None:
+    def __init__(self, fetch_all: FetchAll, write: Write, *, dialect: str = SQLITE) -> None:
         self._fetch_all = fetch_all
         self._write = write
+        self.dialect = dialect  # every statement here reads the same in both dialects
 
     async def served(
         self, version: str, files: Mapping[str, str], reason: str, now: datetime
@@ -46,7 +47,7 @@ class DialogVersions:
             return False
         statements: tuple[Statement, ...] = (
             (
-                "INSERT OR IGNORE INTO dialog_files (version, files) VALUES (?, ?)",
+                "INSERT INTO dialog_files (version, files) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(version, json.dumps(dict(files), ensure_ascii=False, sort_keys=True))],
             ),
             (
@@ -79,7 +80,9 @@ class DialogVersions:
         rows = await self._fetch_all(
             """SELECT flow, node, node_version, count(*) FROM conversations
                WHERE flow IS NOT NULL AND node IS NOT NULL
-               GROUP BY flow, node, node_version ORDER BY flow, node""",
+               GROUP BY flow, node, node_version""",
             (),
         )
-        return [Standing(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
+        # sorted here, by code point: PostgreSQL would order text by the database's locale
+        found = sorted((str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows)
+        return [Standing(*row) for row in found]

@@ -64,6 +64,9 @@ class BotApiEmulator(People, Files, Faults):
     webhook_secret: str | None = None
     awaited: dict[int, asyncio.Future[JSON]] = field(default_factory=dict)
     _updates: list[JSON] = field(default_factory=list)
+    # getUpdates calls answered 409 because another was waiting (two pollers)
+    poll_conflicts: int = 0
+    _polling: int = 0
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -239,12 +242,23 @@ class BotApiEmulator(People, Files, Faults):
                 "Conflict: can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first",
             )
+        if self._polling:  # Telegram serves one poller at a time
+            self.poll_conflicts += 1
+            raise ApiError(
+                409,
+                "Conflict: terminated by other getUpdates request; make sure that only one "
+                "bot instance is running",
+            )
         offset = int(offset)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        if not self._updates and float(timeout) > 0:
-            self._new_update.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_update.wait(), float(timeout))
+        self._polling += 1
+        try:
+            if not self._updates and float(timeout) > 0:
+                self._new_update.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._new_update.wait(), float(timeout))
+        finally:
+            self._polling -= 1
         return self._updates[: int(limit)]
 
     def _find(self, chat: int, message_id: int) -> JSON:

@@ -1,0 +1,1 @@
+"""PostgreSQL schema of the store: one file per version, NNNN_name.sql."""
