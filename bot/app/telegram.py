@@ -36,6 +36,7 @@ from bot.runtime.dispatcher import NudgeDispatcher, start_scheduler
 from bot.runtime.inbox import InboxProcessor
 from bot.runtime.metrics import Metrics
 from bot.runtime.roles import Role
+from bot.runtime.sender import IN_FLIGHT
 from bot.store import open_store
 from bot.store.lock import InstanceLock
 from bot.store.opening import SqlStore
@@ -212,6 +213,8 @@ def build_application(
     )
     if request is not None:  # getUpdates has a request object of its own
         builder = builder.request(request).get_updates_request(request)
+    else:  # the sender's sends at once, and a few for getMe, menus and answered presses
+        builder = builder.connection_pool_size(IN_FLIGHT + 8)
     app = builder.build()
     app.bot_data.update(config=config, metrics=metrics)
     return app

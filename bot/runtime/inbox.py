@@ -32,6 +32,8 @@ class Unreadable(VieError):
     """An update whose shape we cannot read: it is set aside (`vie-coach poison`)."""
 
 
+# Seconds before a worker that found a person's lock taken looks at the inbox again
+_LOOK_AGAIN = 0.25
 Handle = Callable[[Waiting], Awaitable[bool]]  # True: a turn answered it (and settled it)
 
 
@@ -138,12 +140,20 @@ class InboxProcessor:
     async def _serve_shared(self, owner: int, queue: deque[Waiting], locks: Locks) -> None:
         """One person's updates when other workers may hold some of them too (each
         worker stores what its webhook receives). Only the holder of the person's lock
-        serves them, from the store's list, in update order; a worker that finds the
-        lock taken waits for it, then finds them answered. After letting go, the holder
-        looks once more: an update stored by a worker that found the lock taken is then
-        served by one of the two, never left waiting for the next look."""
+        serves them, from the store's list, in update order. A worker that finds the
+        lock taken leaves them to the holder, which looks once more after letting go: an
+        update stored meanwhile is served by one of the two, never left waiting. (The
+        holder may be a reminder's turn, which does not look: this worker then looks
+        again a moment later.)"""
         while not self._closed:
-            async with locks.person(owner):
+            if not await locks.try_hold(owner):
+                for row in queue:
+                    if row.update_id not in self._unsettled:
+                        self._in_hand.discard(row.update_id)  # still waiting: any look
+                queue.clear()
+                asyncio.get_running_loop().call_later(_LOOK_AGAIN, self._wake.set)
+                return
+            try:
                 self._replace(queue, await self.inbox.waiting_of(owner))
                 while queue and not self._closed:
                     async with self._slots:
@@ -151,6 +161,8 @@ class InboxProcessor:
                     done = queue.popleft().update_id
                     if done not in self._unsettled:
                         self._gone.add(done)
+            finally:
+                await locks.let_go(owner)
             # what another worker stored meanwhile: served after taking the lock again
             if self._closed or not await self.inbox.waiting_of(owner):
                 return

@@ -87,6 +87,11 @@ class Locks(Protocol):
 
     async def try_person(self, user_id: int) -> bool: ...
 
+    async def try_hold(self, user_id: int) -> bool:
+        """The person's lock if no other worker holds it, without waiting."""
+
+    async def let_go(self, user_id: int) -> None: ...
+
     async def release_person(self, user_id: int) -> None: ...
 
     async def try_role(self, role: str) -> bool:

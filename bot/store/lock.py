@@ -102,6 +102,12 @@ class ProcessLocks:
     async def try_person(self, user_id: int) -> bool:
         return True
 
+    async def try_hold(self, user_id: int) -> bool:
+        return True
+
+    async def let_go(self, user_id: int) -> None:
+        return None
+
     async def release_person(self, user_id: int) -> None:
         return None
 

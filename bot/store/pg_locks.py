@@ -78,31 +78,42 @@ class PgLocks:
     async def release_person(self, user_id: int) -> None:
         await self._ask("SELECT pg_advisory_unlock(%s::bigint)", (user_id,))
 
-    @asynccontextmanager
-    async def person(self, user_id: int) -> AsyncIterator[None]:
-        """Held while one of the person's turns runs, waiting while another worker's does.
-        Taken again within this worker (a reminder's turn during a run of updates that
-        holds it), it is counted here, and let go on the server by the last to leave."""
+    async def try_hold(self, user_id: int) -> bool:
+        """Take the person's lock if no other worker holds it (at once if this worker
+        does: counted); False, without waiting, if another does."""
         taking = self._taking.get(user_id)
         if taking is None:  # one coroutine of this worker asks the server at a time
             taking = self._taking[user_id] = asyncio.Lock()
         async with taking:
             if not self._held.get(user_id):
-                wait = _FIRST_WAIT
-                while not await self.try_person(user_id):
-                    await asyncio.sleep(wait)
-                    wait = min(wait * 2, _LONGEST_WAIT)
+                if not await self.try_person(user_id):
+                    return False
                 self._taken_in[user_id] = self.generation
             self._held[user_id] = self._held.get(user_id, 0) + 1
+            return True
+
+    async def let_go(self, user_id: int) -> None:
+        """One hold fewer; the last lets the server's lock go."""
+        self._held[user_id] -= 1
+        if not self._held[user_id]:
+            del self._held[user_id]
+            # a lock taken before the session was lost went with it
+            if self._taken_in.pop(user_id, None) == self.generation:
+                await self.release_person(user_id)
+
+    @asynccontextmanager
+    async def person(self, user_id: int) -> AsyncIterator[None]:
+        """Held while one of the person's turns runs, waiting while another worker's does.
+        Taken again within this worker (a reminder's turn during a run of updates that
+        holds it), it is counted here, and let go on the server by the last to leave."""
+        wait = _FIRST_WAIT
+        while not await self.try_hold(user_id):
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, _LONGEST_WAIT)
         try:
             yield
         finally:
-            self._held[user_id] -= 1
-            if not self._held[user_id]:
-                del self._held[user_id]
-                # a lock taken before the session was lost went with it
-                if self._taken_in.pop(user_id, None) == self.generation:
-                    await self.release_person(user_id)
+            await self.let_go(user_id)
 
     async def try_role(self, role: str) -> bool:
         return await self._ask("SELECT pg_try_advisory_lock(%s, %s)", (_ROLE_SPACE, ROLES[role]))
