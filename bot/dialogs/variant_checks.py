@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from bot.core.model import Arm, Experiment, Node, Target, TextRule
 from bot.dialogs import templates
@@ -28,11 +29,11 @@ from bot.errors import Problem
 class VariantChecks(TypographyChecks):
     """The experiments' half of the checker (mixed into it, before the typography)."""
 
-    def edges(self, node: Node) -> Iterator[tuple[Target, int, str]]:
-        raise NotImplementedError  # the checker's own (`checks._Checker.edges`)
+    if TYPE_CHECKING:  # the checker's own (`checks._Checker`), declared for the type checker
 
-    def anywhere(self) -> list[TextRule]:
-        raise NotImplementedError  # the checker's own
+        def edges(self, node: Node) -> Iterator[tuple[Target, int, str]]: ...
+
+        def anywhere(self) -> list[TextRule]: ...
 
     def experiment_nodes(self) -> Iterator[tuple[Node, Experiment]]:
         for node in self.nodes():

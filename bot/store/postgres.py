@@ -45,6 +45,7 @@ from bot.store.rows import (
     TURN_COLUMNS,
     forget_statements,
     in_column_order,
+    prune_statements,
     state_from,
     turn_row,
 )
@@ -321,12 +322,7 @@ class PgStore(SharedQueries):
 
     async def prune(self, now: datetime, keep: timedelta = timedelta(days=2)) -> int:
         """As the SQLite store's; PostgreSQL's autovacuum then reclaims the rows."""
-        old = to_ms(now - self.keep_unknown)
-        return await self.write(
-            ("DELETE FROM inbox WHERE done_ms < ?", [(to_ms(now - keep),)]),
-            ("DELETE FROM unknown_texts WHERE at_ms < ?", [(old,)]),
-            ("DELETE FROM poison_updates WHERE at_ms < ?", [(old,)]),
-        )
+        return await self.write(*prune_statements(now, keep, self.keep_unknown))
 
     # -- the nudge outbox, shared by the workers -------------------------------------------
     async def claim_due(

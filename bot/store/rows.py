@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
@@ -276,3 +276,15 @@ def turn_row(
         **advocacy_columns(ADVOCACY.of(after)),
         **_effect_columns(effects),
     }
+
+
+def prune_statements(now: datetime, keep: timedelta, keep_unknown: timedelta) -> list[Statement]:
+    """What pruning deletes, on either database: the ids of updates processed longer than
+    `keep` ago (Telegram redelivers for a day), and texts not understood and updates set
+    aside older than `keep_unknown`."""
+    old = to_ms(now - keep_unknown)
+    return [
+        ("DELETE FROM inbox WHERE done_ms < ?", [(to_ms(now - keep),)]),
+        ("DELETE FROM unknown_texts WHERE at_ms < ?", [(old,)]),
+        ("DELETE FROM poison_updates WHERE at_ms < ?", [(old,)]),
+    ]

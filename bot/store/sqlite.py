@@ -40,6 +40,7 @@ from bot.store.rows import (
     LOAD,
     forget_statements,
     in_column_order,
+    prune_statements,
     state_from,
     turn_row,
 )
@@ -243,15 +244,8 @@ class SqliteStore(SharedQueries):
             return cur.rowcount == 1
 
     async def prune(self, now: datetime, keep: timedelta = timedelta(days=2)) -> int:
-        """Drop the ids of updates processed longer than `keep` ago (Telegram redelivers
-        for a day), and texts not understood and updates set aside older than
-        `keep_unknown`; how many rows went."""
-        old = to_ms(now - self.keep_unknown)
-        pruned = await self.write(
-            ("DELETE FROM inbox WHERE done_ms < ?", [(to_ms(now - keep),)]),
-            ("DELETE FROM unknown_texts WHERE at_ms < ?", [(old,)]),
-            ("DELETE FROM poison_updates WHERE at_ms < ?", [(old,)]),
-        )
+        """Old rows out (`rows.prune_statements`); how many went."""
+        pruned = await self.write(*prune_statements(now, keep, self.keep_unknown))
         if self._wal_to_purge:  # an erasure whose WAL could not be emptied then
             await self._purge_wal()
         return pruned
