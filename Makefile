@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test run check lint typecheck bench lock clean help graphviz postgresql
+.PHONY: demo test run check lint typecheck bench lock clean help graphviz postgresql browser
 
 help:
 	@echo "make demo   - chat with the bot in this terminal (no token needed)"
@@ -43,7 +43,17 @@ postgresql:
 	      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq postgresql >/dev/null 2>&1; }; }; } || \
 	  echo "(PostgreSQL's server is not installed: the PostgreSQL store's tests are skipped, or fail with CI=true)"
 
-test: $(STAMP) graphviz postgresql
+# The console's end-to-end tests drive Debian's Chromium through its chromedriver
+# (Selenium, never Selenium Manager). Installed when missing and it can be: Debian, as
+# root; without them those tests fail with CI=true and are skipped elsewhere.
+browser:
+	@{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    { apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+	      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; }; }; } || \
+	  echo "(Chromium or chromedriver is not installed$$([ "$$(id -u)" = 0 ] || echo ', and this is not root'): the console's browser tests are skipped, or fail with CI=true)"
+
+test: $(STAMP) graphviz postgresql browser
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/mypy

@@ -13,7 +13,7 @@ from bench.common import ROOT, machine
 
 BENCHMARKS = (
     "throughput", "checker", "coldstart", "telegram", "nudges", "advocates", "understanding",
-    "production", "typography", "reload", "funnel", "workers",
+    "production", "typography", "reload", "funnel", "workers", "console",
 )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ from bot.dialogs.load import load_dialogs
 from bot.runtime.conversation import Conversations, Person
 from bot.store import SqliteStore, SqlStore, open_sqlite, open_store
 from bot.testing import ChatHarness, FakeClock, pgserver
+from bot.testing.browser import Browser, NoBrowser, start_browser
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,6 +122,21 @@ def pg_server() -> Iterator[pgserver.PgServer]:
         pytest.skip(str(exc))
     yield server
     server.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """A headless Chromium (bot/testing/browser.py); screenshots go to
+    artefacts/screenshots/. With CI=true a machine without one fails the tests that need
+    it; elsewhere they skip."""
+    try:
+        started = start_browser(ROOT / "artefacts" / "screenshots")
+    except NoBrowser as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs Chromium: {exc}")
+        pytest.skip(str(exc))
+    yield started
+    started.quit()
 
 
 @pytest.fixture

@@ -145,7 +145,8 @@ def test_every_personal_table_is_owned_by_the_core_or_one_feature(tmp_path: Path
 
     core = {"users": "user_id", "conversations": "user_id", "milestones": "user_id",
             "stages_completed": "user_id", "events": "user_id", "inbox": "owner", "outbox": "chat_id",
-            "nudges": "user_id", "unknown_texts": "user_id", "exposures": "user_id"}  # fmt: skip
+            "nudges": "user_id", "unknown_texts": "user_id", "exposures": "user_id",
+            "reached_nodes": "user_id"}  # fmt: skip
     owned = dict(core)
     for feature in standard_features():
         for table, column in feature.tables.items():
@@ -161,7 +162,8 @@ def test_every_personal_table_is_owned_by_the_core_or_one_feature(tmp_path: Path
     # the counts of their friends, and /forget removes it: tests/test_funnel_figures.py)
     impersonal = {"group_chats", "poison_updates", "dialog_files", "dialog_served",
                   "broadcasts", "funnel_counts", "funnel_advocates", "funnel_nodes",
-                  "funnel_spots"}  # fmt: skip
+                  "funnel_spots", "funnel_reach", "unknown_counts", "experiment_tallies",
+                  "broadcast_counts"}  # fmt: skip
     assert tables - set(owned) == impersonal | {"sqlite_sequence"}
     parts = [f.part.name for f in standard_features() if f.part is not None]
     assert parts == ["advocates", "nudges"]

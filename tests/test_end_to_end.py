@@ -29,6 +29,7 @@ async def live_bot(
     *,
     bot: dict[str, Any] | None = None,
     dialog_folder: Path | None = None,
+    console: dict[str, Any] | None = None,
     **telegram: Any,
 ) -> AsyncIterator[Any]:
     """The bot as `vie-coach run` starts it, long polling the served emulator (with a fake
@@ -41,6 +42,7 @@ async def live_bot(
                 "store": {"path": str(db)},
                 "telegram": {"base_url": base_url, **telegram},
                 "ops": {"port": 0},
+                "console": console or {},
             },
             {"TELEGRAM_BOT_TOKEN": TOKEN},
         )

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from importlib import resources
 from typing import Any
 
 import psycopg
@@ -25,11 +24,12 @@ from bot.features.advocates.records import Invitation
 from bot.features.advocates.state import ADVOCACY
 from bot.features.nudges.state import NUDGES
 from bot.store import SqliteStore
+from bot.store.pg_opening import pg_migrations
 from bot.store.queues import NO_DELIVERY, Delivery, Outgoing, from_ms, to_ms
 from bot.store.rows import INSERT_TURN, in_column_order, turn_row
 from bot.testing.pgserver import PgServer
 
-SCHEMA = (resources.files("bot.store.pg_migrations") / "0001_schema.sql").read_text("utf-8")
+SCHEMAS = [sql for _, sql in pg_migrations()]  # 0001 and every migration after it
 PG_TURN = INSERT_TURN.replace("?", "%s")
 MILESTONE_STAGE = {"v_done": "V", "i_hidden": "I", "i_done": "I", "e_done": "E"}
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -52,7 +52,8 @@ def schema_db(pg_server: PgServer) -> Iterator[str]:
         try:
             url = psycopg.conninfo.make_conninfo(server, dbname=name)
             with psycopg.connect(url, autocommit=True) as db:
-                db.execute(SCHEMA)
+                for sql in SCHEMAS:
+                    db.execute(sql)
             yield url
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -191,9 +192,12 @@ async def test_a_history_leaves_the_same_rows_in_every_table(
     await both.turn(1, at(minutes=5), CancelNudge("followup"), ScheduleNudge("followup", at(3)),
                     fx.CreateInvite(Invitation("pA", "CODEA", 1, name="Marie")),
                     fx.CreateInvite(Invitation("pA2", "CODEB", 1)),
+                    Record("press", {"node": "welcome.menu", "button": "inform"}),
+                    KeepUnknown("informer.intro", "fr", "Euh"), KeepUnknown("informer.intro", "fr", "zut"),
                     node="informer.intro", reach=("i_hidden",))  # fmt: skip
     # Bruno arrives through her link; his V takes exactly an hour (a bucket's edge)
     await both.turn(2, at(hours=1), Record("start", {"invited": True}),
+                    KeepUnknown("informer.intro", "fr", "euh"),
                     fx.CreditReferral(1, "pA", (1,)), fx.Notify(1, "joined", None, at(hours=2)),
                     lang="en", node="welcome.menu")  # fmt: skip
     await both.turn(2, at(hours=2), fx.Notify(1, "stage", "V", at(hours=3)),
@@ -221,7 +225,15 @@ async def test_a_history_leaves_the_same_rows_in_every_table(
                     reach=("v_done", "i_done", "e_done"), complete=("V", "I", "E"))  # fmt: skip
     assert both.one("SELECT array_agg(tree_finished ORDER BY user_id), sum(finished) FROM advocates"
                     " WHERE user_id IN (1, 2)") == ([1, 1], 1)  # fmt: skip
-    await both.turn(3, at(1), advocacy={"shares": False})
+    await both.turn(3, at(1), KeepUnknown("eduquer.done", "fr", "Bonjour ?"),
+                    advocacy={"shares": False})  # fmt: skip
+    # Anne pressed at the menu; Bruno and Chloé only stood there, and moved on
+    assert both.one("SELECT n FROM funnel_reach WHERE node = 'welcome.menu'") == (1,)
+    # pruning the oldest texts not understood: the group's min ("Euh") goes, "euh" stays
+    await both.sql("DELETE FROM unknown_texts WHERE at_ms < ?", to_ms(at(minutes=30)))
+    kept = both.one("SELECT text, n FROM unknown_counts WHERE node = 'informer.intro'")
+    assert kept == ("euh", 1)
+    assert both.one("SELECT count(*) FROM unknown_counts") == (3,)
     assert both.one("SELECT finished, tree_finished FROM advocates WHERE user_id = 2") == (0, 0)
     await both.turn(3, at(1, minutes=10), advocacy={"shares": True})
     # Bruno's reminder: claimed, sent by a turn that is not his own action, then he comes
@@ -269,6 +281,7 @@ async def test_a_history_leaves_the_same_rows_in_every_table(
     await both.sql("DELETE FROM users WHERE user_id = ?", 1)
     assert both.one("SELECT advocate_id, path FROM referrals WHERE friend_id = 4") == (2, "[2]")
     assert both.one("SELECT sum(n) FROM funnel_counts WHERE metric = 'erased'") == (4,)
+    assert both.one("SELECT count(*) FROM reached_nodes WHERE user_id IN (1, 3)") == (0,)
 
 
 async def test_a_random_history_leaves_the_same_rows(
@@ -301,7 +314,8 @@ async def test_a_random_history_leaves_the_same_rows(
             await both.turn(uid, now, Record("start", {}), *effects, lang=rng.choice(["fr", "en"]),
                             node=rng.choice(NODES), nudges={"reminders": rng.random() < 0.8})  # fmt: skip
             continue
-        kind = rng.choice(["move"] * 4 + ["reminders", "shares", "nudge", "expose", "forget"])
+        kind = rng.choice(["move"] * 4 + ["reminders", "shares", "nudge", "expose", "forget"]
+                          + ["talk"] * 3 + ["prune"])  # fmt: skip
         if kind == "forget" and rng.random() < 0.5:
             await both.sql("DELETE FROM users WHERE user_id = ?", uid)
             gone.add(uid)
@@ -319,6 +333,16 @@ async def test_a_random_history_leaves_the_same_rows(
         elif kind == "expose":
             data = {"experiment": "e", "arm": rng.choice("ab"), "outcome": "stage:V"}
             await both.turn(uid, now, Record("exposure", data), *effects, node=rng.choice(NODES))
+        elif kind == "talk":
+            where = f"{state.flow}.{state.node}"
+            said = [KeepUnknown(where, state.lang, rng.choice(["Euh", "euh", "EUH", "zut"]))
+                    for _ in range(rng.randrange(3))]  # fmt: skip
+            await both.turn(uid, now, Record(rng.choice(["press", "fallback", "command"]),
+                                             {"node": where}), *said, *effects,
+                            node=rng.choice(NODES))  # fmt: skip
+        elif kind == "prune":
+            await both.sql("DELETE FROM unknown_texts WHERE at_ms < ?",
+                           to_ms(now - timedelta(days=2)))  # fmt: skip
         else:
             reach = tuple(rng.sample(sorted(MILESTONE_STAGE), rng.randrange(3)))
             complete = tuple(rng.sample(["V", "I", "E"], rng.choice([0, 0, 1, 1, 2, 3])))
@@ -326,6 +350,8 @@ async def test_a_random_history_leaves_the_same_rows(
                             complete=complete)  # fmt: skip
     assert gone and both.one("SELECT count(*) FROM advocates WHERE tree_finished > 0")[0] > 0
     assert both.one("SELECT count(*) FROM funnel_counts WHERE metric LIKE 'g:%%'")[0] > 0
+    assert both.one("SELECT count(*) FROM unknown_counts WHERE n > 1")[0] > 0
+    assert both.one("SELECT count(*) FROM reached_nodes WHERE acted = 1")[0] > 0
 
 
 # -- many writers at once ------------------------------------------------------------------
@@ -337,6 +363,10 @@ RECOUNT = {  # each counter table, as what it counts recounts it (every person's
         JOIN funnel_keys k ON k.user_id = p.user_id GROUP BY 1, 2, 3 HAVING sum(p.n) != 0""",
     "funnel_nodes": "SELECT day, node, count(*) FROM funnel_standing GROUP BY 1, 2",
     "funnel_spots": "SELECT day, last_day, node, count(*) FROM funnel_standing GROUP BY 1, 2, 3",
+    "funnel_reach": """SELECT iso_day(u.created_at), r.node, count(*) FROM reached_nodes r
+        JOIN users u ON u.user_id = r.user_id GROUP BY 1, 2""",
+    "unknown_counts": """SELECT node, lang, text_key, min(text COLLATE "C"), count(*)
+        FROM unknown_texts GROUP BY 1, 2, 3""",
     "advocates": """SELECT a.user_id, count(*) FILTER (WHERE r.advocate_id = a.user_id),
         count(*) FILTER (WHERE r.advocate_id = a.user_id AND u.finished * u.shares != 0),
         count(*) FILTER (WHERE r.path::jsonb @> to_jsonb(a.user_id)),
@@ -346,6 +376,7 @@ RECOUNT = {  # each counter table, as what it counts recounts it (every person's
 KEPT = {
     "funnel_counts": "SELECT * FROM funnel_counts WHERE n != 0 AND metric != 'erased'",
     "advocates": "SELECT user_id, friends, finished, tree, tree_finished FROM advocates",
+    "unknown_counts": "SELECT * FROM unknown_counts",
 }
 
 
@@ -360,6 +391,10 @@ def _writer(url: str, users: range, advocates: list[int], seed: int) -> None:
                 adv = rng.choice(advocates or [0]) if before is None and rng.random() < 0.7 else 0
                 chain = (adv, *advocates[: min(adv - 1, 1)])  # 2 and 3 are under 1
                 effects: list[Effect] = [fx.CreditReferral(adv, f"p{adv}", chain)] if adv else []
+                if before is not None:  # where they stood, and what they typed there
+                    where = f"{before.flow}.{before.node}"
+                    effects += [Record("press", {"node": where}),
+                                KeepUnknown(where, "fr", rng.choice(["Euh", "euh", "zut"]))]  # fmt: skip
                 if before is None and not advocates:
                     effects.append(fx.CreateInvite(Invitation(f"p{uid}", f"C{uid}", uid)))
                 states[uid] = step(before, uid, now, node=rng.choice(NODES),

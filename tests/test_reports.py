@@ -130,8 +130,9 @@ async def test_the_operators_menu_is_theirs_alone(tmp_path: Path, dialogs: Dialo
         everyone = emulator.commands['{"type": "default"}', "fr"]
         theirs = emulator.commands['{"chat_id": 99, "type": "chat"}', "fr"]
         names = [c["command"] for c in everyone]
-        assert not {"stats", "unknown", "reload", "broadcast"} & set(names)
-        assert [c["command"] for c in theirs] == [*names, "stats", "unknown", "broadcast", "reload"]
+        assert not {"stats", "unknown", "reload", "broadcast", "console"} & set(names)
+        operators = ["stats", "unknown", "broadcast", "reload", "console"]
+        assert [c["command"] for c in theirs] == [*names, *operators]
         emulator.user_message(odile, "/start")
         await until(lambda: bool(emulator.sent_to(ADMIN)))
         emulator.user_message(odile, "/stats")

@@ -25,8 +25,8 @@ from bot.features.answers import feature as answers
 from bot.features.basics import feature as basics
 from bot.features.nudges import feature as nudges
 from bot.features.nudges.policy import NudgePolicy
+from bot.features.operators import console, reports
 from bot.features.operators import feature as operators
-from bot.features.operators import reports
 from bot.features.privacy import feature as privacy
 
 
@@ -43,6 +43,7 @@ def standard_features(
         # before answers: an operator's broadcast text is not the answer a node awaits
         reports.feature(admins),
         operators.feature(admins),
+        console.feature(admins),
         answers.feature(),
         basics.feature(),
         privacy.feature(),

@@ -114,6 +114,22 @@ class OpsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleConfig:
+    """The operators' console in the browser (`docs/console.md`): off unless enabled."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = 9465
+    public_url: str = ""  # what the /console link starts with; "" = http://listen:port
+    link_minutes: int = 10  # a /console link expires after this
+    session_hours: int = 8  # a session after this
+    secret: str = field(default="", repr=False)  # "" = derived from the bot's token
+
+    def base_url(self, port: int) -> str:
+        return (self.public_url or f"http://{self.listen}:{port}").rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
 class BroadcastConfig:
     """An operator's /broadcast: how many people a second it reaches at most (below
     `telegram.overall_per_second`, so that people's replies keep the rest)."""
@@ -135,6 +151,7 @@ class Config:
     log_format: str = "text"
     warnings: tuple[str, ...] = ()  # said at start-up: unknown VIE_* variables
     broadcast: BroadcastConfig = BroadcastConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
 
 def _from_env(key: str, raw: str, default: Any) -> Any:
@@ -269,6 +286,7 @@ def load_config(
         ),
         warnings=tuple(_unknown_variables(environ)),
         broadcast=BroadcastConfig(float(pace)),
+        console=ConsoleConfig(**merged["console"]),
     )
 
 

@@ -63,6 +63,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "telegram_silence": "5m",
         "stuck_after": "15m",
     },
+    "console": {
+        "enabled": False,
+        "listen": "127.0.0.1",
+        "port": 9465,
+        "public_url": "",
+        "link_minutes": 10,
+        "session_hours": 8,
+        "secret": "",
+    },
 }
 
 LANG = {"type": "string", "pattern": "^[a-z]{2}$"}
@@ -171,6 +180,21 @@ SCHEMA: dict[str, Any] = {
                 "port": {"type": "integer", "minimum": 0, "maximum": 65535},
                 "telegram_silence": {"type": "string", "minLength": 2},
                 "stuck_after": {"type": "string", "minLength": 2},
+            },
+        },
+        "console": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "enabled": {"type": "boolean"},
+                "listen": {"type": "string", "minLength": 1},
+                "port": {"type": "integer", "minimum": 0, "maximum": 65535},
+                # where the operators' browser reaches it (a reverse proxy), else listen:port
+                "public_url": {"type": "string", "pattern": "^(https?://[^\\s?#]+)?$"},
+                "link_minutes": {"type": "integer", "minimum": 1, "maximum": 60},
+                "session_hours": {"type": "integer", "minimum": 1, "maximum": 72},
+                # signs the links and sessions; empty: derived from the bot's token
+                "secret": {"type": "string", "pattern": "^(.{32,})?$"},
             },
         },
     },

@@ -24,6 +24,7 @@ from bot.app import logs
 from bot.app.bootstrap import features_for, package_version, with_features
 from bot.app.broadcasting import serve_broadcasts
 from bot.app.config import Config
+from bot.app.console_serving import serve_console, stop_console
 from bot.app.menus import set_menus
 from bot.app.operator_reports import report_handlers
 from bot.app.reload import Reloader
@@ -78,7 +79,7 @@ def build_application(
     reloads it on SIGHUP, on an operator's /reload and, when `bot.watch_dialogs`, when
     its files change (`bot_data["reloader"]`).
     """
-    logs.protect(config.telegram.token, config.telegram.webhook_secret)
+    logs.protect(config.telegram.token, config.telegram.webhook_secret, config.console.secret)
     metrics = Metrics()
 
     async def post_init(app: App) -> None:
@@ -137,6 +138,7 @@ def build_application(
             # off the update path: Telegram redelivers for a day, ids are kept two
             housekeeping = [(prune, timedelta(hours=1))]
             app.bot_data["scheduler"] = start_scheduler(dispatcher, n.tick, housekeeping)
+        console = await serve_console(app, config, bot.conversations, store, clock)
         # one menu per language, and the default language's for everyone else (a
         # Telegram in German would otherwise show no menu at all)
         await set_menus(app, talk, config, clock())
@@ -165,13 +167,15 @@ def build_application(
         tg = config.telegram
         log.info(
             "VIE Coach %s serving @%s in %s mode; database %s; dialogs %s (%d flows, "
-            "version %s); limits %g message(s)/s overall, %g/s per chat (burst %d); ops %s",
+            "version %s); limits %g message(s)/s overall, %g/s per chat (burst %d); ops %s; "
+            "console %s",
             package_version(), app.bot.username, tg.mode, store.path,
             dialog_source or "given", len(dialogs.flows), dialogs.version,
-            tg.overall_per_second, tg.per_chat_per_second, tg.per_chat_burst, ops,
+            tg.overall_per_second, tg.per_chat_per_second, tg.per_chat_burst, ops, console,
         )  # fmt: skip
 
     async def post_shutdown(app: App) -> None:
+        await stop_console(app)
         await stop_reloads(app)
         roles: list[Role] = app.bot_data.pop("roles", [])
         for role in roles:

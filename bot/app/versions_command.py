@@ -79,11 +79,7 @@ def choose(served: list[Served], to: str | None) -> str:
 
 async def rollback(config: Config, db_path: Path | None, folder: Path, to: str | None) -> str:
     """Write the chosen version's files into `folder`; the version written."""
-    if folder.resolve() == bundled.dialogs().resolve():
-        raise RollbackError(
-            f"{folder} holds the dialogs bundled with the package: they cannot be rolled "
-            "back; `vie-coach init` copies them out to a folder you can serve and edit"
-        )
+    _rewritable(folder)
     store = await _versions_store(config, db_path)
     try:
         version = choose(await store.versions.history(1000), to)
@@ -91,6 +87,14 @@ async def rollback(config: Config, db_path: Path | None, folder: Path, to: str |
     finally:
         await store.close()
     assert files is not None  # every version served has its files (same statement)
+    restore(config, folder, version, files)
+    return version
+
+
+def restore(config: Config, folder: Path, version: str, files: dict[str, str]) -> None:
+    """Check a version's `files` as a whole set, then make them the folder's YAML files
+    (RollbackError, and the folder untouched, when the checker refuses them now)."""
+    _rewritable(folder)
     with tempfile.TemporaryDirectory(prefix="vie-rollback-") as scratch:
         for name, text in files.items():
             (Path(scratch) / name).write_text(text, encoding="utf-8")
@@ -102,7 +106,14 @@ async def rollback(config: Config, db_path: Path | None, folder: Path, to: str |
         errors = "; ".join(str(p) for p in problems if p.severity == "error")[:500]
         raise RollbackError(f"version {version} no longer passes the checker: {errors}")
     _write_back(folder, files)
-    return version
+
+
+def _rewritable(folder: Path) -> None:
+    if folder.resolve() == bundled.dialogs().resolve():
+        raise RollbackError(
+            f"{folder} holds the dialogs bundled with the package: they cannot be rolled "
+            "back; `vie-coach init` copies them out to a folder you can serve and edit"
+        )
 
 
 def _write_back(folder: Path, files: dict[str, str]) -> None:

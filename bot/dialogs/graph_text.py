@@ -8,7 +8,7 @@ legend; and with `reach`, how many people reached each node and stand there now.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import graphviz  # type: ignore[import-untyped]
@@ -135,8 +135,11 @@ def _dot_edge_style(edge: GraphEdge) -> dict[str, str]:
     return style
 
 
-def to_dot(graph: Graph, reach: Reached | None = None) -> str:
-    """The graph as DOT source, for `dot -Tsvg`."""
+def to_dot(
+    graph: Graph, reach: Reached | None = None, link: Callable[[GraphNode], str] | None = None
+) -> str:
+    """The graph as DOT source, for `dot -Tsvg`; `link`: each node's address, for an SVG
+    whose boxes are links (the console's map)."""
     dot = graphviz.Digraph("dialogs")
     dot.attr(label=_dot_text(_title(graph, reach)), labelloc="t", fontname=FONT, fontsize="16")
     dot.attr(rankdir=RANKDIR, nodesep="0.2", ranksep="0.45")
@@ -158,6 +161,7 @@ def to_dot(graph: Graph, reach: Reached | None = None) -> str:
                     _dot_label(_lines(node, reach)),
                     tooltip=tooltip,
                     **_dot_node_style(node, reach),
+                    **({"URL": link(node), "target": "_top"} if link is not None else {}),
                 )
     for edge in graph.edges:
         label = _dot_label([edge.label]) if edge.label else None

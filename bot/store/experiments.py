@@ -11,6 +11,11 @@ exposure counts as before: the person had not read the text yet.
 
 One query, grouped by arm: each person costs two primary-key look-ups, whatever the size
 of the event log. People who used /forget are gone with their rows (ON DELETE CASCADE).
+
+`experiment_tallies` gives the same figures from the `experiment_tallies` table (migration
+0010, PostgreSQL 0003), kept by triggers per cohort day: a few rows per day read, whatever
+the number of people (the console's pages). `experiment_counts` stays, the recount the
+tests hold the tallies to, and the command line's.
 """
 
 from __future__ import annotations
@@ -58,6 +63,13 @@ COUNTS_BY_DIALECT = {d: _COUNTS.format(reached=ms.format(_REACHED)) for d, ms in
 COUNTS = COUNTS_BY_DIALECT[SQLITE]
 
 NAMES = "SELECT DISTINCT experiment FROM exposures ORDER BY experiment"
+
+# The same rows as COUNTS, from the tallies (the same SQL on both databases)
+TALLIES = """
+SELECT arm, outcome, sum(exposed), sum(converted), sum(already), min(first_ms), max(last_ms)
+FROM experiment_tallies WHERE experiment = ? GROUP BY arm, outcome ORDER BY arm, outcome
+"""
+TALLIED_NAMES = "SELECT DISTINCT experiment FROM experiment_tallies"
 
 
 class UnknownExperiment(ConfigError):
@@ -115,6 +127,30 @@ async def experiment_counts(
     rows = await fetch_all(COUNTS_BY_DIALECT[dialect or dialect_of(fetch_all)], (name,))
     if not rows:
         raise UnknownExperiment(name, await experiment_names(fetch_all))
+    return _counts(name, rows)
+
+
+async def tallied_names(fetch_all: FetchAll) -> list[str]:
+    """The experiments someone has been exposed to, from the tallies (in code point
+    order): the same as `experiment_names`."""
+    return sorted(str(row[0]) for row in await fetch_all(TALLIED_NAMES, ()))
+
+
+async def experiment_tallies(
+    fetch_all: FetchAll, name: str, *, dialect: str | None = None
+) -> ExperimentCounts:
+    """`experiment_counts`' figures, read from the tallies the triggers keep (summed over
+    cohort days); UnknownExperiment if no one was exposed. `dialect` is accepted for the
+    same call as `experiment_counts`: the SQL is the same on both databases."""
+    del dialect
+    rows = await fetch_all(TALLIES, (name,))
+    if not rows:
+        raise UnknownExperiment(name, await tallied_names(fetch_all))
+    return _counts(name, rows)
+
+
+def _counts(name: str, rows: Sequence[Any]) -> ExperimentCounts:
+    """Rows of (arm, outcome, exposed, converted, already, first ms, last ms)."""
     by_arm: dict[str, tuple[int, int, int]] = {}
     outcomes: set[str] = set()
     for arm, outcome, exposed, converted, already, _, _ in rows:

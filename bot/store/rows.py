@@ -281,9 +281,10 @@ def turn_row(
 def prune_statements(now: datetime, keep: timedelta, keep_unknown: timedelta) -> list[Statement]:
     """What pruning deletes, on either database: the ids of updates processed longer than
     `keep` ago (Telegram redelivers for a day), and texts not understood and updates set
-    aside older than `keep_unknown`."""
+    aside older than `keep_unknown`, and console links expired longer than `keep` ago."""
     old = to_ms(now - keep_unknown)
     return [
+        ("DELETE FROM console_links WHERE expires_ms < ?", [(to_ms(now - keep),)]),
         ("DELETE FROM inbox WHERE done_ms < ?", [(to_ms(now - keep),)]),
         ("DELETE FROM unknown_texts WHERE at_ms < ?", [(old,)]),
         ("DELETE FROM poison_updates WHERE at_ms < ?", [(old,)]),

@@ -29,8 +29,10 @@ USER_TABLES = {
     "alerts": "advocate_id",
     "unknown_texts": "user_id",
     "exposures": "user_id",  # A/B variants shown
+    "reached_nodes": "user_id",  # the nodes they reached (the console's counts)
     "broadcast_drafts": "admin_id",
     "broadcast_recipients": "user_id",
+    "console_links": "admin_id",  # the operators' console's one-time links
 }
 # Columns that hold JSON text in either database
 _JSON_COLUMNS = ("data", "vars", "body")
