@@ -10,8 +10,7 @@ import itertools
 import json
 import random
 import sqlite3
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,6 @@ import psycopg
 import pytest
 
 from bot.app.bootstrap import standard_features
-from bot.core.events import Record
-from bot.core.state import new_state
 from bot.dialogs.load import load_dialogs
 from bot.runtime.conversation import Conversations, Person
 from bot.store import SqliteStore, SqlStore, open_store
@@ -38,10 +35,9 @@ from bot.store.pg_opening import pg_migrations
 from bot.testing import ChatHarness, FakeClock
 
 from .conftest import LANGS, ROOT
+from .test_experiments import OUTCOME, T0, exposure, turn
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
-OUTCOME = "milestone:i_time"
 VARIANTS = ROOT / "tests" / "fixtures" / "variants"
 DAY1, DAY2 = "2026-03-01", "2026-03-02"
 
@@ -69,32 +65,6 @@ RECOUNT = {
         day="iso_day(u.created_at)", ms="iso_ms(coalesce(m.reached_at, s.completed_at))"
     ),
 }
-
-
-def exposure(arm: str, experiment: str = "welcome_wording", outcome: str = OUTCOME) -> Record:
-    data = {"experiment": experiment, "arm": arm, "node": "welcome.menu", "outcome": outcome}
-    return Record("exposure", data)
-
-
-async def turn(
-    store: SqlStore,
-    uid: int,
-    at: datetime,
-    *records: Record,
-    milestones: tuple[str, ...] = (),
-    stages: tuple[str, ...] = (),
-) -> None:
-    """One saved turn of person `uid` at `at` (their first: created then): its events, and
-    the milestones and stages it reached, saved at `at` as the turn statement does."""
-    before = await store.load(uid)
-    base = before or new_state(uid, "fr", at)
-    after = replace(
-        base,
-        updated_at=at,
-        milestones=base.milestones | set(milestones),
-        completed=base.completed | set(stages),
-    )
-    await store.save(before, after, list(records), dict.fromkeys(milestones, "I"))
 
 
 def _rows(rows: list[Any]) -> list[tuple[Any, ...]]:

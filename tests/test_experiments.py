@@ -19,7 +19,7 @@ from bot.core.state import new_state
 from bot.dialogs.load import load_dialogs
 from bot.errors import VieError
 from bot.runtime.conversation import Conversations, Person
-from bot.store import SqliteStore, open_store
+from bot.store import SqliteStore, SqlStore, open_store
 from bot.store.experiments import (
     ArmTally,
     ExperimentCounts,
@@ -43,7 +43,7 @@ def exposure(arm: str, experiment: str = "welcome_wording", outcome: str = OUTCO
 
 
 async def turn(
-    store: SqliteStore,
+    store: SqlStore,
     uid: int,
     at: datetime,
     *records: Record,
