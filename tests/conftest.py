@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,8 @@ from bot.core.dialogset import DialogSet
 from bot.dialogs.load import load_dialogs
 from bot.runtime.conversation import Conversations, Person
 from bot.store import SqliteStore, SqlStore, open_sqlite, open_store
+from bot.store.opening import migrations
+from bot.store.pg_opening import pg_migrations
 from bot.testing import ChatHarness, FakeClock, pgserver
 from bot.testing.browser import Browser, NoBrowser, start_browser
 
@@ -193,3 +196,25 @@ async def local_http(
         yield runner.addresses[0][1]
     finally:
         await runner.cleanup()
+
+
+def sqlite_at(path: Path, last: int) -> sqlite3.Connection:
+    """A SQLite file of schema version `last` (migrations up to it, each in its own
+    transaction, as the store runs them), foreign keys on: an older database to write a
+    history into before the store migrates it further."""
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA foreign_keys = ON")
+    for version, sql in migrations():
+        if version <= last:
+            db.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
+    return db
+
+
+def postgresql_at(db: psycopg.Connection[tuple[object, ...]], last: int) -> None:
+    """The PostgreSQL schema of version `last` in `db` (autocommit), recorded in
+    vie_schema as the store records it."""
+    db.execute("CREATE TABLE vie_schema (version integer NOT NULL)")
+    for version, sql in pg_migrations():
+        if version <= last:
+            db.execute(sql.encode("utf-8"))
+            db.execute("INSERT INTO vie_schema (version) VALUES (%s)", (version,))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,10 +18,10 @@ from bot.core.dialogset import DialogSet
 from bot.runtime.conversation import Conversations, Person
 from bot.store import SqlStore, open_store
 from bot.store.console_reads import node_reach, top_unknown
-from bot.store.opening import migrations
-from bot.store.pg_opening import pg_migrations
 from bot.store.reach import NODE_EVENTS, REACHED
 from bot.testing import ChatHarness, FakeClock
+
+from .conftest import postgresql_at, sqlite_at
 
 TEXTS = ("bonjour", "Bonjour", "BONJOUR !", "quoi ?", "euh", "Euh", "hmm", "zut")
 
@@ -181,11 +180,7 @@ async def migrated_check(store: SqlStore) -> None:
 
 async def test_the_sqlite_migration_counts_the_history(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA foreign_keys = ON")
-    for version, sql in migrations():
-        if version <= 8:
-            db.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
+    db = sqlite_at(path, 8)
     for sql, rows in HISTORY:
         db.executemany(sql, rows)
     db.commit()
@@ -199,11 +194,7 @@ async def test_the_sqlite_migration_counts_the_history(tmp_path: Path) -> None:
 
 async def test_the_postgresql_migration_counts_the_history(pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as db:
-        version, schema = pg_migrations()[0]
-        assert version == 1
-        db.execute(schema)
-        db.execute("CREATE TABLE vie_schema (version integer NOT NULL)")
-        db.execute("INSERT INTO vie_schema VALUES (1)")
+        postgresql_at(db, 1)
         for sql, rows in HISTORY:
             db.cursor().executemany(sql.replace("?", "%s"), rows)
     store = await open_store(pg_url)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,9 @@ from bot.store.experiments import (
     experiment_tallies,
     tallied_names,
 )
-from bot.store.opening import migrations
-from bot.store.pg_opening import pg_migrations
 from bot.testing import ChatHarness, FakeClock
 
-from .conftest import LANGS, ROOT
+from .conftest import LANGS, ROOT, postgresql_at, sqlite_at
 from .test_experiments import OUTCOME, T0, exposure, turn
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -306,11 +303,7 @@ async def _backfilled(store: SqlStore) -> None:
 
 async def test_the_sqlite_migration_counts_the_history(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA foreign_keys = ON")
-    for version, sql in migrations():
-        if version < 10:
-            db.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
+    db = sqlite_at(path, 9)
     _history(db.execute, "?")
     db.commit()
     db.close()
@@ -323,11 +316,7 @@ async def test_the_sqlite_migration_counts_the_history(tmp_path: Path) -> None:
 
 async def test_the_postgresql_migration_counts_the_history(pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as db:
-        db.execute("CREATE TABLE vie_schema (version integer NOT NULL)")
-        for version, sql in pg_migrations():
-            if version < 3:
-                db.execute(sql.encode("utf-8"))
-                db.execute("INSERT INTO vie_schema (version) VALUES (%s)", (version,))
+        postgresql_at(db, 2)
         _history(db.execute, "%s")
         assert db.execute("SELECT count(*) FROM exposures").fetchone() == (4,)
     store = await open_store(pg_url)

@@ -6,7 +6,6 @@ when public, /forget), and the splits."""
 from __future__ import annotations
 
 import random
-import sqlite3
 from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -22,10 +21,9 @@ from bot.runtime.conversation import Conversations, Person
 from bot.store import SqliteStore, open_store
 from bot.store.funnel import Funnel, Span, StatsError, read_funnel
 from bot.store.funnel_sql import EDGES_HOURS
-from bot.store.opening import migrations
 from bot.testing import ChatHarness, FakeClock
 
-from .conftest import HarnessFactory
+from .conftest import HarnessFactory, sqlite_at
 from .test_advocates import invite, join
 
 DAY = timedelta(days=1)
@@ -356,11 +354,7 @@ async def test_the_migration_counts_the_people_already_there(tmp_path: Path) -> 
     """A database of version 5 with history: opening it runs 0006, whose backfill counts
     everyone (the language they have now stands for the one they started with)."""
     path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA foreign_keys = ON")
-    for version, sql in migrations():
-        if version <= 5:
-            db.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
+    db = sqlite_at(path, 5)
     day = "2026-01-05T10:00:00+00:00"
     db.executemany(
         "INSERT INTO users (user_id, lang, reminders, created_at, updated_at, active_at, finished)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,7 +69,9 @@ class Drawer:
         return svg
 
 
-def rollback_for(config: Config, store: SqlStore, reloader: Reloader) -> Callable[[str], Any]:
+def rollback_for(
+    config: Config, store: SqlStore, reloader: Reloader
+) -> Callable[[str], Awaitable[str]]:
     async def rollback(version: str) -> str:
         files = await store.versions.files(version)
         if files is None:

@@ -27,6 +27,7 @@ from bot.console.words import LANGUAGES, words
 from bot.dialogs.graph_text import to_dot
 from bot.errors import VieError
 from bot.store.funnel import BY
+from bot.store.reach import Reach
 
 log = logging.getLogger(__name__)
 LANG_COOKIE = "vie_console_lang"
@@ -34,6 +35,7 @@ DESK = web.AppKey("desk", Desk)
 ENV = web.AppKey("env", SandboxedEnvironment)
 SESSION = web.RequestKey("session", Session)
 GRAPHS = web.AppKey("graphs", dict)
+CSS = web.AppKey("css", str)
 PUBLIC = ("/login/", "/console.css")
 CONTROLS = ("pause", "resume", "cancel")
 DAYS = (7, 30, 90, 365)
@@ -58,9 +60,9 @@ def _templates() -> dict[str, str]:
     }
 
 
-def _environment() -> SandboxedEnvironment:
+def _environment(templates: dict[str, str]) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
-        loader=DictLoader(_templates()), autoescape=True, undefined=StrictUndefined,
+        loader=DictLoader(templates), autoescape=True, undefined=StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )  # fmt: skip
     env.filters["num"] = lambda n: f"{int(n):,}".replace(",", "\u202f")
@@ -72,7 +74,9 @@ def console_app(desk: Desk) -> web.Application:
     """The console, served on its own address (`serve_console` in the app)."""
     app = web.Application(middlewares=[_guard], client_max_size=64 * 1024)
     app[DESK] = desk
-    app[ENV] = _environment()
+    templates = _templates()  # read from the package once
+    app[ENV] = _environment(templates)
+    app[CSS] = templates["console.css"]
     app[GRAPHS] = {}  # the graph of the version served, built once
     app.router.add_get("/login/{token}", _login)
     app.router.add_get("/console.css", _css)
@@ -186,9 +190,8 @@ async def _logout(request: web.Request) -> web.StreamResponse:
 
 
 async def _css(request: web.Request) -> web.StreamResponse:
-    text = _templates()["console.css"]
     return web.Response(
-        text=text, content_type="text/css", headers={"Cache-Control": "max-age=3600"}
+        text=request.app[CSS], content_type="text/css", headers={"Cache-Control": "max-age=3600"}
     )
 
 
@@ -219,7 +222,7 @@ async def _map(request: web.Request) -> web.StreamResponse:
         counts = {p.node.key: (p.reached, p.here) for p in mapped.places}
 
         def source() -> str:
-            reach = _Reach(counts, mapped.people, mapped.finished)
+            reach = Reach(counts, mapped.people, mapped.finished)
             return to_dot(mapped.graph, reach, link=lambda n: f"/node/{n.target}")
 
         key = (mapped.version, mapped.people, mapped.finished, tuple(counts.items()))
@@ -227,15 +230,6 @@ async def _map(request: web.Request) -> web.StreamResponse:
         if svg is not None:
             picture = _inline_svg(svg)
     return _page(request, "map.html", mapped=mapped, days=days, picture=picture, day_choices=DAYS)
-
-
-class _Reach:
-    """The graph's `Reached`: the map's counts, for the DOT labels."""
-
-    def __init__(self, nodes: dict[str, tuple[int, int]], people: int, finished: int) -> None:
-        self.nodes = nodes
-        self.people = people
-        self.finished = finished
 
 
 def _inline_svg(svg: bytes) -> Markup:
